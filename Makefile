@@ -1,0 +1,40 @@
+# Two commands on a fresh machine:
+#   make lab    set up, bring the three-node cluster up (embedded default), open lab 05
+#   make test   set up, then run every test (unit + integration on a real cluster + browser)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DSELAB := $(VENV)/bin/dselab
+STAMP := $(VENV)/.installed
+
+.PHONY: setup lab test unit lint browser-deps clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+lab: setup
+	$(DSELAB) start 05
+
+# Chromium for the browser test comes from Debian's packages (no browser download is possible).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "install chromium (apt-get install chromium) for the browser test"; fi; }
+
+unit: setup
+	$(PY) -m pytest tests/unit -q
+
+lint: setup
+	$(VENV)/bin/ruff check src tests benchmarks
+
+test: setup browser-deps
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(PY) -m pytest tests -v --durations=15
+	$(DSELAB) test 05
+
+clean:
+	rm -rf $(VENV) build

@@ -1,0 +1,163 @@
+"""Checks: structured results, a registry by (lab, step), and a runner that never prints.
+
+A check function takes a `CheckContext` and returns `Verdict`s via `ctx.passed(...)` /
+`ctx.failed(...)`. Everything it reads through the context (nodetool output, file listings,
+CQL answers) is kept as evidence, so the CLI, the grader and the web page can show what a
+verdict rests on, each in its own format (nbgrader's validate / validate_and_print split).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from dselab.errors import DselabError
+from dselab.lab import Lab, Step
+from dselab.runtime.base import CommandResult, FileEntry, Runtime
+from dselab.state import StateStore
+
+PASS, FAIL, ERROR = "pass", "fail", "error"
+
+
+@dataclass
+class CheckResult:
+    lab: str
+    step: str
+    number: int
+    title: str
+    status: str  # pass | fail | error
+    message: str
+    hint: str = ""
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASS
+
+    def to_dict(self, with_evidence: bool = False) -> dict[str, Any]:
+        data = asdict(self)
+        data["id"] = data.pop("step")
+        if not with_evidence:
+            data.pop("evidence")
+        return data
+
+
+class Verdict(Exception):
+    """Raised by ctx.failed()/ctx.passed() to end a check early with its outcome."""
+
+    def __init__(self, status: str, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.status, self.message, self.hint = status, message, hint
+
+
+@dataclass
+class CheckContext:
+    runtime: Runtime
+    store: StateStore
+    lab: Lab
+    baseline: dict[str, Any]
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    restore_runtime: Runtime | None = None
+
+    # -- evidence-recording reads -------------------------------------------------------------
+
+    def nodetool(self, node: str, *args: str) -> CommandResult:
+        result = self.runtime.nodetool(node, list(args), timeout=120)
+        self.evidence.append({"node": node, **result.evidence()})
+        return result
+
+    def nodetool_all(self, nodes: Sequence[str], *args: str) -> dict[str, CommandResult]:
+        """The same nodetool command on several nodes at once (each is its own JVM)."""
+        with ThreadPoolExecutor(max_workers=len(nodes) or 1) as pool:
+            futures = {n: pool.submit(self.runtime.nodetool, n, list(args), 120) for n in nodes}
+            results = {n: f.result() for n, f in futures.items()}
+        for node, result in results.items():
+            self.evidence.append({"node": node, **result.evidence()})
+        return results
+
+    def files(self, node: str, relative: str = "") -> list[FileEntry]:
+        entries = self.runtime.list_files(node, relative)
+        self.evidence.append({
+            "node": node, "listing": relative or ".",
+            "files": [f"{e.path} ({e.size} B)" for e in entries][:400],
+        })
+        return entries
+
+    def read_text(self, node: str, relative: str) -> str:
+        text = self.runtime.read_text(node, relative)
+        self.evidence.append({"node": node, "read": relative, "content": text[:2000]})
+        return text
+
+    def log_since_mark(self, node: str) -> str:
+        mark = int(self.baseline.get("log_marks", {}).get(node, 0))
+        text = self.runtime.log_since(node, mark)
+        self.evidence.append({"node": node, "log_since_mark": mark, "bytes": len(text)})
+        return text
+
+    def note(self, **facts: Any) -> None:
+        self.evidence.append(facts)
+
+    def answer(self, step: Step) -> str | None:
+        return self.store.get(f"lab:{self.lab.id}:answer:{step.id}")
+
+    # -- outcomes -----------------------------------------------------------------------------
+
+    @staticmethod
+    def failed(message: str, hint: str = "") -> Verdict:
+        return Verdict(FAIL, message, hint)
+
+    @staticmethod
+    def passed(message: str) -> Verdict:
+        return Verdict(PASS, message)
+
+
+CheckFn = Callable[[CheckContext], None]
+_REGISTRY: dict[tuple[str, str], CheckFn] = {}
+
+
+def check(lab_id: str, step_id: str) -> Callable[[CheckFn], CheckFn]:
+    """Register `fn` as the check of one step. The function raises ctx.passed/ctx.failed."""
+
+    def register(fn: CheckFn) -> CheckFn:
+        _REGISTRY[(lab_id, step_id)] = fn
+        return fn
+
+    return register
+
+
+def registered(lab_id: str, step_id: str) -> CheckFn | None:
+    import dselab.checks  # noqa: F401  (registers every lab's checks)
+
+    return _REGISTRY.get((lab_id, step_id))
+
+
+def run_check(ctx: CheckContext, step: Step, source: str = "cli") -> CheckResult:
+    """Run one check; turn every outcome, including errors, into a CheckResult; record it."""
+    ctx.evidence = []
+    started = time.monotonic()
+    fn = registered(ctx.lab.id, step.id)
+    try:
+        if fn is None:
+            raise Verdict(ERROR, f"no check is registered for step {step.id}")
+        fn(ctx)
+        raise Verdict(ERROR, f"check of step {step.id} ended without a verdict")
+    except Verdict as verdict:
+        status, message, hint = verdict.status, verdict.message, verdict.hint
+    except DselabError as err:
+        status, message, hint = ERROR, err.message, err.fix or ""
+    result = CheckResult(
+        lab=ctx.lab.id, step=step.id, number=step.number, title=step.title, status=status,
+        message=message, hint=hint, evidence=list(ctx.evidence),
+        seconds=round(time.monotonic() - started, 3),
+    )
+    ctx.store.record_attempt(ctx.lab.id, step.id, status, message, result.evidence, source)
+    return result
+
+
+def run_checks(ctx: CheckContext, steps: Sequence[Step], source: str = "cli") -> list[CheckResult]:
+    """Every named check, in order, past failures (a grading run needs them all)."""
+    return [run_check(ctx, step, source) for step in steps]

@@ -1,0 +1,345 @@
+"""The `dselab` command: parse, call one plain function, print, map errors to exit codes.
+
+Exit codes: 0 ok, 1 a check failed, 2 usage or environment error. A DselabError becomes one
+line on stderr; nothing a user can cause ends in a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import click
+
+from dselab import service
+from dselab.errors import EXIT_CHECK_FAILED, EXIT_USAGE, DselabError, UsageError
+from dselab.progress import Console
+from dselab.runtime.base import SEED
+
+# A snapshot tag or other nodetool value must be a plain word: no shell metacharacters, no paths.
+SAFE_TAG = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+TAG_FLAGS = {"-t", "--tag"}
+
+
+def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn DselabErrors into one line and exit 2; Ctrl-C into a short note."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except DselabError as err:
+            click.echo(f"dselab: error: {err.one_line()}", err=True)
+            sys.exit(err.code)
+        except KeyboardInterrupt:
+            click.echo("dselab: interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+def workspace(progress: bool = True) -> service.Workspace:
+    return service.open_workspace(progress=Console() if progress else None)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--runtime", type=click.Choice(["local", "docker"]), default=None,
+              help="Where the cluster runs: local processes (default) or Docker Compose. "
+                   "Also DSELAB_RUNTIME.")
+def main(runtime: str | None) -> None:
+    """dselab: hands-on Cassandra / DSE operations labs with live checks.
+
+    \b
+    Typical flow for a student:
+      dselab start 05          bring the cluster up and open lab 05 (Backup & Restore)
+      dselab show 05 1         read step 1
+      ./scripts/nodetool.sh snapshot training -t lab_backup
+      dselab check 05 1        confirm the live cluster state
+    """
+    if runtime:
+        os.environ["DSELAB_RUNTIME"] = runtime
+
+
+# -- cluster -----------------------------------------------------------------------------------
+
+
+@main.command()
+@friendly
+def up() -> None:
+    """Start the three-node lab cluster (first time: fetch Cassandra, load the training data)."""
+    from dselab import cluster
+
+    ws = workspace()
+    cluster.bring_up(ws.runtime, ws.store, Console())
+    _print_status(ws, as_json=False)
+
+
+@main.command()
+@click.option("--purge", is_flag=True, help="Also delete the nodes' data for a fresh start.")
+@friendly
+def down(purge: bool) -> None:
+    """Stop the lab cluster, keeping its data (unless --purge)."""
+    ws = workspace()
+    ws.runtime.down(purge=purge)
+    if purge:
+        ws.store.delete_prefix("")
+        from dselab.runtime.select import restore_runtime
+
+        restore_runtime(ws.runtime_name, Console()).down(purge=True)
+    click.echo("cluster stopped" + (" and removed" if purge else " (data kept)"))
+
+
+def _print_status(ws: service.Workspace, as_json: bool) -> None:
+    rows = ws.runtime.status()
+    if as_json:
+        click.echo(json.dumps([r.__dict__ for r in rows], indent=2, default=str))
+        return
+    click.echo(f"{'NODE':<12} {'ADDRESS':<14} {'STATE':<6} {'VERSION':<9} DATA DIRECTORY")
+    for r in rows:
+        click.echo(f"{r.name:<12} {r.address:<14} {r.state:<6} {r.version:<9} {r.data_dir}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@friendly
+def status(as_json: bool) -> None:
+    """Show each node: name, address, state (UN/DN), Cassandra version, data directory."""
+    _print_status(workspace(progress=False), as_json)
+
+
+def _validate_nodetool_args(args: tuple[str, ...]) -> None:
+    for i, arg in enumerate(args):
+        if arg in TAG_FLAGS and i + 1 < len(args) and not SAFE_TAG.match(args[i + 1]):
+            raise UsageError(f"snapshot tag {args[i + 1]!r} is not allowed: use letters, digits, _ . - only")
+        if arg.startswith("--tag=") and not SAFE_TAG.match(arg.split("=", 1)[1]):
+            raise UsageError(f"snapshot tag {arg.split('=', 1)[1]!r} is not allowed: use letters, digits, _ . - only")
+        if ".." in arg or any(c in arg for c in ";|&$`<>\n"):
+            raise UsageError(f"argument {arg!r} contains characters nodetool never needs (; | & $ ` < > ..)")
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option("--node", default=SEED, show_default=True, help="Node to run nodetool on.")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@friendly
+def nodetool(node: str, args: tuple[str, ...]) -> None:
+    """Run nodetool ARGS on a node, e.g. `dselab nodetool snapshot training -t lab_backup`."""
+    _validate_nodetool_args(args)
+    ws = workspace(progress=False)
+    result = ws.runtime.nodetool(node, list(args))
+    click.echo(result.stdout, nl=False)
+    click.echo(result.stderr, nl=False, err=True)
+    sys.exit(result.returncode)
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option("--node", default=SEED, show_default=True, help="Node whose CQL port to use.")
+@click.option("--cluster", "which", type=click.Choice(["lab", "restore"]), default="lab",
+              help="The lab cluster or the separate restore cluster.")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@friendly
+def cqlsh(node: str, which: str, args: tuple[str, ...]) -> None:
+    """Open cqlsh on a node (ARGS go to cqlsh, e.g. -e "SELECT ...")."""
+    ws = workspace(progress=False)
+    runtime = ws.runtime
+    if which == "restore":
+        from dselab.runtime.select import restore_runtime
+
+        runtime = restore_runtime(ws.runtime_name)
+        node = runtime.node_names()[0]
+    argv = runtime.cqlsh_argv(node, list(args))
+    os.execvp(argv[0], argv)
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("node")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@friendly
+def sstableloader(node: str, args: tuple[str, ...]) -> None:
+    """Run sstableloader next to NODE; relative paths are inside that node's data directory.
+
+    A `-d` value that names a node (dse-restore) is replaced by its address.
+    """
+    from dselab.restore_tools import run_sstableloader
+
+    ws = workspace(progress=False)
+    result = run_sstableloader(ws, node, list(args))
+    click.echo(result.stdout, nl=False)
+    click.echo(result.stderr, nl=False, err=True)
+    sys.exit(result.returncode)
+
+
+@main.group()
+def node() -> None:
+    """Stop, start or run a command on one node."""
+
+
+@node.command("stop")
+@click.argument("name")
+@friendly
+def node_stop(name: str) -> None:
+    """Stop one node (its data is kept)."""
+    workspace().runtime.stop_node(name)
+
+
+@node.command("start")
+@click.argument("name")
+@friendly
+def node_start(name: str) -> None:
+    """Start one node and wait until it serves CQL."""
+    workspace().runtime.start_node(name)
+
+
+@node.command("exec", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("name")
+@click.argument("argv", nargs=-1, required=True, type=click.UNPROCESSED)
+@friendly
+def node_exec(name: str, argv: tuple[str, ...]) -> None:
+    """Run a command in NODE's data directory (on the node, for Docker), e.g. `ls training`."""
+    from dselab.restore_tools import node_exec as run
+
+    result = run(workspace(progress=False), name, list(argv))
+    click.echo(result.stdout, nl=False)
+    click.echo(result.stderr, nl=False, err=True)
+    sys.exit(result.returncode)
+
+
+@main.group("restore-cluster")
+def restore_cluster() -> None:
+    """The separate one-node cluster that sstableloader restores into."""
+
+
+@restore_cluster.command("up")
+@friendly
+def restore_up() -> None:
+    """Start the restore cluster (empty, its own cluster name)."""
+    from dselab.runtime.select import restore_runtime
+
+    ws = workspace(progress=False)
+    rt = restore_runtime(ws.runtime_name, Console())
+    rt.up()
+    click.echo(f"restore cluster up: {', '.join(rt.node_names())}")
+
+
+@restore_cluster.command("down")
+@click.option("--purge", is_flag=True, help="Also delete its data.")
+@friendly
+def restore_down(purge: bool) -> None:
+    """Stop the restore cluster."""
+    from dselab.runtime.select import restore_runtime
+
+    restore_runtime(workspace(progress=False).runtime_name, Console()).down(purge=purge)
+
+
+# -- labs --------------------------------------------------------------------------------------
+
+
+def _print_results(results: list[Any], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in results], indent=2))
+        return
+    marks = {"pass": click.style("PASS", fg="green"), "fail": click.style("FAIL", fg="red"),
+             "error": click.style("ERROR", fg="yellow")}
+    for r in results:
+        click.echo(f"{marks[r.status]}  step {r.number} ({r.step}): {r.message}")
+        if r.hint and not r.passed:
+            click.echo(f"       hint: {r.hint}")
+    passed = sum(r.passed for r in results)
+    click.echo(f"{passed} passed, {len(results) - passed} failed")
+
+
+@main.command()
+@click.argument("lab")
+@friendly
+def start(lab: str) -> None:
+    """Bring the cluster up if needed, record the lab's baseline, show step 1."""
+    ws = workspace()
+    opened = service.start_lab(ws, lab, Console())
+    click.echo(f"lab {opened.number} ({opened.title}) started; {len(opened.steps)} steps.")
+    try:
+        from dselab.render import render_step_terminal
+
+        click.echo(render_step_terminal(opened, opened.steps[0], service.template_vars(ws)))
+    except ImportError:
+        click.echo(f"next: dselab show {opened.number} 1")
+
+
+@main.command()
+@click.argument("lab")
+@click.argument("steps", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="JSON: id, number, status, message, hint per step.")
+@friendly
+def check(lab: str, steps: tuple[str, ...], as_json: bool) -> None:
+    """Check the live cluster for STEPS of LAB (all steps when none are named).
+
+    Exit 0 when every named check passes, 1 when any fails, 2 on a usage or environment error.
+    """
+    from dselab.lab import get_lab
+
+    get_lab(lab).select(list(steps))  # validate ids before touching the cluster
+    results = service.check(workspace(progress=False), lab, steps)
+    _print_results(results, as_json)
+    if any(r.status == "error" for r in results) and all(not r.passed for r in results) and len(results) == 1:
+        sys.exit(EXIT_USAGE)
+    sys.exit(0 if all(r.passed for r in results) else EXIT_CHECK_FAILED)
+
+
+@main.command()
+@click.argument("lab")
+@click.argument("steps", nargs=-1)
+@friendly
+def solve(lab: str, steps: tuple[str, ...]) -> None:
+    """Carry out STEPS with the reference solution (what a student would type)."""
+    service.solve(workspace(), lab, steps, Console())
+
+
+@main.command()
+@click.argument("lab")
+@click.argument("step")
+@click.argument("value")
+@friendly
+def answer(lab: str, step: str, value: str) -> None:
+    """Give the answer to a read-only step's question, e.g. `dselab answer 05 2 "143.08 KiB"`."""
+    ws = workspace(progress=False)
+    answered = service.record_answer(ws, lab, step, value)
+    click.echo(f"answer for step {answered.number} ({answered.id}) recorded; check it with "
+               f"`dselab check {lab} {answered.number}`")
+
+
+@main.command("test")
+@click.argument("lab", required=False)
+@click.option("--all", "all_labs", is_flag=True, help="Run the protocol for every lab.")
+@click.option("--keep", is_flag=True, help="Leave the cluster running afterwards.")
+@friendly
+def test_cmd(lab: str | None, all_labs: bool, keep: bool) -> None:
+    """The CI protocol: fresh cluster; per step check FAILS, solve, check PASSES; teardown."""
+    from dselab.lab import get_lab, load_all
+    from dselab.protocol import run_protocol
+
+    if not lab and not all_labs:
+        raise UsageError("name a lab (e.g. `dselab test 05`) or use --all")
+    labs = list(load_all()) if all_labs else [get_lab(lab or "")]
+    ok = True
+    for one in labs:
+        report = run_protocol(workspace(), one, Console(), keep=keep)
+        for line in report.lines():
+            click.echo(line)
+        ok = ok and report.ok
+    sys.exit(0 if ok else EXIT_CHECK_FAILED)
+
+
+def _register_optional() -> None:
+    """Commands that live in their own modules (web lab, grading)."""
+    for module in ("dselab.cli_web", "dselab.cli_grading"):
+        try:
+            mod = __import__(module, fromlist=["register"])
+        except ImportError:
+            continue
+        mod.register(main)
+
+
+_register_optional()

@@ -1,0 +1,50 @@
+"""Bring the lab cluster up with the module 01 environment, whatever the runtime.
+
+First time: dse-seed and dse-node-1 start, the training data is loaded, then dse-node-2
+bootstraps into the ring (so the older nodes hold data they no longer own). The fingerprint of
+the data and the moment dse-node-2 joined are recorded in the state store. Later calls only
+start what is not running.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from dselab import environment
+from dselab.progress import Progress, Silent
+from dselab.runtime.base import LAB_NODES, Runtime
+from dselab.state import StateStore
+
+ENV_KEY = "environment"
+
+
+def environment_record(store: StateStore) -> dict[str, Any] | None:
+    return store.get(ENV_KEY)
+
+
+def bring_up(runtime: Runtime, store: StateStore, progress: Progress | None = None) -> dict[str, Any]:
+    progress = progress or Silent()
+    record = environment_record(store)
+    if record is not None and _cluster_exists(runtime):
+        runtime.up()
+        return record
+    seed, node1, node2 = LAB_NODES
+    runtime.up_nodes([seed, node1])
+    progress.step("creating keyspace training and loading its data (two nodes up)")
+    environment.load(runtime, progress)
+    progress.step("dse-node-2 bootstraps into the ring (streams its share of the data)")
+    runtime.start_node(node2)
+    record = {
+        "loaded_at": time.time(),
+        "node2_joined_at": time.time(),
+        "fingerprint": {t: fp.to_dict() for t, fp in environment.fingerprint(runtime).items()},
+        "cassandra_version": runtime.cassandra_version(),
+    }
+    store.put(ENV_KEY, record)
+    progress.done("environment ready: training keyspace on three nodes")
+    return record
+
+
+def _cluster_exists(runtime: Runtime) -> bool:
+    return bool(getattr(runtime, "exists", lambda: True)())

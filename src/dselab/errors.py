@@ -1,0 +1,51 @@
+"""User-facing errors and the one exit-code policy.
+
+Anything a user can cause (bad ids, a cluster that is down, a missing Java) is raised as a
+`DselabError` with a message and, where we know it, the fix. The CLI prints it on one line
+and exits with `code`; nothing else turns into a traceback.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+EXIT_USAGE = 2
+
+
+class DselabError(Exception):
+    """An error the user can act on. `fix` says what to do about it."""
+
+    code = EXIT_USAGE
+
+    def __init__(self, message: str, fix: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+
+    def one_line(self) -> str:
+        return f"{self.message} ({self.fix})" if self.fix else self.message
+
+
+class UsageError(DselabError):
+    """Wrong ids, bad arguments, unsafe input."""
+
+
+class EnvironmentProblem(DselabError):
+    """The machine or the cluster is not in a state we can work with."""
+
+
+class ClusterDown(EnvironmentProblem):
+    """No node of the lab cluster answers."""
+
+
+class NodeTimeout(EnvironmentProblem):
+    """A node did not reach the expected state in time; carries the log tail (ccm's habit)."""
+
+    def __init__(self, node: str, waited_s: float, what: str, log_tail: str) -> None:
+        tail = " | ".join(line.strip() for line in log_tail.splitlines()[-3:] if line.strip())
+        super().__init__(
+            f"{node}: {what} did not happen within {waited_s:.0f}s; last log lines: {tail or '(empty log)'}",
+            fix=f"see the full log with `dselab logs {node}`",
+        )
+        self.node = node
+        self.log_tail = log_tail

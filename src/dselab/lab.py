@@ -1,0 +1,158 @@
+"""Labs and steps as plain data. Loading reads files only; it never touches a cluster.
+
+A lab is `labs/<NN-slug>/lab.yaml` plus `steps/NN-slug.md` pages whose YAML front matter says
+`id`, `title`, `solution` (the commands a student would type) and optionally `question`
+(read-only steps are checked through the student's answer). All problems in all labs are
+collected and reported at once (mkdocs' habit), not one per run.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dselab import paths
+from dselab.errors import UsageError
+
+FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n(.*)\Z", re.S)
+
+
+class ContentError(UsageError):
+    """The lab content itself is broken (a maintainer's error, reported all at once)."""
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    number: int
+    title: str
+    body: str  # Markdown with Jinja expressions (version-aware command forms)
+    solution: tuple[str, ...]
+    weight: int = 1
+    question: str | None = None
+    page: Path | None = None
+
+    @property
+    def needs_answer(self) -> bool:
+        return self.question is not None
+
+
+@dataclass(frozen=True)
+class Lab:
+    id: str  # "05-backup-restore"
+    number: str  # "05"
+    title: str
+    summary: str
+    steps: tuple[Step, ...]
+    prerequisites: tuple[str, ...] = ()
+    root: Path = field(default=Path("."))
+
+    def step(self, ref: str) -> Step:
+        """A step by number (`1`, `01`) or id (`snapshot`)."""
+        ref = ref.strip()
+        for step in self.steps:
+            if ref == step.id or (ref.isdigit() and int(ref) == step.number):
+                return step
+        valid = ", ".join(f"{s.number} ({s.id})" for s in self.steps)
+        raise UsageError(f"lab {self.number} has no step {ref!r}; valid steps: {valid}")
+
+    def select(self, refs: list[str] | tuple[str, ...]) -> list[Step]:
+        """Resolve step references, reporting every unknown one at once."""
+        if not refs:
+            return list(self.steps)
+        found, bad = [], []
+        for ref in refs:
+            try:
+                found.append(self.step(ref))
+            except UsageError:
+                bad.append(ref)
+        if bad:
+            valid = ", ".join(f"{s.number} ({s.id})" for s in self.steps)
+            raise UsageError(f"lab {self.number} has no step {', '.join(map(repr, bad))}; valid steps: {valid}")
+        return found
+
+    @property
+    def max_score(self) -> int:
+        return sum(s.weight for s in self.steps)
+
+
+def _load_step(path: Path, meta: dict[str, Any], errors: list[str]) -> Step | None:
+    text = path.read_text() if path.exists() else None
+    if text is None:
+        errors.append(f"{path}: missing step page")
+        return None
+    match = FRONT_MATTER.match(text)
+    if not match:
+        errors.append(f"{path}: no front matter (--- id/title/solution ---)")
+        return None
+    front = yaml.safe_load(match.group(1)) or {}
+    for key in ("id", "title", "solution"):
+        if key not in front:
+            errors.append(f"{path}: front matter lacks {key!r}")
+    if meta.get("id") and front.get("id") and meta["id"] != front["id"]:
+        errors.append(f"{path}: id {front['id']!r} differs from lab.yaml's {meta['id']!r}")
+    solution = front.get("solution") or []
+    if isinstance(solution, str):
+        solution = [solution]
+    if errors and any(e.startswith(str(path)) for e in errors):
+        return None
+    return Step(
+        id=front["id"], number=int(meta["number"]), title=front["title"], body=match.group(2),
+        solution=tuple(solution), weight=int(meta.get("weight", 1)),
+        question=front.get("question"), page=path,
+    )
+
+
+def _load_lab(root: Path, errors: list[str]) -> Lab | None:
+    meta_path = root / "lab.yaml"
+    try:
+        meta = yaml.safe_load(meta_path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as err:
+        errors.append(f"{meta_path}: {err}")
+        return None
+    steps = []
+    for i, entry in enumerate(meta.get("steps") or [], start=1):
+        entry.setdefault("number", i)
+        step = _load_step(root / entry.get("page", ""), entry, errors)
+        if step:
+            steps.append(step)
+    if not steps:
+        errors.append(f"{meta_path}: a lab needs at least one step")
+    ids = [s.id for s in steps]
+    for dup in {i for i in ids if ids.count(i) > 1}:
+        errors.append(f"{meta_path}: step id {dup!r} is used twice")
+    return Lab(
+        id=root.name, number=root.name.split("-", 1)[0], title=meta.get("title", root.name),
+        summary=meta.get("summary", ""), steps=tuple(steps),
+        prerequisites=tuple(meta.get("prerequisites") or ()), root=root,
+    )
+
+
+@cache
+def load_all(labs_dir: Path | None = None) -> tuple[Lab, ...]:
+    labs_dir = labs_dir or paths.LABS_DIR
+    errors: list[str] = []
+    labs = []
+    for root in sorted(p for p in labs_dir.iterdir() if (p / "lab.yaml").exists()):
+        lab = _load_lab(root, errors)
+        if lab:
+            labs.append(lab)
+    if errors:
+        raise ContentError("lab content has errors:\n  " + "\n  ".join(errors))
+    return tuple(labs)
+
+
+def get_lab(ref: str, labs_dir: Path | None = None) -> Lab:
+    """A lab by number (`05`, `5`) or full id (`05-backup-restore`)."""
+    labs = load_all(labs_dir)
+    ref = ref.strip()
+    for lab in labs:
+        if ref in (lab.id, lab.number) or (ref.isdigit() and int(ref) == int(lab.number)):
+            return lab
+    valid = ", ".join(f"{lab.number} ({lab.id})" for lab in labs)
+    raise UsageError(f"no lab {ref!r}; valid labs: {valid}")

@@ -1,0 +1,1 @@
+"""Cluster runtimes: the local (embedded) default and Docker Compose, behind one protocol."""

@@ -1,0 +1,92 @@
+"""The one protocol every runtime meets, so checks and solutions never care which one runs.
+
+Paths handed across this boundary are the node's own paths (inside the container for Docker,
+on this machine for local processes); `data_dir(node)` is where the keyspace folders live.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+LAB_NODES: tuple[str, ...] = ("dse-seed", "dse-node-1", "dse-node-2")
+SEED = LAB_NODES[0]
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a command on a node printed, and how it ended."""
+
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def evidence(self) -> dict[str, Any]:
+        return {
+            "command": " ".join(self.argv),
+            "exit": self.returncode,
+            "stdout": self.stdout[-4000:],
+            "stderr": self.stderr[-2000:],
+        }
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """A file under a node's data directory (path relative to `data_dir`)."""
+
+    path: str
+    size: int
+    mtime: float
+    inode: int = 0
+    links: int = 1
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    name: str
+    address: str
+    state: str  # "UN", "DN", ... as nodetool status would say; "DN" when the process is gone
+    version: str
+    data_dir: str
+    pid: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Runtime(Protocol):
+    """A running (or stoppable) lab cluster."""
+
+    name: str
+
+    def node_names(self) -> Sequence[str]: ...
+    def up(self) -> None: ...
+    def up_nodes(self, nodes: Sequence[str]) -> None: ...
+    def down(self, purge: bool = False) -> None: ...
+    def status(self) -> list[NodeStatus]: ...
+    def is_running(self, node: str) -> bool: ...
+    def start_node(self, node: str) -> None: ...
+    def stop_node(self, node: str) -> None: ...
+    def cassandra_version(self) -> str: ...
+
+    def nodetool(self, node: str, args: Sequence[str], timeout: float = 300) -> CommandResult: ...
+    def cql(self, statement: str, params: Sequence[Any] | None = None, node: str | None = None,
+            consistency: str | None = None) -> list[dict[str, Any]]: ...
+    def cql_many(self, statement: str, rows: Sequence[Sequence[Any]], node: str | None = None) -> int: ...
+    def cqlsh_argv(self, node: str, args: Sequence[str]) -> list[str]: ...
+    def tool(self, node: str, tool: str, args: Sequence[str], timeout: float = 600) -> CommandResult: ...
+    def exec(self, node: str, argv: Sequence[str], workdir: str | None = None) -> CommandResult: ...
+
+    def data_dir(self, node: str) -> str: ...
+    def list_files(self, node: str, relative: str = "") -> list[FileEntry]: ...
+    def read_text(self, node: str, relative: str) -> str: ...
+    def copy_files(self, node: str, sources: Sequence[str], dest_dir: str) -> None: ...
+    def remove_files(self, node: str, relatives: Sequence[str]) -> None: ...
+
+    def log_mark(self, node: str) -> int: ...
+    def log_since(self, node: str, mark: int, debug: bool = False) -> str: ...

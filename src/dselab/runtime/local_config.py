@@ -1,0 +1,214 @@
+"""Per-node configuration of the local runtime: addresses, ports, directories, JVM options.
+
+The lab cluster lives on 127.0.55.x (not 127.0.0.1) so it cannot collide with a Cassandra the
+user already runs on the default address; `DSELAB_LOOPBACK` moves it (the tests use another
+range so a developer's own lab keeps running). On Linux all of 127.0.0.0/8 answers without
+aliases.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from dselab.runtime.base import LAB_NODES
+
+RESTORE_NODE = "dse-restore"
+STORAGE_PORT = 7000
+NATIVE_PORT = 9042
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    name: str
+    address: str
+    jmx_port: int
+    cluster_name: str
+    seeds: str
+    auto_bootstrap: bool
+    root: Path  # the node's own folder: conf/, data/, commitlog/, logs/ ...
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def conf_dir(self) -> Path:
+        return self.root / "conf"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.root / "cassandra.pid"
+
+
+def loopback_prefix() -> str:
+    return os.environ.get("DSELAB_LOOPBACK", "127.0.55")
+
+
+def jmx_base() -> int:
+    return int(os.environ.get("DSELAB_JMX_BASE", "7155"))
+
+
+def lab_specs(cluster_root: Path) -> dict[str, NodeSpec]:
+    """dse-seed, dse-node-1, dse-node-2. Only dse-node-2 bootstraps: it joins a ring with data."""
+    prefix, base = loopback_prefix(), jmx_base()
+    seed_addr = f"{prefix}.1"
+    specs = {}
+    for i, name in enumerate(LAB_NODES):
+        specs[name] = NodeSpec(
+            name=name,
+            address=f"{prefix}.{i + 1}",
+            jmx_port=base + 100 * i,
+            cluster_name="dselab",
+            seeds=f"{seed_addr}:{STORAGE_PORT}",
+            auto_bootstrap=(name == "dse-node-2"),
+            root=cluster_root / name,
+        )
+    return specs
+
+
+def restore_specs(cluster_root: Path) -> dict[str, NodeSpec]:
+    """A separate one-node cluster, the target of the sstableloader restore."""
+    prefix, base = loopback_prefix(), jmx_base()
+    address = f"{prefix}.4"
+    return {
+        RESTORE_NODE: NodeSpec(
+            name=RESTORE_NODE,
+            address=address,
+            jmx_port=base + 300,
+            cluster_name="dselab-restore",
+            seeds=f"{address}:{STORAGE_PORT}",
+            auto_bootstrap=False,
+            root=cluster_root / RESTORE_NODE,
+        )
+    }
+
+
+def cassandra_yaml(spec: NodeSpec) -> str:
+    root = spec.root
+    return f"""# written by dselab for node {spec.name}
+cluster_name: {spec.cluster_name}
+num_tokens: 16
+allocate_tokens_for_local_replication_factor: 2
+partitioner: org.apache.cassandra.dht.Murmur3Partitioner
+seed_provider:
+  - class_name: org.apache.cassandra.locator.SimpleSeedProvider
+    parameters:
+      - seeds: "{spec.seeds}"
+listen_address: {spec.address}
+rpc_address: {spec.address}
+storage_port: {STORAGE_PORT}
+native_transport_port: {NATIVE_PORT}
+start_native_transport: true
+auto_bootstrap: {str(spec.auto_bootstrap).lower()}
+data_file_directories:
+  - {root / "data"}
+commitlog_directory: {root / "commitlog"}
+saved_caches_directory: {root / "saved_caches"}
+hints_directory: {root / "hints"}
+cdc_raw_directory: {root / "cdc_raw"}
+commitlog_sync: periodic
+commitlog_sync_period: 10000ms
+endpoint_snitch: SimpleSnitch
+incremental_backups: false
+concurrent_compactors: 1
+compaction_throughput: 0MiB/s
+authenticator: AllowAllAuthenticator
+authorizer: AllowAllAuthorizer
+dynamic_snitch: true
+read_request_timeout: 10000ms
+write_request_timeout: 10000ms
+range_request_timeout: 20000ms
+request_timeout: 20000ms
+"""
+
+
+LOGBACK_XML = """<configuration scan="false">
+  <appender name="SYSTEMLOG" class="ch.qos.logback.core.FileAppender">
+    <filter class="ch.qos.logback.classic.filter.ThresholdFilter"><level>INFO</level></filter>
+    <file>{log_dir}/system.log</file>
+    <encoder><pattern>%-5level [%thread] %date{{ISO8601,UTC}} %F:%L - %msg%n</pattern></encoder>
+  </appender>
+  <appender name="DEBUGLOG" class="ch.qos.logback.core.FileAppender">
+    <file>{log_dir}/debug.log</file>
+    <encoder><pattern>%-5level [%thread] %date{{ISO8601,UTC}} %F:%L - %msg%n</pattern></encoder>
+  </appender>
+  <root level="INFO">
+    <appender-ref ref="SYSTEMLOG" />
+    <appender-ref ref="DEBUGLOG" />
+  </root>
+  <logger name="org.apache.cassandra.db.compaction" level="DEBUG"/>
+</configuration>
+"""
+
+TOOLS_LOGBACK_XML = """<configuration scan="false">
+  <appender name="STDERR" class="ch.qos.logback.core.ConsoleAppender">
+    <target>System.err</target>
+    <encoder><pattern>%-5level %date{ISO8601} %msg%n</pattern></encoder>
+  </appender>
+  <root level="WARN"><appender-ref ref="STDERR" /></root>
+</configuration>
+"""
+
+# Java 17 module flags Cassandra 5.0 needs (its conf/jvm17-server.options, JPMS section).
+JAVA17_MODULE_FLAGS = [
+    "-Djdk.attach.allowAttachSelf=true",
+    *[f"--add-exports={m}=ALL-UNNAMED" for m in (
+        "java.base/jdk.internal.misc", "java.management.rmi/com.sun.jmx.remote.internal.rmi",
+        "java.rmi/sun.rmi.registry", "java.rmi/sun.rmi.server", "java.sql/java.sql",
+        "java.base/java.lang.ref", "jdk.unsupported/sun.misc",
+        "jdk.compiler/com.sun.tools.javac.file", "jdk.attach/sun.tools.attach",
+    )],
+    *[f"--add-opens={m}=ALL-UNNAMED" for m in (
+        "java.base/java.lang.module", "java.base/jdk.internal.loader", "java.base/jdk.internal.ref",
+        "java.base/jdk.internal.reflect", "java.base/jdk.internal.math",
+        "java.base/jdk.internal.module", "java.base/jdk.internal.util.jar",
+        "jdk.management/com.sun.management.internal", "java.base/sun.nio.ch", "java.base/java.io",
+        "java.base/java.lang.reflect", "jdk.compiler/com.sun.tools.javac", "java.base/java.lang",
+        "java.base/java.util",
+    )],
+    "-Dio.netty.tryReflectionSetAccessible=true",
+]
+
+
+def heap_mb() -> int:
+    return int(os.environ.get("DSELAB_HEAP_MB", "512"))
+
+
+def server_jvm_args(spec: NodeSpec, jamm: Path | None) -> list[str]:
+    heap = heap_mb()
+    args = [
+        f"-Xms{heap}m", f"-Xmx{heap}m", f"-Xmn{max(64, heap // 4)}m", "-Xss256k",
+        "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=300", "-XX:+ParallelRefProcEnabled",
+        "-XX:CICompilerCount=2", "-Djava.net.preferIPv4Stack=true",
+        "-Duser.timezone=UTC",
+        f"-Dcassandra.jmx.local.port={spec.jmx_port}",
+        "-Djava.rmi.server.hostname=127.0.0.1",
+        "-Dcassandra.skip_wait_for_gossip_to_settle=0",
+        "-Dcassandra.ring_delay_ms=3000",
+        "-Dcassandra.superuser_setup_delay_ms=0",
+        f"-Dcassandra.config=file://{spec.conf_dir / 'cassandra.yaml'}",
+        f"-Dcassandra.logdir={spec.log_dir}",
+        f"-Dcassandra.storagedir={spec.root}",
+        f"-Dlogback.configurationFile=file://{spec.conf_dir / 'logback.xml'}",
+        "-Dcassandra-foreground=yes",
+        *JAVA17_MODULE_FLAGS,
+    ]
+    if jamm:
+        args.insert(0, f"-javaagent:{jamm}")
+    return args
+
+
+def tool_jvm_args(conf_dir: Path) -> list[str]:
+    """Short-lived client JVMs (nodetool, sstableloader): small heap, fast start."""
+    return [
+        "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
+        "-Djava.net.preferIPv4Stack=true",
+        f"-Dlogback.configurationFile=file://{conf_dir / 'logback-tools.xml'}",
+        *JAVA17_MODULE_FLAGS,
+    ]

@@ -1,0 +1,86 @@
+"""Preconditions checked before any node starts (ccm's habit): Java, free ports, disk space.
+
+Every problem is collected and reported at once, one line each, with the fix.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dselab.errors import EnvironmentProblem
+
+if TYPE_CHECKING:
+    from dselab.runtime.local_config import NodeSpec
+
+MIN_FREE_DISK_MB = 2048
+SUPPORTED_JAVA = (11, 17)
+
+
+@cache
+def java_binary() -> str:
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home and (Path(java_home) / "bin" / "java").exists():
+        return str(Path(java_home) / "bin" / "java")
+    found = shutil.which("java")
+    if not found:
+        raise EnvironmentProblem("no `java` on PATH", fix="install Java 17 (e.g. `apt-get install openjdk-17-jre-headless`)")
+    return found
+
+
+@cache
+def java_major(java: str) -> int:
+    out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', out)
+    if not match:
+        return 0
+    major = int(match.group(1))
+    return int(match.group(2) or 0) if major == 1 else major
+
+
+def _problems(specs: Sequence[NodeSpec], native_port: int, disk_root: Path) -> list[str]:
+    from dselab.runtime.local import port_free
+    from dselab.runtime.local_config import STORAGE_PORT
+
+    problems: list[str] = []
+    try:
+        major = java_major(java_binary())
+        if major not in SUPPORTED_JAVA:
+            problems.append(
+                f"Java {major} found; Cassandra 5.0 runs on Java 11 or 17 "
+                "(set JAVA_HOME to a Java 17 install)"
+            )
+    except EnvironmentProblem as err:
+        problems.append(err.one_line())
+    for spec in specs:
+        for port in (STORAGE_PORT, native_port):
+            if not port_free(spec.address, port):
+                problems.append(
+                    f"{spec.name}: port {spec.address}:{port} is taken "
+                    "(stop what uses it, or move the lab with DSELAB_LOOPBACK=127.0.x)"
+                )
+        if not port_free("127.0.0.1", spec.jmx_port):
+            problems.append(
+                f"{spec.name}: JMX port 127.0.0.1:{spec.jmx_port} is taken "
+                "(stop what uses it, or move the JMX ports with DSELAB_JMX_BASE)"
+            )
+    disk_root.mkdir(parents=True, exist_ok=True)
+    free_mb = shutil.disk_usage(disk_root).free // (1 << 20)
+    if free_mb < MIN_FREE_DISK_MB:
+        problems.append(
+            f"only {free_mb} MiB free under {disk_root}; the lab needs {MIN_FREE_DISK_MB} MiB "
+            "(free some space or point DSELAB_HOME elsewhere)"
+        )
+    return problems
+
+
+def check_all(specs: Sequence[NodeSpec], native_port: int, disk_root: Path) -> None:
+    problems = _problems(specs, native_port, disk_root)
+    if problems:
+        raise EnvironmentProblem("cannot start the cluster: " + "; ".join(problems))

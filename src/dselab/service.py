@@ -1,0 +1,140 @@
+"""Plain functions behind every front end (CLI, web app, grader): start, check, solve, answer.
+
+Nothing here prints; long work reports through a Progress. Errors are DselabErrors.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dselab import cluster, paths
+from dselab.checking import CheckContext, CheckResult, run_check, run_checks
+from dselab.errors import EnvironmentProblem, UsageError
+from dselab.lab import Lab, Step, get_lab
+from dselab.progress import Progress, Silent
+from dselab.runtime.base import Runtime
+from dselab.state import StateStore
+from dselab.templating import render_text, version_vars
+
+SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.:, -]{1,64}$")
+
+
+@dataclass
+class Workspace:
+    """A runtime with its state store: what every operation needs."""
+
+    runtime: Runtime
+    store: StateStore
+    runtime_name: str
+
+    def close(self) -> None:
+        closer = getattr(self.runtime, "close", None)
+        if closer:
+            closer()
+        self.store.close()
+
+
+def open_workspace(runtime_name: str | None = None, progress: Progress | None = None) -> Workspace:
+    from dselab.runtime.select import make_runtime
+
+    name = runtime_name or os.environ.get("DSELAB_RUNTIME", "local")
+    runtime = make_runtime(name, progress=progress)
+    return Workspace(runtime, StateStore.for_runtime(name), name)
+
+
+def template_vars(ws: Workspace) -> dict[str, Any]:
+    return version_vars(ws.runtime.cassandra_version(), ws.runtime_name)
+
+
+def baseline(ws: Workspace, lab: Lab) -> dict[str, Any]:
+    """The lab's baseline; a lab checked before `dselab start` reads logs from their beginning."""
+    return ws.store.get(f"lab:{lab.id}:baseline") or {"log_marks": {}, "started_at": 0}
+
+
+def context(ws: Workspace, lab: Lab) -> CheckContext:
+    from dselab.runtime.select import restore_runtime
+
+    return CheckContext(runtime=ws.runtime, store=ws.store, lab=lab, baseline=baseline(ws, lab),
+                        restore_runtime=restore_runtime(ws.runtime_name))
+
+
+def start_lab(ws: Workspace, lab_ref: str, progress: Progress | None = None) -> Lab:
+    """Bring the cluster up if needed, apply the environment, record the lab's baseline."""
+    lab = get_lab(lab_ref)
+    env = cluster.bring_up(ws.runtime, ws.store, progress or Silent())
+    marks = {node: ws.runtime.log_mark(node) for node in ws.runtime.node_names()}
+    ws.store.clear_lab(lab.id)
+    ws.store.put(f"lab:{lab.id}:baseline", {
+        "log_marks": marks, "started_at": time.time(), "fingerprint": env.get("fingerprint"),
+        "cassandra_version": ws.runtime.cassandra_version(),
+    })
+    return lab
+
+
+def check(ws: Workspace, lab_ref: str, step_refs: list[str] | tuple[str, ...] = (),
+          source: str = "cli") -> list[CheckResult]:
+    lab = get_lab(lab_ref)
+    steps = lab.select(list(step_refs))
+    return run_checks(context(ws, lab), steps, source)
+
+
+def check_one(ws: Workspace, lab: Lab, step: Step, source: str = "cli") -> CheckResult:
+    return run_check(context(ws, lab), step, source)
+
+
+def record_answer(ws: Workspace, lab_ref: str, step_ref: str, value: str) -> Step:
+    lab = get_lab(lab_ref)
+    step = lab.step(step_ref)
+    if not step.needs_answer:
+        answered = [f"{s.number} ({s.id})" for s in lab.steps if s.needs_answer] or ["none"]
+        raise UsageError(f"step {step.number} ({step.id}) takes no answer; steps that do: {', '.join(answered)}")
+    value = value.strip()
+    if not SAFE_VALUE.match(value):
+        raise UsageError("an answer is 1-64 letters, digits, spaces or . , : _ - (e.g. `143.08 KiB`)")
+    ws.store.put(f"lab:{lab.id}:answer:{step.id}", value)
+    return step
+
+
+def solution_commands(ws: Workspace, step: Step) -> list[str]:
+    variables = template_vars(ws)
+    return [render_text(cmd, variables, where=f"solution of step {step.id}") for cmd in step.solution]
+
+
+def solve(ws: Workspace, lab_ref: str, step_refs: list[str] | tuple[str, ...] = (),
+          progress: Progress | None = None) -> list[Step]:
+    """Run each step's solution: the commands a student would type, in the repo root."""
+    progress = progress or Silent()
+    lab = get_lab(lab_ref)
+    steps = lab.select(list(step_refs))
+    for step in steps:
+        for command in solution_commands(ws, step):
+            progress.step(f"step {step.number} ({step.id}): {command}")
+            run_student_command(command, ws.runtime_name)
+        progress.done(f"step {step.number} ({step.id}) solved")
+    return steps
+
+
+def student_env(runtime_name: str) -> dict[str, str]:
+    """The environment a student's shell would have: our scripts and `dselab` on PATH."""
+    env = dict(os.environ)
+    bindir = str(Path(sys.executable).parent)
+    env["PATH"] = os.pathsep.join([bindir, env.get("PATH", "")])
+    env["DSELAB_RUNTIME"] = runtime_name
+    return env
+
+
+def run_student_command(command: str, runtime_name: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(["bash", "-euo", "pipefail", "-c", command], cwd=paths.REPO_ROOT,
+                          env=student_env(runtime_name), capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+    if proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["(no output)"]
+        raise EnvironmentProblem(f"solution command failed (exit {proc.returncode}): {command}: {detail[0]}")
+    return proc

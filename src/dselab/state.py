@@ -1,0 +1,78 @@
+"""The local state store: environment record, lab baselines, answers and every check attempt.
+
+One SQLite file per runtime under DSELAB_HOME, so the CLI and the web app can share it safely
+and progress survives restarts.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from dselab import paths
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS attempts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    lab TEXT NOT NULL, step TEXT NOT NULL, status TEXT NOT NULL, message TEXT NOT NULL,
+    at REAL NOT NULL, source TEXT NOT NULL, evidence TEXT NOT NULL
+);
+"""
+
+
+class StateStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        self._db.executescript(SCHEMA)
+
+    @classmethod
+    def for_runtime(cls, runtime_name: str) -> StateStore:
+        return cls(paths.home() / f"state-{runtime_name}.sqlite")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        row = self._db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def put(self, key: str, value: Any) -> None:
+        with self._db:
+            self._db.execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)",
+                             (key, json.dumps(value, sort_keys=True)))
+
+    def delete_prefix(self, prefix: str) -> None:
+        with self._db:
+            self._db.execute("DELETE FROM kv WHERE key LIKE ?", (prefix + "%",))
+
+    def record_attempt(self, lab: str, step: str, status: str, message: str,
+                       evidence: Any, source: str = "cli") -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT INTO attempts (lab, step, status, message, at, source, evidence) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (lab, step, status, message, time.time(), source, json.dumps(evidence, default=str)),
+            )
+
+    def attempts(self, lab: str, step: str | None = None, since: float = 0) -> list[dict[str, Any]]:
+        sql = "SELECT step, status, message, at, source, evidence FROM attempts WHERE lab = ? AND at >= ?"
+        args: list[Any] = [lab, since]
+        if step is not None:
+            sql += " AND step = ?"
+            args.append(step)
+        rows = self._db.execute(sql + " ORDER BY id", args).fetchall()
+        return [
+            {"step": s, "status": st, "message": m, "at": at, "source": src, "evidence": json.loads(ev)}
+            for s, st, m, at, src, ev in rows
+        ]
+
+    def clear_lab(self, lab: str) -> None:
+        with self._db:
+            self._db.execute("DELETE FROM attempts WHERE lab = ?", (lab,))
+        self.delete_prefix(f"lab:{lab}:")
+
+    def close(self) -> None:
+        self._db.close()
