@@ -10,8 +10,6 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 import click
@@ -26,28 +24,26 @@ SAFE_TAG = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 TAG_FLAGS = {"-t", "--tag"}
 
 
-def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn DselabErrors into one line and exit 2; Ctrl-C into a short note."""
+class FriendlyGroup(click.Group):
+    """Every command, nested or registered from another module, reports a DselabError as one
+    line and exits with its code (2); Ctrl-C ends with a short note instead of a traceback."""
 
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def invoke(self, ctx: click.Context) -> Any:
         try:
-            return fn(*args, **kwargs)
+            return super().invoke(ctx)
         except DselabError as err:
             click.echo(f"dselab: error: {err.one_line()}", err=True)
-            sys.exit(err.code)
+            ctx.exit(err.code)
         except KeyboardInterrupt:
             click.echo("dselab: interrupted", err=True)
-            sys.exit(130)
-
-    return wrapper
+            ctx.exit(130)
 
 
 def workspace(progress: bool = True) -> service.Workspace:
     return service.open_workspace(progress=Console() if progress else None)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--runtime", type=click.Choice(["local", "docker"]), default=None,
               help="Where the cluster runs: local processes (default) or Docker Compose. "
                    "Also DSELAB_RUNTIME.")
@@ -69,7 +65,6 @@ def main(runtime: str | None) -> None:
 
 
 @main.command()
-@friendly
 def up() -> None:
     """Start the three-node lab cluster (first time: fetch Cassandra, load the training data)."""
     from dselab import cluster
@@ -81,7 +76,6 @@ def up() -> None:
 
 @main.command()
 @click.option("--purge", is_flag=True, help="Also delete the nodes' data for a fresh start.")
-@friendly
 def down(purge: bool) -> None:
     """Stop the lab cluster, keeping its data (unless --purge)."""
     ws = workspace()
@@ -106,7 +100,6 @@ def _print_status(ws: service.Workspace, as_json: bool) -> None:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@friendly
 def status(as_json: bool) -> None:
     """Show each node: name, address, state (UN/DN), Cassandra version, data directory."""
     _print_status(workspace(progress=False), as_json)
@@ -114,10 +107,11 @@ def status(as_json: bool) -> None:
 
 def _validate_nodetool_args(args: tuple[str, ...]) -> None:
     for i, arg in enumerate(args):
-        if arg in TAG_FLAGS and i + 1 < len(args) and not SAFE_TAG.match(args[i + 1]):
-            raise UsageError(f"snapshot tag {args[i + 1]!r} is not allowed: use letters, digits, _ . - only")
-        if arg.startswith("--tag=") and not SAFE_TAG.match(arg.split("=", 1)[1]):
-            raise UsageError(f"snapshot tag {arg.split('=', 1)[1]!r} is not allowed: use letters, digits, _ . - only")
+        tag = args[i + 1] if arg in TAG_FLAGS and i + 1 < len(args) else None
+        if arg.startswith("--tag="):
+            tag = arg.split("=", 1)[1]
+        if tag is not None and not SAFE_TAG.match(tag):
+            raise UsageError(f"snapshot tag {tag!r} is not allowed: use letters, digits, _ . - only")
         if ".." in arg or any(c in arg for c in ";|&$`<>\n"):
             raise UsageError(f"argument {arg!r} contains characters nodetool never needs (; | & $ ` < > ..)")
 
@@ -125,7 +119,6 @@ def _validate_nodetool_args(args: tuple[str, ...]) -> None:
 @main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.option("--node", default=SEED, show_default=True, help="Node to run nodetool on.")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-@friendly
 def nodetool(node: str, args: tuple[str, ...]) -> None:
     """Run nodetool ARGS on a node, e.g. `dselab nodetool snapshot training -t lab_backup`."""
     _validate_nodetool_args(args)
@@ -141,7 +134,6 @@ def nodetool(node: str, args: tuple[str, ...]) -> None:
 @click.option("--cluster", "which", type=click.Choice(["lab", "restore"]), default="lab",
               help="The lab cluster or the separate restore cluster.")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-@friendly
 def cqlsh(node: str, which: str, args: tuple[str, ...]) -> None:
     """Open cqlsh on a node (ARGS go to cqlsh, e.g. -e "SELECT ...")."""
     ws = workspace(progress=False)
@@ -158,7 +150,6 @@ def cqlsh(node: str, which: str, args: tuple[str, ...]) -> None:
 @main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.argument("node")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-@friendly
 def sstableloader(node: str, args: tuple[str, ...]) -> None:
     """Run sstableloader next to NODE; relative paths are inside that node's data directory.
 
@@ -180,7 +171,6 @@ def node() -> None:
 
 @node.command("stop")
 @click.argument("name")
-@friendly
 def node_stop(name: str) -> None:
     """Stop one node (its data is kept)."""
     workspace().runtime.stop_node(name)
@@ -188,7 +178,6 @@ def node_stop(name: str) -> None:
 
 @node.command("start")
 @click.argument("name")
-@friendly
 def node_start(name: str) -> None:
     """Start one node and wait until it serves CQL."""
     workspace().runtime.start_node(name)
@@ -197,7 +186,6 @@ def node_start(name: str) -> None:
 @node.command("exec", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.argument("name")
 @click.argument("argv", nargs=-1, required=True, type=click.UNPROCESSED)
-@friendly
 def node_exec(name: str, argv: tuple[str, ...]) -> None:
     """Run a command in NODE's data directory (on the node, for Docker), e.g. `ls training`."""
     from dselab.restore_tools import node_exec as run
@@ -214,7 +202,6 @@ def restore_cluster() -> None:
 
 
 @restore_cluster.command("up")
-@friendly
 def restore_up() -> None:
     """Start the restore cluster (empty, its own cluster name)."""
     from dselab.runtime.select import restore_runtime
@@ -227,7 +214,6 @@ def restore_up() -> None:
 
 @restore_cluster.command("down")
 @click.option("--purge", is_flag=True, help="Also delete its data.")
-@friendly
 def restore_down(purge: bool) -> None:
     """Stop the restore cluster."""
     from dselab.runtime.select import restore_runtime
@@ -254,7 +240,6 @@ def _print_results(results: list[Any], as_json: bool) -> None:
 
 @main.command()
 @click.argument("lab")
-@friendly
 def start(lab: str) -> None:
     """Bring the cluster up if needed, record the lab's baseline, show step 1."""
     ws = workspace()
@@ -272,7 +257,6 @@ def start(lab: str) -> None:
 @click.argument("lab")
 @click.argument("steps", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="JSON: id, number, status, message, hint per step.")
-@friendly
 def check(lab: str, steps: tuple[str, ...], as_json: bool) -> None:
     """Check the live cluster for STEPS of LAB (all steps when none are named).
 
@@ -291,7 +275,6 @@ def check(lab: str, steps: tuple[str, ...], as_json: bool) -> None:
 @main.command()
 @click.argument("lab")
 @click.argument("steps", nargs=-1)
-@friendly
 def solve(lab: str, steps: tuple[str, ...]) -> None:
     """Carry out STEPS with the reference solution (what a student would type)."""
     service.solve(workspace(), lab, steps, Console())
@@ -301,7 +284,6 @@ def solve(lab: str, steps: tuple[str, ...]) -> None:
 @click.argument("lab")
 @click.argument("step")
 @click.argument("value")
-@friendly
 def answer(lab: str, step: str, value: str) -> None:
     """Give the answer to a read-only step's question, e.g. `dselab answer 05 2 "143.08 KiB"`."""
     ws = workspace(progress=False)
@@ -314,7 +296,6 @@ def answer(lab: str, step: str, value: str) -> None:
 @click.argument("lab", required=False)
 @click.option("--all", "all_labs", is_flag=True, help="Run the protocol for every lab.")
 @click.option("--keep", is_flag=True, help="Leave the cluster running afterwards.")
-@friendly
 def test_cmd(lab: str | None, all_labs: bool, keep: bool) -> None:
     """The CI protocol: fresh cluster; per step check FAILS, solve, check PASSES; teardown."""
     from dselab.lab import get_lab, load_all

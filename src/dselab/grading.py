@@ -105,7 +105,7 @@ def _cluster_info(ws: service.Workspace) -> dict[str, Any]:
     try:
         info["cassandra_version"] = ws.runtime.cassandra_version()
         info["nodes"] = list(ws.runtime.node_names())
-    except DselabError:
+    except (DselabError, OSError):
         pass  # a cluster that is down still gets a report: its checks say why
     return info
 
@@ -429,6 +429,8 @@ def _read_json(path: Path) -> tuple[Any, str | None]:
         return None, "not UTF-8 text"
     except json.JSONDecodeError as err:
         return None, f"not valid JSON (line {err.lineno}, column {err.colno})"
+    except ValueError:
+        return None, "not valid JSON"
     except RecursionError:
         return None, "JSON nested too deeply"
 

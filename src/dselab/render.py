@@ -194,7 +194,7 @@ def _jinja(templates: Path = paths.SITE_DIR / "templates") -> Environment:
 
 def _neighbours(lab: Lab, step: Step, labs: Sequence[Lab], links: Links) -> dict[str, Any]:
     """Previous/next links; past the last step the next lab (links between labs)."""
-    i = lab.steps.index(step)
+    i = next((k for k, s in enumerate(lab.steps) if s.id == step.id), 0)
 
     def to(other: Step) -> tuple[str, str]:
         return links.step(lab, other), f"Step {other.number}: {other.title}"
@@ -307,6 +307,8 @@ def _terminal_text(lab: Lab, step: Step, variables: dict[str, Any]) -> tuple[str
     if step.question:
         body += "\n\n**Question:** " + render_text(step.question, variables, where=where).strip()
     footer = f"Check it with: dselab check {lab.number} {step.number}"
+    if step.question:
+        footer = f'Answer it with: dselab answer {lab.number} {step.number} "<your answer>", then c' + footer[1:]
     if step.number < len(lab.steps):
         footer += f"  ·  next: dselab show {lab.number} {step.number + 1}"
     return header, body, footer

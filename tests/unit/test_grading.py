@@ -362,6 +362,11 @@ def test_bad_student_ids_are_refused(ws: service.Workspace, student: str) -> Non
         grading.grade(ws, LAB, student, checker=stub_checker({}))
 
 
+def test_unknown_lab_is_a_usage_error(ws: service.Workspace) -> None:
+    with pytest.raises(UsageError):
+        grading.grade(ws, "99", "alice", checker=stub_checker({}))
+
+
 @pytest.mark.parametrize("student", ["alice", "s123", "A.B_c-d", "a" * 64])
 def test_good_student_ids(student: str) -> None:
     assert grading.check_student(student) == student
