@@ -186,10 +186,17 @@ def solution_forms(step: Step, variables: dict[str, Any],
 # -- HTML pages ---------------------------------------------------------------------------------
 
 
+def md_inline(text: str) -> Markup:
+    """Short Markdown (a lab summary) as inline HTML; raw HTML in it stays text."""
+    return Markup(_markdown().renderInline(text))
+
+
 @cache
 def _jinja(templates: Path = paths.SITE_DIR / "templates") -> Environment:
-    return Environment(loader=FileSystemLoader(str(templates)), autoescape=True,
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(loader=FileSystemLoader(str(templates)), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["md_inline"] = md_inline
+    return env
 
 
 def _neighbours(lab: Lab, step: Step, labs: Sequence[Lab], links: Links) -> dict[str, Any]:

@@ -235,7 +235,7 @@ def _errors(app: Flask, state: WebState) -> None:
     def not_found(err: LabNotFound) -> tuple[Response | str, int]:
         if _wants_json():
             return jsonify({"status": ERROR, "message": err.message}), 404
-        return render.render_not_found_html(err.message, state.labs(), render.OFFLINE_VARS, lab=err.lab), 404
+        return render.render_not_found_html(err.message, state.labs(), state.variables(), lab=err.lab), 404
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException) -> tuple[Response | str, int]:
