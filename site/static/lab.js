@@ -11,8 +11,7 @@ function el(tag, className, text) {
 
 // -- copy buttons -------------------------------------------------------------------------------
 
-function copyText(text) {
-  if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
+function copyWithTextarea(text) {
   const area = el("textarea");
   area.value = text;
   area.setAttribute("readonly", "");
@@ -23,6 +22,14 @@ function copyText(text) {
   const ok = document.execCommand("copy");
   area.remove();
   return ok ? Promise.resolve() : Promise.reject(new Error("copy refused"));
+}
+
+function copyText(text) {
+  // The Clipboard API needs a secure context and permission; the old way works elsewhere.
+  if (navigator.clipboard && window.isSecureContext) {
+    return navigator.clipboard.writeText(text).catch(() => copyWithTextarea(text));
+  }
+  return copyWithTextarea(text);
 }
 
 function setupCopyButtons() {

@@ -5,6 +5,7 @@ The lead's CLI calls `register(group)`; errors are DselabErrors, which it turns 
 
 from __future__ import annotations
 
+import socket
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -51,14 +52,24 @@ def _one_line_errors(fn: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
-def make_web_server(host: str, port: int, workspace_factory: WorkspaceFactory) -> BaseWSGIServer:
-    """The web lab on host:port (threaded: a check in one tab does not stall page loads)."""
-    app = create_app(workspace_factory)
+def _check_port(host: str, port: int) -> None:
+    """Fail with the fix before starting anything (werkzeug would print and exit on its own)."""
+    if port == 0:
+        return
     try:
-        return make_server(host, port, app, threaded=True)
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
     except OSError as err:
         raise UsageError(f"cannot listen on {host}:{port}: {err.strerror or err}",
-                         fix="pick another port with --port") from None
+                         fix="pick another --port or --host") from None
+
+
+def make_web_server(host: str, port: int, workspace_factory: WorkspaceFactory) -> BaseWSGIServer:
+    """The web lab on host:port (port 0: any free port); threaded, so page loads go on during a check."""
+    _check_port(host, port)
+    return make_server(host, port, create_app(workspace_factory), threaded=True)
 
 
 def register(group: click.Group) -> None:

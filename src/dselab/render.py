@@ -154,7 +154,7 @@ def _segments(main: list[str], other: list[str] | None, labels: tuple[str, str])
         if op == "equal":
             out.append(Segment(html=Markup("".join(main[i1:i2]))))
             continue
-        none = "<p class=\"muted\">(nothing here)</p>"
+        none = "<p class=\"muted\">(nothing for this version)</p>"
         out.append(Segment(forms=[(labels[0], Markup("".join(main[i1:i2]) or none)),
                                   (labels[1], Markup("".join(other[j1:j2]) or none))]))
     return out

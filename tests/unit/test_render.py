@@ -163,6 +163,15 @@ def test_index_lists_labs_with_links(labs) -> None:
     html = render.render_index_html(labs, VARS, False)
     assert 'href="/labs/01-environment/"' in html and 'href="/labs/05-backup-restore/"' in html
     assert "Backup &amp; Restore" in html
+    assert re.search(r"builds on\s*<a href=\"/labs/01-environment/\">lab 01</a>", html)
+
+
+def test_lab_summary_is_inline_markdown_with_html_as_text(labs) -> None:
+    env = labs[0]
+    lab = Lab(id=env.id, number=env.number, title=env.title, summary="The `training` keyspace <b>x</b>",
+              steps=env.steps)
+    html = render.render_index_html((lab,), VARS, True)
+    assert "The <code>training</code> keyspace &lt;b&gt;x&lt;/b&gt;" in html
 
 
 def test_build_site_writes_index_and_a_page_per_step(labs, tmp_path: Path) -> None:

@@ -1,0 +1,98 @@
+"""A real lab cluster for the integration tests: started once per session, torn down at the end.
+
+It lives in its own DSELAB_HOME and loopback range (127.0.57.x, JMX 7955+) so a developer's own
+lab cluster keeps running while the tests do.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("DSELAB_LOOPBACK", "127.0.57")
+os.environ.setdefault("DSELAB_JMX_BASE", "7955")
+os.environ["DSELAB_RUNTIME"] = "local"
+
+from dselab import environment, paths, service  # noqa: E402
+from dselab.runtime.base import LAB_NODES  # noqa: E402
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def test_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    home = Path(os.environ.get("DSELAB_TEST_HOME", paths.REPO_ROOT / "build" / "test-home"))
+    home.mkdir(parents=True, exist_ok=True)
+    old = os.environ.get("DSELAB_HOME")
+    os.environ["DSELAB_HOME"] = str(home)
+    yield home
+    if old is None:
+        os.environ.pop("DSELAB_HOME", None)
+    else:
+        os.environ["DSELAB_HOME"] = old
+
+
+@pytest.fixture(scope="session")
+def lab_workspace(test_home: Path) -> Iterator[service.Workspace]:
+    """A running lab cluster with lab 05 started."""
+    ws = service.open_workspace("local")
+    ws.runtime.down(purge=True)
+    ws.store.delete_prefix("")
+    service.start_lab(ws, "05")
+    yield ws
+    from dselab.runtime.select import restore_runtime
+
+    restore_runtime("local").down(purge=True)
+    ws.runtime.down(purge=True)
+    ws.close()
+
+
+class Student:
+    """Types commands in the repo root, exactly like a student (scripts/ on the real cluster)."""
+
+    def __init__(self, ws: service.Workspace) -> None:
+        self.ws = ws
+
+    def run(self, command: str) -> str:
+        return service.run_student_command(command, "local").stdout
+
+    def run_status(self, command: str) -> tuple[int, str, str]:
+        import subprocess
+
+        proc = subprocess.run(["bash", "-c", command], cwd=paths.REPO_ROOT, env=service.student_env("local"),
+                              capture_output=True, text=True, timeout=600)
+        return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.fixture
+def student(lab_workspace: service.Workspace) -> Student:
+    return Student(lab_workspace)
+
+
+def reset_lab(ws: service.Workspace) -> None:
+    """Undo what the lab's steps did, then start it again (new log marks, no attempts)."""
+    from dselab.runtime.select import restore_runtime
+
+    restore_runtime("local").down(purge=True)
+    for node in LAB_NODES:
+        ws.runtime.nodetool(node, ["clearsnapshot", "--all"])
+        ws.runtime.nodetool(node, ["disablebackup"])
+        for entry in ws.runtime.list_files(node, environment.KEYSPACE):
+            if "/backups/" in entry.path:
+                ws.runtime.remove_files(node, [entry.path])
+    for table in environment.TABLES:
+        ws.runtime.cql(f"TRUNCATE {environment.KEYSPACE}.{table}")
+    environment.insert_rows(ws.runtime, "customers", environment.customer_rows())
+    environment.insert_rows(ws.runtime, "orders", environment.order_rows())
+    for node in LAB_NODES:
+        ws.runtime.nodetool(node, ["clearsnapshot", "--all"])  # TRUNCATE's own snapshots
+    service.start_lab(ws, "05")
+
+
+@pytest.fixture
+def fresh_lab(lab_workspace: service.Workspace) -> service.Workspace:
+    reset_lab(lab_workspace)
+    return lab_workspace

@@ -1,0 +1,91 @@
+"""The web lab end to end: headless Chromium against `dselab serve` on the real lab cluster.
+
+Uses the lead's fixtures (tests/integration/conftest.py): `fresh_lab` is the session's
+service.Workspace (lab_workspace) with lab 05 reset and started; `student.run(cmd)` types a command
+in the repo root. Chromium comes from Debian (/usr/bin/chromium): Playwright downloads no browser.
+Screenshots go to build/test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dselab import paths, service
+from dselab.cli_web import make_web_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = paths.REPO_ROOT / "build" / "test-artifacts"
+CHECK_TIMEOUT_MS = 240_000  # a check runs several nodetool JVMs
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+
+@pytest.fixture
+def web_url(fresh_lab: service.Workspace) -> Iterator[str]:
+    """`dselab serve` on a free port, in a thread, sharing the test's workspace."""
+    server = make_web_server("127.0.0.1", 0, lambda: fresh_lab)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()  # the workspace belongs to the fixture: not closed here
+
+
+@pytest.fixture
+def browser_page() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium); Playwright cannot download one here")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        tab = browser.new_page(viewport={"width": 1280, "height": 900})
+        yield tab
+        browser.close()
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"web-{name}.png"), full_page=True)
+
+
+def click_check(page, expect: str) -> str:
+    """Click Check, see "Checking…" while it runs, wait for the verdict; the message shown."""
+    page.click("#check-button")
+    page.wait_for_selector("#check-button:disabled", timeout=5_000)
+    assert "Checking" in page.text_content("#check-button")
+    page.wait_for_selector(f"#check-result.{expect}", timeout=CHECK_TIMEOUT_MS)
+    assert page.is_enabled("#check-button")
+    return page.text_content("#check-result .message") or ""
+
+
+def test_check_fail_then_pass_and_progress_survives_reload(web_url: str, browser_page, student) -> None:
+    page = browser_page
+    page.goto(f"{web_url}/labs/05/1")
+    assert "Take a snapshot" in page.text_content("h1")
+    page.wait_for_selector("#cluster-status.up", timeout=120_000)
+    shot(page, "01-step1")
+
+    message = click_check(page, "fail")
+    assert message.strip(), "a failed check says what is missing"
+    assert not page.is_visible('[data-step-id="snapshot"] .mark.passed')
+    shot(page, "02-fail")
+
+    student.run("./scripts/nodetool.sh snapshot training -t lab_backup")
+    assert click_check(page, "pass").strip()
+    page.wait_for_selector('[data-step-id="snapshot"] .mark.passed')
+    shot(page, "03-pass")
+
+    page.reload()
+    page.wait_for_selector('[data-step-id="snapshot"] .mark.passed')
+    assert "passed" in page.text_content("#check-result .verdict")
+    assert (page.text_content("#progress-summary") or "").startswith("1 of ")
+    page.click("details.solution summary")
+    assert "snapshot training -t lab_backup" in page.text_content("details.solution code")
+    shot(page, "04-reload")
