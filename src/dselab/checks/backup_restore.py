@@ -278,6 +278,11 @@ def restored_elsewhere(ctx: CheckContext) -> None:
 
 @check(LAB, "disable-backup")
 def backup_disabled(ctx: CheckContext) -> None:
+    # "Off" only means something after it was on everywhere: a passed step 7 in this lab run.
+    since = float(ctx.baseline.get("started_at", 0))
+    if not any(a["status"] == "pass" for a in ctx.store.attempts(LAB, "incremental-files", since)):
+        raise ctx.failed("incremental backup was never confirmed on every node in this lab run (step 7)",
+                         hint="do step 7 first and check it, then turn backup off")
     state = _backup_running(ctx, LAB_NODES)
     on = [n for n, running in state.items() if running is not False]
     if on:
