@@ -81,7 +81,7 @@ def test_module_commands_verbatim_pass_steps_1_to_5(lab_workspace, student):
     student.run("./scripts/nodetool.sh snapshot training -t lab_backup")
     for entry_table in environment.TABLES:
         files = [e.path for e in ws.runtime.list_files(SEED, "training")
-                 if f"/snapshots/lab_backup/" in e.path and e.path.startswith(f"training/{entry_table}-")]
+                 if "/snapshots/lab_backup/" in e.path and e.path.startswith(f"training/{entry_table}-")]
         assert any(p.endswith("-Data.db") for p in files), f"no Data.db in lab_backup of {entry_table}"
     assert check(ws, "snapshot").passed
 

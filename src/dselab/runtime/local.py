@@ -89,6 +89,8 @@ class LocalRuntime:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             return None
+        if not _alive(pid):
+            return None
         # The pid could have been reused by another process: require this node's config path.
         return pid if str(spec.conf_dir).encode() in cmdline else None
 
@@ -182,12 +184,14 @@ class LocalRuntime:
         self.progress.step(f"stopping {node}")
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+        while time.monotonic() < deadline and _alive(pid):
             _reap(pid)
             time.sleep(0.3)
-        if Path(f"/proc/{pid}").exists():
+        if _alive(pid):
             os.kill(pid, signal.SIGKILL)
-            _reap(pid)
+            while _alive(pid):
+                _reap(pid)
+                time.sleep(0.1)
         self.spec(node).pid_file.unlink(missing_ok=True)
         self.progress.done(f"{node} stopped")
 
@@ -197,8 +201,8 @@ class LocalRuntime:
         if pid is not None:
             self._close_cql(node)
             os.kill(pid, signal.SIGKILL)
-            _reap(pid)
-            while Path(f"/proc/{pid}").exists():
+            while _alive(pid):
+                _reap(pid)
                 time.sleep(0.1)
 
     def down(self, purge: bool = False) -> None:
@@ -378,6 +382,15 @@ class LocalRuntime:
 
     def log_tail(self, node: str, lines: int = 40) -> list[str]:
         return self._tail(self.spec(node), lines)
+
+
+def _alive(pid: int) -> bool:
+    """True while the process runs; a zombie (exited, not yet reaped) counts as gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 def _reap(pid: int) -> None:
