@@ -6,6 +6,7 @@ lab 05 freshly started and its previous state reset.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,12 @@ import pytest
 from dselab import grading, service
 from dselab.lab import Step, get_lab
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    # Written this session but not yet run against a real cluster: enabled once verified.
+    pytest.mark.skipif(os.environ.get("DSELAB_RUN_UNVERIFIED") != "1",
+                       reason="not yet verified on a real cluster (set DSELAB_RUN_UNVERIFIED=1)"),
+]
 
 LAB = "05"
 KEY = b"integration-test-course-key"
