@@ -8,6 +8,7 @@ Screenshots go to build/test-artifacts/.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +24,12 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 ARTIFACTS = paths.REPO_ROOT / "build" / "test-artifacts"
 CHECK_TIMEOUT_MS = 240_000  # a check runs several nodetool JVMs
 
-pytestmark = [pytest.mark.integration, pytest.mark.browser]
+pytestmark = [
+    pytest.mark.integration, pytest.mark.browser,
+    # Written this session but not yet run against a real cluster: enabled once verified.
+    pytest.mark.skipif(os.environ.get("DSELAB_RUN_UNVERIFIED") != "1",
+                       reason="not yet verified on a real cluster (set DSELAB_RUN_UNVERIFIED=1)"),
+]
 
 
 @pytest.fixture
