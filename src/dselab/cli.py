@@ -267,7 +267,7 @@ def check(lab: str, steps: tuple[str, ...], as_json: bool) -> None:
     get_lab(lab).select(list(steps))  # validate ids before touching the cluster
     results = service.check(workspace(progress=False), lab, steps)
     _print_results(results, as_json)
-    if any(r.status == "error" for r in results) and all(not r.passed for r in results) and len(results) == 1:
+    if len(results) == 1 and results[0].status == "error":  # environment problem, not a failed check
         sys.exit(EXIT_USAGE)
     sys.exit(0 if all(r.passed for r in results) else EXIT_CHECK_FAILED)
 

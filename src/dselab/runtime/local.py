@@ -217,7 +217,7 @@ class LocalRuntime:
         out = []
         for node, spec in self.specs.items():
             pid = self._pid(node)
-            state = states.get(spec.address, "UN" if pid else "DN") if pid else "DN"
+            state = states.get(spec.address, "UN") if pid else "DN"
             out.append(NodeStatus(name=node, address=spec.address, state=state,
                                   version=self.cassandra_version(), data_dir=str(spec.data_dir),
                                   pid=pid))
