@@ -6,7 +6,7 @@ lab 05 freshly started and its previous state reset.
 
 from __future__ import annotations
 
-import os
+import json
 from pathlib import Path
 
 import pytest
@@ -16,9 +16,6 @@ from dselab.lab import Step, get_lab
 
 pytestmark = [
     pytest.mark.integration,
-    # Written this session but not yet run against a real cluster: enabled once verified.
-    pytest.mark.skipif(os.environ.get("DSELAB_RUN_UNVERIFIED") != "1",
-                       reason="not yet verified on a real cluster (set DSELAB_RUN_UNVERIFIED=1)"),
 ]
 
 LAB = "05"
@@ -63,3 +60,33 @@ def test_grade_scores_follow_the_weights(fresh_lab: service.Workspace, done: str
 def _summary(report: grading.Report) -> str:
     return "; ".join(f"{s.number} {s.id}: {s.status} {s.counted_from} {s.points}/{s.max_points} {s.message}"
                      for s in report.steps)
+
+
+def test_instructor_flow_through_the_cli(fresh_lab: service.Workspace, student, tmp_path: Path) -> None:
+    """keygen, grade a student who took the snapshot, gradebook passes; an edited report is flagged."""
+    key = tmp_path / "course.key"
+    assert student.run_status(f"dselab keygen --out {key}")[0] == 0
+    student.run("./scripts/nodetool.sh snapshot training -t lab_backup")
+
+    code, out, err = student.run_status(f"dselab grade 05 --student ci-cli --out {tmp_path}/ci-cli --key-file {key}")
+    assert code == 0, err
+    assert "ci-cli:" in out
+    report = json.loads((tmp_path / "ci-cli" / "report.json").read_text())
+    first = report["steps"][0]
+    assert (first["id"], first["status"]) == ("snapshot", "pass")
+    assert any("lab_backup" in (e.get("stdout") or "") for e in first["evidence"]), "verdict rests on nodetool output"
+    assert {"report.xml", "report.html"} <= {p.name for p in (tmp_path / "ci-cli").iterdir()}
+
+    book = tmp_path / "book.csv"
+    code, out, err = student.run_status(f"dselab gradebook {tmp_path}/ci-cli --out {book} --key-file {key}")
+    assert code == 0, out + err
+    assert "ci-cli" in book.read_text()
+
+    report["steps"][1]["status"] = "pass"
+    (tmp_path / "ci-cli" / "report.json").write_text(json.dumps(report))
+    code, out, err = student.run_status(f"dselab gradebook {tmp_path}/ci-cli --out {book} --key-file {key}")
+    assert code == 1
+    assert "tampered" in out + err
+
+    code, _, err = student.run_status("dselab grade 99 --student ci-cli")
+    assert code == 2 and "Traceback" not in err and err.strip().count("\n") == 0
