@@ -34,7 +34,8 @@ lint: setup
 test: setup browser-deps
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(PY) -m pytest tests -v --durations=15
-	$(DSELAB) test 05
+	# The protocol purges its cluster: it gets its own home and addresses, never the developer's lab.
+	DSELAB_HOME=$(CURDIR)/build/protocol-home DSELAB_LOOPBACK=127.0.59 DSELAB_JMX_BASE=8955 $(DSELAB) test 05
 
 clean:
 	rm -rf $(VENV) build

@@ -17,7 +17,7 @@ from pathlib import Path
 
 os.environ.setdefault("DSELAB_HOME", str(Path(__file__).resolve().parents[1] / "build" / "bench-home"))
 os.environ.setdefault("DSELAB_LOOPBACK", "127.0.58")
-os.environ.setdefault("DSELAB_JMX_BASE", "8155")
+os.environ.setdefault("DSELAB_JMX_BASE", "8555")
 
 from dselab import service  # noqa: E402
 from dselab.runtime.base import LAB_NODES  # noqa: E402

@@ -71,11 +71,16 @@ class CheckContext:
         return result
 
     def nodetool_all(self, nodes: Sequence[str], *args: str) -> dict[str, CommandResult]:
-        """The same nodetool command on several nodes at once (each is its own JVM)."""
-        with ThreadPoolExecutor(max_workers=len(nodes) or 1) as pool:
-            futures = {n: pool.submit(self.runtime.nodetool, n, list(args), 120) for n in nodes}
-            results = {n: f.result() for n, f in futures.items()}
-        for node, result in results.items():
+        """The same nodetool command on several nodes at once."""
+        return dict(zip(nodes, self.nodetool_parallel([(n, args) for n in nodes]), strict=True))
+
+    def nodetool_parallel(self, calls: Sequence[tuple[str, Sequence[str]]]) -> list[CommandResult]:
+        """Several nodetool calls at once, results in call order: each is its own JVM, so a check's
+        latency is its slowest call, not their sum."""
+        with ThreadPoolExecutor(max_workers=len(calls) or 1) as pool:
+            futures = [pool.submit(self.runtime.nodetool, node, list(args), 120) for node, args in calls]
+            results = [f.result() for f in futures]
+        for (node, _), result in zip(calls, results, strict=True):
             self.evidence.append({"node": node, **result.evidence()})
         return results
 

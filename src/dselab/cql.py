@@ -13,11 +13,12 @@ logging.getLogger("cassandra").setLevel(logging.CRITICAL)
 
 def connect(address: str, port: int, timeout: float = 20, protocol_version: int | None = None) -> Any:
     """A session on one node; the protocol version is negotiated unless given (DSE 5.1 speaks v4)."""
-    from cassandra.cluster import Cluster, NoHostAvailable
+    from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable
     from cassandra.policies import WhiteListRoundRobinPolicy
 
+    profile = ExecutionProfile(load_balancing_policy=WhiteListRoundRobinPolicy([address]), request_timeout=60)
     cluster = Cluster(
-        [address], port=port, load_balancing_policy=WhiteListRoundRobinPolicy([address]),
+        [address], port=port, execution_profiles={EXEC_PROFILE_DEFAULT: profile},
         connect_timeout=timeout, control_connection_timeout=timeout,
         **({"protocol_version": protocol_version} if protocol_version else {}),
     )
@@ -27,7 +28,6 @@ def connect(address: str, port: int, timeout: float = 20, protocol_version: int 
         cluster.shutdown()
         raise ClusterDown(f"no CQL answer from {address}:{port}",
                           fix="is the cluster up? try `dselab status`") from None
-    session.default_timeout = 60
     return session
 
 

@@ -57,11 +57,13 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"web-{name}.png"), full_page=True)
 
 
-def click_check(page, expect: str) -> str:
-    """Click Check, see "Checking…" while it runs, wait for the verdict; the message shown."""
+def click_check(page, expect: str, shows_running: bool = True) -> str:
+    """Click Check, see "Checking…" while it runs (a live check takes seconds), wait for the verdict;
+    the message shown."""
     page.click("#check-button")
-    page.wait_for_selector("#check-button:disabled", timeout=5_000)
-    assert "Checking" in page.text_content("#check-button")
+    if shows_running:
+        page.wait_for_selector("#check-button:disabled", timeout=5_000)
+        assert "Checking" in page.text_content("#check-button")
     page.wait_for_selector(f"#check-result.{expect}", timeout=CHECK_TIMEOUT_MS)
     assert page.is_enabled("#check-button")
     return page.text_content("#check-result .message") or ""
@@ -91,3 +93,24 @@ def test_check_fail_then_pass_and_progress_survives_reload(web_url: str, browser
     page.click("details.solution summary")
     assert "snapshot training -t lab_backup" in page.text_content("details.solution code")
     shot(page, "04-reload")
+
+
+def test_down_cluster_is_named_with_the_way_to_start_it(browser_page, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real local runtime whose home has no cluster: the page says so and Check explains, no traceback."""
+    monkeypatch.setenv("DSELAB_HOME", str(tmp_path / "empty-home"))
+    ws = service.open_workspace("local")
+    server = make_web_server("127.0.0.1", 0, lambda: ws)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        page = browser_page
+        page.goto(f"http://127.0.0.1:{server.server_port}/labs/05/1")
+        page.wait_for_selector("#cluster-status.down", timeout=60_000)
+        assert "up-cluster.sh" in page.text_content("#cluster-status")
+        message = click_check(page, "error", shows_running=False)
+        assert "down" in message.lower() and "Traceback" not in page.content()
+        shot(page, "05-cluster-down")
+    finally:
+        server.shutdown()
+        server.server_close()
+        ws.close()

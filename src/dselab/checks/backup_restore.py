@@ -146,12 +146,11 @@ def _last_cleanup(log: str) -> float | None:
 
 def _overfull(ctx: CheckContext) -> list[str]:
     """Nodes still holding partitions outside their ranges (data-level evidence of no cleanup)."""
-    owns = parse_owns(ctx.nodetool(SEED, "status", KS).stdout)
-    stats = ctx.nodetool_all(LAB_NODES, "tablestats", KS)
-    address = {n.name: n.address for n in ctx.runtime.status()} if owns else {}
+    status, *stats = ctx.nodetool_parallel([(SEED, ("status", KS))] + [(n, ("tablestats", KS)) for n in LAB_NODES])
+    owns = parse_owns(status.stdout)
     problems = []
-    for node, result in stats.items():
-        share = owns.get(address.get(node, ""), None)
+    for node, result in zip(LAB_NODES, stats, strict=True):
+        share = owns.get(ctx.runtime.address(node))
         if share is None:
             continue
         for table, partitions in parse_tablestats_partitions(result.stdout).items():

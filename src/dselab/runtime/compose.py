@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from dselab import paths
+from dselab.cql import connect
 from dselab.errors import ClusterDown, EnvironmentProblem, NodeTimeout, UsageError
 from dselab.progress import Progress, Silent
 from dselab.runtime.base import LAB_NODES, CommandResult, FileEntry, NodeStatus
@@ -441,7 +442,7 @@ class ComposeRuntime:
     def _session(self, node: str) -> Any:
         if node not in self._cql_sessions:
             self.require_running(node)
-            self._cql_sessions[node] = _connect(CQL_HOST, CQL_PORTS[node])
+            self._cql_sessions[node] = connect(CQL_HOST, CQL_PORTS[node], protocol_version=CQL_PROTOCOL)
         return self._cql_sessions[node]
 
     def _close_cql(self, node: str) -> None:
@@ -541,25 +542,3 @@ class ComposeRuntime:
         _rc, out, _err = self._run(node, ["tail", "-c", f"+{mark + 1}", path], timeout=120)
         return out
 
-
-def _connect(address: str, port: int, timeout: float = 20) -> Any:
-    """A driver session pinned to one address, speaking protocol v4.
-
-    dselab.cql.connect pins protocol v5, which DSE 5.1 refuses (beta there); this is the same
-    connection otherwise, with the same error for a node that does not answer.
-    """
-    from cassandra.cluster import Cluster, NoHostAvailable
-    from cassandra.policies import WhiteListRoundRobinPolicy
-
-    cluster = Cluster(
-        [address], port=port, load_balancing_policy=WhiteListRoundRobinPolicy([address]),
-        protocol_version=CQL_PROTOCOL, connect_timeout=timeout, control_connection_timeout=timeout,
-    )
-    try:
-        session = cluster.connect()
-    except (NoHostAvailable, OSError):
-        cluster.shutdown()
-        raise ClusterDown(f"no CQL answer from {address}:{port}",
-                          fix="is the cluster up? try `dselab status`") from None
-    session.default_timeout = 60
-    return session

@@ -271,10 +271,11 @@ def test_cql_goes_through_the_seed_port(monkeypatch: pytest.MonkeyPatch) -> None
         def execute(self, stmt: Any, params: Any) -> list[Any]:
             return []
 
-    monkeypatch.setattr(compose, "_connect", lambda host, port: seen.append((host, port)) or Session())
+    monkeypatch.setattr(compose, "connect", lambda host, port, protocol_version: seen.append((host, port, protocol_version))
+                        or Session())
     runtime, _ = lab()
     assert runtime.cql("SELECT * FROM system.local") == []
-    assert seen == [("127.0.0.1", 9042)]
+    assert seen == [("127.0.0.1", 9042, 4)]  # DSE 5.1 speaks protocol v4
     with pytest.raises(UsageError, match="goes through dse-seed"):
         runtime.cql("SELECT 1", node="dse-node-1")
 
