@@ -22,8 +22,9 @@ lab: setup
 # Chromium for the browser test comes from Debian's packages (no browser download is possible).
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
-	  else echo "install chromium (apt-get install chromium) for the browser test"; fi; }
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+	  else echo "install chromium (apt-get install chromium) for the browser test"; exit 0; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 unit: setup
 	$(PY) -m pytest tests/unit -q

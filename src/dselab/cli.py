@@ -38,6 +38,17 @@ class FriendlyGroup(click.Group):
             click.echo("dselab: interrupted", err=True)
             ctx.exit(130)
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list with each summary's whole first sentence (click cuts at ~45 chars)."""
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.short_help or (cmd.help or "").split("\n\n")[0].replace("\n", " ")))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
 
 def workspace(progress: bool = True) -> service.Workspace:
     return service.open_workspace(progress=Console() if progress else None)

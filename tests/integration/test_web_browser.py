@@ -8,6 +8,7 @@ Screenshots go to build/test-artifacts/.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,7 +43,10 @@ def web_url(fresh_lab: service.Workspace) -> Iterator[str]:
 @pytest.fixture
 def browser_page() -> Iterator[object]:
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium); Playwright cannot download one here")
+        why = f"{CHROMIUM} is missing (apt-get install -y chromium); Playwright cannot download one here"
+        if os.environ.get("DSELAB_REQUIRE_BROWSER") == "1":  # CI: a missing browser is a failure, not a skip
+            pytest.fail(why)
+        pytest.skip(why)
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
