@@ -6,6 +6,7 @@ live line on a terminal, plain lines in a log, or nothing at all (tests, the web
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from typing import Protocol
@@ -28,12 +29,14 @@ class Console:
     """Writes to stderr: a spinner line that updates in place on a TTY, plain lines otherwise."""
 
     FRAMES = "|/-\\"
+    LOG_EVERY_S = 10.0  # in a log, a repeated "waiting ... (3s)" line is written at most this often
 
     def __init__(self, stream=None) -> None:
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
         self.started = time.monotonic()
         self.frame = 0
+        self._last_logged: tuple[str, float] = ("", 0.0)
 
     def _elapsed(self) -> str:
         return f"{time.monotonic() - self.started:5.1f}s"
@@ -43,6 +46,10 @@ class Console:
             self.frame = (self.frame + 1) % len(self.FRAMES)
             self.stream.write(f"\r\x1b[K{self.FRAMES[self.frame]} [{self._elapsed()}] {message}")
         else:
+            kind, now = re.sub(r"\d+", "#", message), time.monotonic()
+            if kind == self._last_logged[0] and now - self._last_logged[1] < self.LOG_EVERY_S:
+                return
+            self._last_logged = (kind, now)
             self.stream.write(f"[{self._elapsed()}] {message}\n")
         self.stream.flush()
 
