@@ -76,9 +76,17 @@ function showResult(box, result) {
   box.replaceChildren();
   const verdicts = { pass: "Passed", fail: "Not yet", error: "Could not check" };
   box.appendChild(el("p", "verdict", verdicts[result.status] || "Could not check"));
-  if (result.message) box.appendChild(el("p", "message", result.message));
-  if (result.hint) box.appendChild(el("p", "hint", `Hint: ${result.hint}`));
+  if (result.message) box.appendChild(withCode(el("p", "message"), result.message));
+  if (result.hint) box.appendChild(withCode(el("p", "hint"), `Hint: ${result.hint}`));
   if (result.seconds) box.appendChild(el("p", "muted", `Checked in ${result.seconds.toFixed(1)} s.`));
+}
+
+// Messages mark commands with `backticks`: show those as code, still as text nodes only.
+function withCode(parent, text) {
+  text.split("`").forEach((part, i) => {
+    if (part) parent.appendChild(i % 2 ? el("code", "", part) : document.createTextNode(part));
+  });
+  return parent;
 }
 
 function showRunning(box, text) {
