@@ -134,6 +134,15 @@ def check(lab_id: str, step_id: str) -> Callable[[CheckFn], CheckFn]:
     return register
 
 
+# The check the test protocol runs after a lab's last step (design: "end-of-lab verification").
+END_OF_LAB = "end-of-lab"
+
+
+def end_of_lab(lab_id: str) -> Callable[[CheckFn], CheckFn]:
+    """Register `fn` as the lab's end-of-lab verification (it is no student step)."""
+    return check(lab_id, END_OF_LAB)
+
+
 def registered(lab_id: str, step_id: str) -> CheckFn | None:
     import dselab.checks  # noqa: F401  (registers every lab's checks)
 

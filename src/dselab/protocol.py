@@ -11,9 +11,9 @@ import time
 from dataclasses import dataclass, field
 
 from dselab import service
-from dselab.checking import CheckResult
+from dselab.checking import END_OF_LAB, CheckResult, registered, run_check
 from dselab.errors import DselabError
-from dselab.lab import Lab
+from dselab.lab import Lab, Step
 from dselab.progress import Progress, Silent
 
 
@@ -45,13 +45,16 @@ class StepOutcome:
 class ProtocolReport:
     lab: Lab
     outcomes: list[StepOutcome] = field(default_factory=list)
+    verification: CheckResult | None = None  # the lab's end-of-lab check, when it has one
     setup_seconds: float = 0.0
     total_seconds: float = 0.0
     error: str | None = None
 
     @property
     def ok(self) -> bool:
-        return self.error is None and all(o.ok for o in self.outcomes) and len(self.outcomes) == len(self.lab.steps)
+        verified = self.verification is None or self.verification.passed
+        return (self.error is None and verified and all(o.ok for o in self.outcomes)
+                and len(self.outcomes) == len(self.lab.steps))
 
     def lines(self) -> list[str]:
         out = [f"lab {self.lab.number} ({self.lab.title}): setup {self.setup_seconds:.0f}s"]
@@ -59,6 +62,9 @@ class ProtocolReport:
             mark = "ok  " if o.ok else "FAIL"
             detail = "fails before solve, passes after" if o.ok else o.problem()
             out.append(f"  {mark} step {o.number:>2} {o.step:<18} {detail} ({o.seconds:.1f}s)")
+        if self.verification is not None:
+            mark = "ok  " if self.verification.passed else "FAIL"
+            out.append(f"  {mark} end of lab: {self.verification.message}")
         if self.error:
             out.append(f"  ERROR {self.error}")
         passed = sum(o.ok for o in self.outcomes)
@@ -86,6 +92,7 @@ def run_protocol(ws: service.Workspace, lab: Lab, progress: Progress | None = No
         report.setup_seconds = time.monotonic() - started
         for step in lab.steps:
             report.outcomes.append(_one_step(ws, lab, step, progress))
+        report.verification = _end_of_lab(ws, lab, progress)
     except DselabError as err:
         report.error = err.one_line()
     finally:
@@ -110,3 +117,14 @@ def _one_step(ws: service.Workspace, lab: Lab, step, progress: Progress) -> Step
     outcome.seconds = time.monotonic() - t0
     progress.done(f"step {step.number} ({step.id}): {'ok' if outcome.ok else outcome.problem()}")
     return outcome
+
+
+def _end_of_lab(ws: service.Workspace, lab: Lab, progress: Progress) -> CheckResult | None:
+    """The lab's own final verification (lab 05: restored data equals the backup), if it has one."""
+    if registered(lab.id, END_OF_LAB) is None:
+        return None
+    progress.step("end-of-lab verification")
+    pseudo_step = Step(id=END_OF_LAB, number=len(lab.steps) + 1, title="End-of-lab verification", body="", solution=())
+    result = run_check(service.context(ws, lab), pseudo_step, source="protocol")
+    progress.done(f"end of lab: {result.message}")
+    return result

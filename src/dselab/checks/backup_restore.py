@@ -7,7 +7,7 @@ import re
 import time
 
 from dselab import environment
-from dselab.checking import CheckContext, check
+from dselab.checking import CheckContext, check, end_of_lab
 from dselab.checks.disk import manifest_mtime, snapshot_problem, table_folders
 from dselab.nodetool_output import (
     parse_listsnapshots,
@@ -288,3 +288,18 @@ def backup_disabled(ctx: CheckContext) -> None:
         raise ctx.failed(f"incremental backup is still running on {', '.join(on)}",
                          hint="disablebackup on every node")
     raise ctx.passed("incremental backup is off on every node")
+
+
+@end_of_lab(LAB)
+def restored_data_equals_backup(ctx: CheckContext) -> None:
+    """After the last step: both restores still hold exactly what was backed up."""
+    target = ctx.restore_runtime
+    if target is None or not any(target.is_running(n) for n in target.node_names()):
+        raise ctx.failed("the restore cluster is not running: the new-cluster restore cannot be compared")
+    for label, runtime, node in (("lab cluster", ctx.runtime, None), ("restore cluster", target, target.node_names()[0])):
+        problem = _fingerprint_problem(ctx, runtime, node)
+        if problem:
+            raise ctx.failed(f"{label}: {problem}")
+    rows = {t: f.rows for t, f in environment.expected_fingerprint(with_new_rows=True).items()}
+    raise ctx.passed("restored data equals the backup on the lab cluster and the restore cluster "
+                     f"(rows and SHA-256 per table: {', '.join(f'{t} {n}' for t, n in rows.items())})")

@@ -1,0 +1,43 @@
+"""The lab test protocol's verdicts: what makes a lab green or red (no cluster: plain results)."""
+
+from __future__ import annotations
+
+from dselab.checking import CheckResult, registered
+from dselab.lab import Lab, Step
+from dselab.protocol import ProtocolReport, StepOutcome
+
+LAB = Lab(id="05-backup-restore", number="05", title="Backup & Restore", summary="",
+          steps=(Step(id="snapshot", number=1, title="Snapshot", body="", solution=()),))
+
+
+def result(status: str, message: str = "") -> CheckResult:
+    return CheckResult(lab=LAB.id, step="snapshot", number=1, title="Snapshot", status=status,
+                       message=message or status, hint="", evidence=[])
+
+
+def report(before: str, after: str, verification: str | None = None) -> ProtocolReport:
+    outcome = StepOutcome(1, "snapshot", before=result(before), after=result(after))
+    return ProtocolReport(LAB, outcomes=[outcome],
+                          verification=result(verification, "restored data equals the backup") if verification else None)
+
+
+def test_fail_then_pass_is_green() -> None:
+    assert report("fail", "pass").ok
+    assert report("fail", "pass").lines()[-1].startswith("1 passed, 0 failed")
+
+
+def test_a_check_that_passes_before_its_solve_is_a_broken_lab() -> None:
+    bad = report("pass", "pass")
+    assert not bad.ok
+    assert "passed BEFORE its solve" in "\n".join(bad.lines())
+
+
+def test_a_failed_end_of_lab_verification_makes_the_lab_red() -> None:
+    assert report("fail", "pass", verification="pass").ok
+    red = report("fail", "pass", verification="fail")
+    assert not red.ok
+    assert any(line.strip().startswith("FAIL end of lab") for line in red.lines())
+
+
+def test_lab_05_has_an_end_of_lab_verification() -> None:
+    assert registered("05-backup-restore", "end-of-lab") is not None
