@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from dselab import service
+from dselab import paths, service
 from dselab.errors import EXIT_CHECK_FAILED, EXIT_USAGE, DselabError, UsageError
 from dselab.progress import Console
 from dselab.runtime.base import SEED
@@ -256,12 +256,11 @@ def start(lab: str) -> None:
     ws = workspace()
     opened = service.start_lab(ws, lab, Console())
     click.echo(f"lab {opened.number} ({opened.title}) started; {len(opened.steps)} steps.")
-    try:
-        from dselab.render import render_step_terminal
+    from dselab.render import render_step_terminal  # lazy: most commands need no Markdown
 
-        click.echo(render_step_terminal(opened, opened.steps[0], service.template_vars(ws)))
-    except ImportError:
-        click.echo(f"next: dselab show {opened.number} 1")
+    click.echo(render_step_terminal(opened, opened.steps[0], service.template_vars(ws)))
+    click.echo(f"\nIn a browser, with Check buttons: .venv/bin/dselab serve, then open "
+               f"http://127.0.0.1:{paths.WEB_PORT}/labs/{opened.number}/1")
 
 
 @main.command()

@@ -97,7 +97,7 @@ def register(group: click.Group) -> None:
         click.echo(f"wrote {pages} pages to {out_dir} (open {out_dir / 'index.html'})")
 
     @group.command("serve")
-    @click.option("--port", default=8055, show_default=True, type=click.IntRange(1, 65535))
+    @click.option("--port", default=paths.WEB_PORT, show_default=True, type=click.IntRange(1, 65535))
     @click.option("--host", default="127.0.0.1", show_default=True)
     @_one_line_errors
     def serve(port: int, host: str) -> None:

@@ -22,3 +22,5 @@ def home() -> Path:
 def cache() -> Path:
     default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "dselab"
     return Path(os.environ.get("DSELAB_CACHE", default))
+
+WEB_PORT = 8055  # where `dselab serve` listens unless --port says otherwise

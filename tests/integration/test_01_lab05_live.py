@@ -40,6 +40,9 @@ def test_up_cluster_is_idempotent(lab_workspace, student):
     pids = [s.pid for s in lab_workspace.runtime.status()]
     student.run("./scripts/up-cluster.sh")
     assert [s.pid for s in lab_workspace.runtime.status()] == pids  # nothing restarted
+    opened = student.run(".venv/bin/dselab start 05")  # what `make lab` runs
+    assert [s.pid for s in lab_workspace.runtime.status()] == pids
+    assert "Take a snapshot of the training keyspace" in opened and "/labs/05/1" in opened
 
 
 def test_snapshot_check_fails_each_variant_with_its_own_message(lab_workspace, student):
