@@ -25,9 +25,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from dselab import service
+from dselab import paths, service
 from dselab.checking import ERROR, PASS, CheckResult
 from dselab.errors import DselabError, UsageError
 from dselab.lab import Lab, Step, get_lab
@@ -201,7 +201,9 @@ def keygen(path: Path) -> Path:
 
 # -- report files ---------------------------------------------------------------------------------
 
-_JINJA = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+# Report and gradebook pages are standalone files (they travel by mail and LMS): styles inline.
+_JINJA = Environment(loader=FileSystemLoader(str(paths.SITE_DIR / "templates")), autoescape=True,
+                     undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 _XML_BAD = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
@@ -219,39 +221,6 @@ def _evidence_text(item: Any) -> str:
 
 _JINJA.filters["evidence_text"] = _evidence_text
 
-REPORT_HTML = _JINJA.from_string("""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{{ r.student }}: {{ r.lab_title }}</title>
-<style>
-body{font-family:sans-serif;margin:2em;max-width:70em} table{border-collapse:collapse;width:100%}
-td,th{border:1px solid #ccc;padding:.3em .5em;vertical-align:top;text-align:left}
-.pass{color:#176f2c}.fail,.error{color:#a4161a} pre{white-space:pre-wrap;background:#f6f6f6;padding:.5em}
-</style></head><body>
-<h1>{{ r.lab_title }}</h1>
-<p>Student <strong>{{ r.student }}</strong>, lab {{ r.lab }}:
-<strong>{{ r.score }} / {{ r.max_score }}</strong> points. Graded {{ r.graded_at }}
-on {{ r.cluster.runtime }} (Cassandra {{ r.cluster.cassandra_version or "unknown" }},
-nodes {{ r.cluster.nodes | join(", ") or "unknown" }}).
-{% if r.signature %}Signed with the course key.{% else %}<strong>Unsigned.</strong>{% endif %}</p>
-<table><tr><th>#</th><th>Step</th><th>Now</th><th>Credit</th><th>Points</th><th>Message</th></tr>
-{% for s in r.steps %}
-<tr><td>{{ s.number }}</td><td>{{ s.title }} <small>({{ s.id }})</small></td>
-<td class="{{ s.status }}">{{ s.status }}</td>
-<td>{% if s.counted_from == "history" %}passed earlier ({{ s.passed_at }}){% elif s.counted_from %}
-passes now{% else %}none{% endif %}</td>
-<td>{{ s.points }} / {{ s.max_points }}</td>
-<td>{{ s.message }}{% if s.hint and not s.counted_from %}<br><em>Hint: {{ s.hint }}</em>{% endif %}
-<details><summary>evidence ({{ s.evidence | length }})</summary>
-{% for item in s.evidence %}<pre>{{ item | evidence_text }}</pre>{% endfor %}
-{% if s.evidence_now %}<p>Evidence now:</p>
-{% for item in s.evidence_now %}<pre>{{ item | evidence_text }}</pre>{% endfor %}{% endif %}
-</details>
-{% if s.history %}<details><summary>attempts ({{ s.history | length }})</summary><ul>
-{% for a in s.history %}<li>{{ a.at }} {{ a.source }}: <span class="{{ a.status }}">{{ a.status }}</span>
-{{ a.message }}</li>{% endfor %}</ul></details>{% endif %}
-</td></tr>
-{% endfor %}
-</table></body></html>
-""")
 
 
 def _xml(text: Any) -> str:
@@ -290,7 +259,7 @@ def write_report(report: Report, out_dir: Path) -> list[Path]:
     texts = {
         "report.json": json.dumps(data, indent=2, ensure_ascii=False) + "\n",
         "report.xml": junit_xml(data),
-        "report.html": REPORT_HTML.render(r=data),
+        "report.html": _JINJA.get_template("grading/report.html").render(r=data),
     }
     return [_write(Path(out_dir) / name, text) for name, text in texts.items()]
 
@@ -493,35 +462,6 @@ def gradebook(paths: Sequence[Path], key: bytes | None) -> Gradebook:
 
 # -- gradebook files ------------------------------------------------------------------------------
 
-GRADEBOOK_HTML = _JINJA.from_string("""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>dselab gradebook</title>
-<style>
-body{font-family:sans-serif;margin:2em;max-width:70em} table{border-collapse:collapse;margin-bottom:2em}
-td,th{border:1px solid #ccc;padding:.3em .5em;text-align:left} .flagged{background:#fde8e8}
-</style></head><body>
-<h1>Gradebook</h1>
-<p>{{ gb.valid | length }} valid report(s), {{ gb.flagged | length }} flagged.</p>
-{% if gb.flagged %}
-<h2>Flagged reports (not counted)</h2>
-<table class="flagged"><tr><th>Report</th><th>Verdict</th><th>Detail</th></tr>
-{% for c in gb.flagged %}<tr><td>{{ c.path }}</td><td>{{ c.verdict }}</td><td>{{ c.detail }}</td></tr>
-{% endfor %}</table>
-{% endif %}
-<h2>Scores (latest report per student and lab)</h2>
-<table><tr><th>Student</th><th>Lab</th><th>Score</th><th>Max</th><th>%</th><th>Graded</th></tr>
-{% for s in gb.scores %}<tr><td>{{ s.student }}</td><td>{{ s.lab }}</td><td>{{ s.score }}</td>
-<td>{{ s.max_score }}</td><td>{{ s.percent }}</td><td>{{ s.graded_at }}</td></tr>
-{% endfor %}</table>
-<h2>Steps</h2>
-<table><tr><th>Lab</th><th>#</th><th>Step</th><th>Passed</th><th>Pass rate %</th>
-<th>Most common failure</th></tr>
-{% for st in gb.steps %}<tr><td>{{ st.lab }}</td><td>{{ st.number }}</td>
-<td>{{ st.title }} ({{ st.step }})</td>
-<td>{{ st.passed }} / {{ st.graded }}</td><td>{{ st.pass_rate }}</td>
-<td>{% if st.top_failure[1] %}{{ st.top_failure[0] }} ({{ st.top_failure[1] }}x){% endif %}</td></tr>
-{% endfor %}</table>
-</body></html>
-""")
 
 
 def _cell(value: Any) -> Any:
@@ -563,5 +503,5 @@ def check_gradebook_out(out_file: Path) -> str:
 def write_gradebook(gb: Gradebook, out_file: Path) -> Path:
     """CSV or HTML, chosen by the file's suffix."""
     suffix = check_gradebook_out(out_file)
-    text = gradebook_csv(gb) if suffix == ".csv" else GRADEBOOK_HTML.render(gb=gb)
+    text = gradebook_csv(gb) if suffix == ".csv" else _JINJA.get_template("grading/gradebook.html").render(gb=gb)
     return _write(Path(out_file), text)
