@@ -6,9 +6,6 @@ The lead's CLI calls `register(group)`; errors are DselabErrors, which it turns 
 from __future__ import annotations
 
 import socket
-import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
 from typing import Any
 
@@ -38,20 +35,6 @@ def _variables() -> dict[str, Any]:
             ws.close()
 
 
-def _one_line_errors(fn: Callable[..., None]) -> Callable[..., None]:
-    """A DselabError becomes one line on stderr and its exit code (as the main CLI does)."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        try:
-            fn(*args, **kwargs)
-        except DselabError as err:
-            click.echo(f"dselab: error: {err.one_line()}", err=True)
-            sys.exit(err.code)
-
-    return wrapper
-
-
 def _check_port(host: str, port: int) -> None:
     """Fail with the fix before starting anything (werkzeug would print and exit on its own)."""
     if port == 0:
@@ -76,7 +59,6 @@ def register(group: click.Group) -> None:
     @group.command("show")
     @click.argument("lab_ref", metavar="LAB")
     @click.argument("step_ref", metavar="[STEP]", required=False)
-    @_one_line_errors
     def show(lab_ref: str, step_ref: str | None) -> None:
         """Show a lab's steps, or one step's page, in the terminal."""
         lab = get_lab(lab_ref)
@@ -89,7 +71,6 @@ def register(group: click.Group) -> None:
     @group.command("build-site")
     @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
                   default=DEFAULT_SITE_DIR, show_default=True, help="Where to write the static site.")
-    @_one_line_errors
     def build_site(out_dir: Path) -> None:
         """Write every lab as static HTML (solutions behind a reveal)."""
         written = render.build_site(out_dir)
@@ -99,7 +80,6 @@ def register(group: click.Group) -> None:
     @group.command("serve")
     @click.option("--port", default=paths.WEB_PORT, show_default=True, type=click.IntRange(1, 65535))
     @click.option("--host", default="127.0.0.1", show_default=True)
-    @_one_line_errors
     def serve(port: int, host: str) -> None:
         """Serve the web lab: step pages with a Check button, answers, cluster status, progress."""
         server = make_web_server(host, port, service.open_workspace)

@@ -25,9 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
-from dselab import paths, service
+from dselab import render, service
 from dselab.checking import ERROR, PASS, CheckResult
 from dselab.errors import DselabError, UsageError
 from dselab.lab import Lab, Step, get_lab
@@ -201,9 +199,6 @@ def keygen(path: Path) -> Path:
 
 # -- report files ---------------------------------------------------------------------------------
 
-# Report and gradebook pages are standalone files (they travel by mail and LMS): styles inline.
-_JINJA = Environment(loader=FileSystemLoader(str(paths.SITE_DIR / "templates")), autoescape=True,
-                     undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 _XML_BAD = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
@@ -218,8 +213,6 @@ def _evidence_text(item: Any) -> str:
         lines.append(f"{key}: {value}")
     return "\n".join(lines)
 
-
-_JINJA.filters["evidence_text"] = _evidence_text
 
 
 
@@ -259,7 +252,7 @@ def write_report(report: Report, out_dir: Path) -> list[Path]:
     texts = {
         "report.json": json.dumps(data, indent=2, ensure_ascii=False) + "\n",
         "report.xml": junit_xml(data),
-        "report.html": _JINJA.get_template("grading/report.html").render(r=data),
+        "report.html": render.jinja_env().get_template("grading/report.html").render(r=data, evidence_text=_evidence_text),
     }
     return [_write(Path(out_dir) / name, text) for name, text in texts.items()]
 
@@ -503,5 +496,5 @@ def check_gradebook_out(out_file: Path) -> str:
 def write_gradebook(gb: Gradebook, out_file: Path) -> Path:
     """CSV or HTML, chosen by the file's suffix."""
     suffix = check_gradebook_out(out_file)
-    text = gradebook_csv(gb) if suffix == ".csv" else _JINJA.get_template("grading/gradebook.html").render(gb=gb)
+    text = gradebook_csv(gb) if suffix == ".csv" else render.jinja_env().get_template("grading/gradebook.html").render(gb=gb)
     return _write(Path(out_file), text)

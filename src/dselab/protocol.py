@@ -11,9 +11,9 @@ import time
 from dataclasses import dataclass, field
 
 from dselab import service
-from dselab.checking import END_OF_LAB, CheckResult, registered, run_check
+from dselab.checking import CheckResult
 from dselab.errors import DselabError
-from dselab.lab import Lab, Step
+from dselab.lab import Lab
 from dselab.progress import Progress, Silent
 
 
@@ -120,11 +120,8 @@ def _one_step(ws: service.Workspace, lab: Lab, step, progress: Progress) -> Step
 
 
 def _end_of_lab(ws: service.Workspace, lab: Lab, progress: Progress) -> CheckResult | None:
-    """The lab's own final verification (lab 05: restored data equals the backup), if it has one."""
-    if registered(lab.id, END_OF_LAB) is None:
-        return None
     progress.step("end-of-lab verification")
-    pseudo_step = Step(id=END_OF_LAB, number=len(lab.steps) + 1, title="End-of-lab verification", body="", solution=())
-    result = run_check(service.context(ws, lab), pseudo_step, source="protocol")
-    progress.done(f"end of lab: {result.message}")
+    result = service.check_end_of_lab(ws, lab)
+    if result is not None:
+        progress.done(f"end of lab: {result.message}")
     return result

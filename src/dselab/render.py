@@ -192,7 +192,7 @@ def md_inline(text: str) -> Markup:
 
 
 @cache
-def _jinja(templates: Path = paths.SITE_DIR / "templates") -> Environment:
+def jinja_env(templates: Path = paths.SITE_DIR / "templates") -> Environment:
     env = Environment(loader=FileSystemLoader(str(templates)), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["md_inline"] = md_inline
@@ -228,7 +228,7 @@ def render_step_html(lab: Lab, step: Step, variables: dict[str, Any], *, live: b
     """One step page. live=True adds the Check button, the answer field, the status box, progress."""
     labs = labs or (lab,)
     where = f"question of step {step.id}"
-    return _jinja().get_template("step.html").render(
+    return jinja_env().get_template("step.html").render(
         **_common(variables, labs, links, live), **_neighbours(lab, step, labs, links),
         lab=lab, step=step, segments=body_segments(lab, step, variables, labs, links, alternative),
         question=markdown_html(render_text(step.question, variables, where=where), labs, links, where)
@@ -242,7 +242,7 @@ def render_lab_html(lab: Lab, variables: dict[str, Any], *, live: bool, labs: Se
                     links: Links = LIVE_LINKS, progress: dict[str, Any] | None = None) -> str:
     labs = labs or (lab,)
     prereqs = [find_lab(labs, ref) for ref in lab.prerequisites if _known(labs, ref)]
-    return _jinja().get_template("lab.html").render(
+    return jinja_env().get_template("lab.html").render(
         **_common(variables, labs, links, live), lab=lab, prerequisites=prereqs, progress=progress or {},
     )
 
@@ -257,13 +257,13 @@ def _known(labs: Sequence[Lab], ref: str) -> bool:
 
 def render_index_html(labs: Sequence[Lab], variables: dict[str, Any], live: bool,
                       *, links: Links = LIVE_LINKS) -> str:
-    return _jinja().get_template("index.html").render(**_common(variables, labs, links, live))
+    return jinja_env().get_template("index.html").render(**_common(variables, labs, links, live))
 
 
 def render_not_found_html(message: str, labs: Sequence[Lab], variables: dict[str, Any],
                           *, lab: Lab | None = None, links: Links = LIVE_LINKS) -> str:
     """The 404 page: what was wrong (a UsageError message with the valid ids) and links to them."""
-    return _jinja().get_template("not_found.html").render(
+    return jinja_env().get_template("not_found.html").render(
         **_common(variables, labs, links, True), message=message, lab=lab,
     )
 

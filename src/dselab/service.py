@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from dselab import cluster, paths
-from dselab.checking import CheckContext, CheckResult, run_check, run_checks
+from dselab.checking import END_OF_LAB, CheckContext, CheckResult, registered, run_check, run_checks
 from dselab.errors import EnvironmentProblem, UsageError
 from dselab.lab import Lab, Step, get_lab
 from dselab.progress import Progress, Silent
@@ -87,6 +87,14 @@ def check(ws: Workspace, lab_ref: str, step_refs: list[str] | tuple[str, ...] = 
 
 def check_one(ws: Workspace, lab: Lab, step: Step, source: str = "cli") -> CheckResult:
     return run_check(context(ws, lab), step, source)
+
+
+def check_end_of_lab(ws: Workspace, lab: Lab, source: str = "protocol") -> CheckResult | None:
+    """The lab's own final verification (lab 05: restored data equals the backup), if it has one."""
+    if registered(lab.id, END_OF_LAB) is None:
+        return None
+    final = Step(id=END_OF_LAB, number=len(lab.steps) + 1, title="End-of-lab verification", body="", solution=())
+    return run_check(context(ws, lab), final, source)
 
 
 def record_answer(ws: Workspace, lab_ref: str, step_ref: str, value: str) -> Step:

@@ -11,8 +11,7 @@ import subprocess
 import pytest
 
 from dselab import environment, service
-from dselab.checking import END_OF_LAB, run_check
-from dselab.lab import Step, get_lab
+from dselab.lab import get_lab
 from dselab.runtime.base import LAB_NODES, SEED
 
 pytestmark = pytest.mark.integration
@@ -191,6 +190,5 @@ def test_full_sequence_restores_exactly_what_was_backed_up(lab_workspace):
     assert environment.fingerprint(ws.runtime) == expected
     target = restore_runtime("local")
     assert environment.fingerprint(target, node=target.node_names()[0]) == expected
-    lab = get_lab("05")
-    final = run_check(service.context(ws, lab), Step(id=END_OF_LAB, number=12, title="end", body="", solution=()))
-    assert final.passed, final.message  # what `dselab test 05` verifies after the last step
+    final = service.check_end_of_lab(ws, get_lab("05"))
+    assert final is not None and final.passed, final  # what `dselab test 05` verifies after the last step

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,15 +30,22 @@ pytestmark = [
 ]
 
 
+@contextmanager
+def serving(ws: service.Workspace) -> Iterator[str]:
+    """`dselab serve` on a free port, in a thread, on the given workspace (its owner closes it)."""
+    server = make_web_server("127.0.0.1", 0, lambda: ws)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture
 def web_url(fresh_lab: service.Workspace) -> Iterator[str]:
-    """`dselab serve` on a free port, in a thread, sharing the test's workspace."""
-    server = make_web_server("127.0.0.1", 0, lambda: fresh_lab)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()  # the workspace belongs to the fixture: not closed here
+    with serving(fresh_lab) as url:
+        yield url
 
 
 @pytest.fixture
@@ -104,17 +112,14 @@ def test_down_cluster_is_named_with_the_way_to_start_it(browser_page, tmp_path: 
     """A real local runtime whose home has no cluster: the page says so and Check explains, no traceback."""
     monkeypatch.setenv("DSELAB_HOME", str(tmp_path / "empty-home"))
     ws = service.open_workspace("local")
-    server = make_web_server("127.0.0.1", 0, lambda: ws)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    page = browser_page
     try:
-        page = browser_page
-        page.goto(f"http://127.0.0.1:{server.server_port}/labs/05/1")
-        page.wait_for_selector("#cluster-status.down", timeout=60_000)
-        assert "up-cluster.sh" in page.text_content("#cluster-status")
-        message = click_check(page, "error", shows_running=False)
-        assert "down" in message.lower() and "Traceback" not in page.content()
-        shot(page, "05-cluster-down")
+        with serving(ws) as url:
+            page.goto(f"{url}/labs/05/1")
+            page.wait_for_selector("#cluster-status.down", timeout=60_000)
+            assert "up-cluster.sh" in page.text_content("#cluster-status")
+            message = click_check(page, "error", shows_running=False)
+            assert "down" in message.lower() and "Traceback" not in page.content()
+            shot(page, "05-cluster-down")
     finally:
-        server.shutdown()
-        server.server_close()
         ws.close()

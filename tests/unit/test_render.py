@@ -133,7 +133,7 @@ def test_missing_template_variable_fails_loudly(labs) -> None:
 def test_page_templates_use_strict_undefined(tmp_path: Path) -> None:
     (tmp_path / "t.html").write_text("{{ missing }}")
     with pytest.raises(UndefinedError):
-        render._jinja(tmp_path).get_template("t.html").render()
+        render.jinja_env(tmp_path).get_template("t.html").render()
 
 
 def test_live_page_has_check_answer_status_and_progress(labs) -> None:

@@ -16,7 +16,7 @@ from dselab.nodetool_output import (
     parse_statusbackup,
     parse_tablestats_partitions,
 )
-from dselab.runtime.base import LAB_NODES, SEED
+from dselab.runtime.base import LAB_NODES, SEED, Runtime
 
 LAB = "05-backup-restore"
 KS = environment.KEYSPACE
@@ -258,11 +258,16 @@ def restored_in_place(ctx: CheckContext) -> None:
     raise ctx.passed("restored data equals the backup: every row of the snapshot and the incremental files")
 
 
-@check(LAB, "new-cluster")
-def restored_elsewhere(ctx: CheckContext) -> None:
+def _running_restore_cluster(ctx: CheckContext) -> Runtime:
     target = ctx.restore_runtime
     if target is None or not any(target.is_running(n) for n in target.node_names()):
         raise ctx.failed("the restore cluster is not running", hint="./scripts/restore-cluster.sh up")
+    return target
+
+
+@check(LAB, "new-cluster")
+def restored_elsewhere(ctx: CheckContext) -> None:
+    target = _running_restore_cluster(ctx)
     node = target.node_names()[0]
     if not target.cql("SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = %s",
                       [KS], node=node):
@@ -293,9 +298,7 @@ def backup_disabled(ctx: CheckContext) -> None:
 @end_of_lab(LAB)
 def restored_data_equals_backup(ctx: CheckContext) -> None:
     """After the last step: both restores still hold exactly what was backed up."""
-    target = ctx.restore_runtime
-    if target is None or not any(target.is_running(n) for n in target.node_names()):
-        raise ctx.failed("the restore cluster is not running: the new-cluster restore cannot be compared")
+    target = _running_restore_cluster(ctx)
     for label, runtime, node in (("lab cluster", ctx.runtime, None), ("restore cluster", target, target.node_names()[0])):
         problem = _fingerprint_problem(ctx, runtime, node)
         if problem:
