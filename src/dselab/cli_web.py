@@ -6,6 +6,7 @@ The lead's CLI calls `register(group)`; errors are DselabErrors, which it turns 
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from dselab import paths, render, service
 from dselab.errors import DselabError, UsageError
 from dselab.lab import get_lab
 from dselab.web.app import WorkspaceFactory, create_app
+from dselab.web.hosts import is_loopback, served_names
 
 DEFAULT_SITE_DIR = paths.REPO_ROOT / "build" / "site"
 
@@ -49,10 +51,27 @@ def _check_port(host: str, port: int) -> None:
                          fix="pick another --port or --host") from None
 
 
-def make_web_server(host: str, port: int, workspace_factory: WorkspaceFactory) -> BaseWSGIServer:
-    """The web lab on host:port (port 0: any free port); threaded, so page loads go on during a check."""
+def exposure_warning(host: str, port: int) -> str | None:
+    """What to tell the user when the web lab listens beyond this machine; None on loopback."""
+    if is_loopback(host):
+        return None
+    return (f"warning: --host {host} is not a loopback address: the web lab speaks plain HTTP with no "
+            f"login, so anyone who can reach this machine on port {port} can read the pages, run checks "
+            "and change answers. Keep the default 127.0.0.1, or put a TLS reverse proxy in front.")
+
+
+def make_web_server(host: str, port: int, workspace_factory: WorkspaceFactory,
+                    allow_hosts: Iterable[str] = ()) -> BaseWSGIServer:
+    """The web lab on host:port (port 0: any free port); threaded, so page loads go on during a check.
+    It answers the loopback names, `host` and `allow_hosts` (web.hosts.served_names)."""
     _check_port(host, port)
-    return make_server(host, port, create_app(workspace_factory), threaded=True)
+    app = create_app(workspace_factory, allowed_hosts=served_names(host, allow_hosts))
+    return make_server(host, port, app, threaded=True)
+
+
+def _url(host: str, port: int) -> str:
+    shown = "localhost" if host in ("", "0.0.0.0", "::") else host
+    return f"http://[{shown}]:{port}/" if ":" in shown else f"http://{shown}:{port}/"
 
 
 def register(group: click.Group) -> None:
@@ -79,11 +98,18 @@ def register(group: click.Group) -> None:
 
     @group.command("serve")
     @click.option("--port", default=paths.WEB_PORT, show_default=True, type=click.IntRange(1, 65535))
-    @click.option("--host", default="127.0.0.1", show_default=True)
-    def serve(port: int, host: str) -> None:
+    @click.option("--host", default="127.0.0.1", show_default=True,
+                  help="Address to listen on; anything but loopback is reachable from the network.")
+    @click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME",
+                  help="Another name the lab is reached by (e.g. behind a proxy); repeatable. "
+                       "Requests naming any other host are refused (DNS rebinding).")
+    def serve(port: int, host: str, allow_hosts: tuple[str, ...]) -> None:
         """Serve the web lab: step pages with a Check button, answers, cluster status, progress."""
-        server = make_web_server(host, port, service.open_workspace)
-        click.echo(f"The web lab is at http://{host}:{port}/ (Ctrl+C to stop)")
+        warning = exposure_warning(host, port)
+        if warning:
+            click.echo(warning, err=True)
+        server = make_web_server(host, port, service.open_workspace, allow_hosts)
+        click.echo(f"The web lab is at {_url(host, port)} (Ctrl+C to stop)")
         try:
             server.serve_forever()
         except KeyboardInterrupt:

@@ -1,7 +1,7 @@
 """Step pages as HTML (the web lab and the static site) and as terminal text.
 
-A step's body is a Jinja template first (templating.render_text: StrictUndefined, so a missing
-variable fails loudly), then Markdown (markdown-it-py, "commonmark" + tables, raw HTML off so any
+A step's body is a Jinja template first (templating.render_text: sandboxed, StrictUndefined, so
+a missing variable fails loudly), then Markdown (markdown-it-py, "commonmark" + tables, raw HTML off so any
 `<tag>` in a page is shown as text). Pages are laid out by the Jinja2 templates in site/templates
 (autoescape on). Links of the form `lab:05` or `lab:05/2` in a page point at another lab or step.
 
@@ -103,11 +103,23 @@ def _link_open(self: Any, tokens: list[Token], idx: int, options: Any, env: dict
     return self.renderToken(tokens, idx, options, env)
 
 
+def _cell_open(self: Any, tokens: list[Token], idx: int, options: Any, env: dict[str, Any]) -> str:
+    """A table cell aligned by class, not by a style attribute (the web lab's CSP allows no inline style)."""
+    token = tokens[idx]
+    style = str(token.attrGet("style") or "")
+    if style.startswith("text-align:"):
+        token.attrs.pop("style")
+        token.attrSet("class", "align-" + style.removeprefix("text-align:"))
+    return self.renderToken(tokens, idx, options, env)
+
+
 @cache
 def _markdown() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False}).enable("table")
     md.add_render_rule("fence", _fence)
     md.add_render_rule("link_open", _link_open)
+    md.add_render_rule("th_open", _cell_open)
+    md.add_render_rule("td_open", _cell_open)
     return md
 
 

@@ -206,3 +206,13 @@ def test_real_labs_build_if_present(tmp_path: Path) -> None:
     labs = load_all()
     written = render.build_site(tmp_path, labs=labs)
     assert len([p for p in written if p.suffix == ".html"]) == 1 + sum(1 + len(lab.steps) for lab in labs)
+
+
+def test_aligned_table_cells_use_classes_not_inline_style() -> None:
+    """The web lab's CSP refuses inline style attributes, so column alignment comes from lab.css."""
+    html = render.markdown_html("| a | b | c |\n|:-:|--:|---|\n| 1 | 2 | 3 |\n", (), render.LIVE_LINKS)
+    assert "style=" not in html
+    assert '<th class="align-center">a</th>' in html and '<td class="align-right">2</td>' in html
+    assert "<td>3</td>" in html
+    css = (paths.SITE_DIR / "static" / "lab.css").read_text()
+    assert all(f"td.align-{side}" in css for side in ("left", "center", "right"))

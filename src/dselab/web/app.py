@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
@@ -25,6 +25,8 @@ from dselab.errors import ClusterDown, DselabError, UsageError
 from dselab.lab import Lab, Step, load_all
 from dselab.service import Workspace
 from dselab.state import StateStore
+from dselab.web.hosts import LOOPBACK_NAMES
+from dselab.web.security import protect
 
 DOWN_MESSAGE = "The lab cluster is down. Start it with ./scripts/up-cluster.sh (or dselab up)."
 STATUS_TTL_S = 5.0  # `nodetool status` starts a JVM; several tabs share one answer
@@ -152,20 +154,23 @@ def _run_check(state: WebState, lab: Lab, step: Step) -> dict[str, Any]:
 
 
 def _answer_value() -> str:
-    data = request.get_json(silent=True) if request.is_json else None
-    value = (data or {}).get("value") if isinstance(data, dict) else request.form.get("value")
+    data = request.get_json(silent=True)  # the guards already refused anything but JSON
+    value = data.get("value") if isinstance(data, dict) else None
     if not isinstance(value, str) or not value.strip():
-        raise UsageError("send an answer as `value` (form field or JSON)")
+        raise UsageError('send an answer as JSON: {"value": "..."}')
     return value
 
 
 # -- the app ------------------------------------------------------------------------------------
 
 
-def create_app(workspace_factory: WorkspaceFactory, labs: LabsSource | Sequence[Lab] | None = None) -> Flask:
-    """The web lab. `workspace_factory` is called once, on first use; `labs` defaults to labs/."""
+def create_app(workspace_factory: WorkspaceFactory, labs: LabsSource | Sequence[Lab] | None = None,
+               allowed_hosts: Iterable[str] = LOOPBACK_NAMES) -> Flask:
+    """The web lab. `workspace_factory` is called once, on first use; `labs` defaults to labs/;
+    requests must name one of `allowed_hosts` (web.hosts.served_names) in their Host header."""
     source: LabsSource = labs if callable(labs) else (lambda: tuple(labs)) if labs is not None else load_all
     app = Flask(__name__, static_folder=str(paths.SITE_DIR / "static"), static_url_path="/static")
+    protect(app, allowed_hosts)
     state = WebState(workspace_factory, source)
     app.extensions["dselab"] = state
     _pages(app, state)
@@ -241,7 +246,8 @@ def _errors(app: Flask, state: WebState) -> None:
     def http_error(err: HTTPException) -> tuple[Response | str, int]:
         code = err.code or 500
         if _wants_json():
-            return jsonify({"status": ERROR, "message": f"{code} {err.name}"}), code
+            detail = f": {err.description}" if err.description else ""
+            return jsonify({"status": ERROR, "message": f"{code} {err.name}{detail}"}), code
         return _plain_page(f"{code} {err.name}", err.description or ""), code
 
     @app.errorhandler(Exception)
