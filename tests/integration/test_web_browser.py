@@ -4,6 +4,9 @@ Uses the lead's fixtures (tests/integration/conftest.py): `fresh_lab` is the ses
 service.Workspace (lab_workspace) with lab 05 reset and started; `student.run(cmd)` types a command
 in the repo root. Chromium comes from Debian (/usr/bin/chromium): Playwright downloads no browser.
 Screenshots go to build/test-artifacts/.
+
+The server sends its Content-Security-Policy, so an inline script or style the policy refuses, or
+any failed request, shows as a console error in the lab's tab: every test ends with none.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -48,8 +52,21 @@ def web_url(fresh_lab: service.Workspace) -> Iterator[str]:
         yield url
 
 
+class ConsoleErrors(list[str]):
+    """Console errors and uncaught exceptions of one tab (CSP violations are console errors)."""
+
+    def watch(self, page) -> None:
+        page.on("console", lambda msg: self.append(f"console: {msg.text}") if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: self.append(f"uncaught: {exc}"))
+
+
 @pytest.fixture
-def browser_page() -> Iterator[object]:
+def console_errors() -> ConsoleErrors:
+    return ConsoleErrors()
+
+
+@pytest.fixture
+def browser_page(console_errors: ConsoleErrors) -> Iterator[object]:
     if not CHROMIUM.exists():
         why = f"{CHROMIUM} is missing (apt-get install -y chromium); Playwright cannot download one here"
         if os.environ.get("DSELAB_REQUIRE_BROWSER") == "1":  # CI: a missing browser is a failure, not a skip
@@ -61,6 +78,7 @@ def browser_page() -> Iterator[object]:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         tab = browser.new_page(viewport={"width": 1280, "height": 900})
+        console_errors.watch(tab)
         yield tab
         browser.close()
 
@@ -81,7 +99,8 @@ def click_check(page, expect: str, shows_running: bool = True) -> str:
     return page.text_content("#check-result .message") or ""
 
 
-def test_check_fail_then_pass_and_progress_survives_reload(web_url: str, browser_page, student) -> None:
+def test_check_fail_then_pass_and_progress_survives_reload(web_url: str, browser_page, student,
+                                                           console_errors: ConsoleErrors) -> None:
     page = browser_page
     page.goto(f"{web_url}/labs/05/1")
     assert "Take a snapshot" in page.text_content("h1")
@@ -106,8 +125,15 @@ def test_check_fail_then_pass_and_progress_survives_reload(web_url: str, browser
     assert "snapshot training -t lab_backup" in page.text_content("details.solution code")
     shot(page, "04-reload")
 
+    page.goto(f"{web_url}/labs/05/2")  # the answer form posts JSON; the check reads listsnapshots
+    page.fill("#answer", "1 KiB")
+    page.click("#answer-form button[type=submit]")
+    page.wait_for_selector("#check-result.fail", timeout=CHECK_TIMEOUT_MS)
+    assert "1 KiB" in page.text_content("#check-result .message")
+    assert console_errors == []
 
-def test_down_cluster_is_named_with_the_way_to_start_it(browser_page, tmp_path: Path,
+
+def test_down_cluster_is_named_with_the_way_to_start_it(browser_page, tmp_path: Path, console_errors: ConsoleErrors,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """A real local runtime whose home has no cluster: the page says so and Check explains, no traceback."""
     monkeypatch.setenv("DSELAB_HOME", str(tmp_path / "empty-home"))
@@ -123,3 +149,72 @@ def test_down_cluster_is_named_with_the_way_to_start_it(browser_page, tmp_path: 
             shot(page, "05-cluster-down")
     finally:
         ws.close()
+    assert console_errors == []
+
+
+def attacker_page(lab_url: str) -> bytes:
+    """Another site's page: on load, a form POST (what the issue saw change an answer) and a no-cors fetch."""
+    answer = f"{lab_url}/api/labs/05/steps/list/answer"
+    return f"""<!doctype html><html><body>
+<form id="f" method="post" action="{answer}" enctype="text/plain">
+<input name='{{"value": "pwned", "x": "' value='"}}'></form>
+<script>
+fetch("{lab_url}/api/labs/05/steps/1/check", {{method: "POST", mode: "no-cors", body: "{{}}",
+      headers: {{"Content-Type": "text/plain"}}}}).finally(() => document.getElementById("f").submit());
+</script></body></html>""".encode()
+
+
+@contextmanager
+def attacker_site(lab_url: str) -> Iterator[str]:
+    """The attacker's page on another site (`localhost` while the lab is on 127.0.0.1)."""
+    page = attacker_page(lab_url)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://localhost:{server.server_port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_another_site_cannot_answer_or_check_but_the_page_can(browser_page, tmp_path: Path,
+                                                             console_errors: ConsoleErrors,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real Chromium: a cross-site form POST and fetch are refused (403) and change nothing; the lab's
+    own answer form, under its CSP, records the answer. No cluster needed: the check says it is down."""
+    monkeypatch.setenv("DSELAB_HOME", str(tmp_path / "empty-home"))
+    ws = service.open_workspace("local")
+    page = browser_page
+    key = "lab:05-backup-restore:answer:list"
+    try:
+        with serving(ws) as url, attacker_site(url) as evil:
+            other = page.context.browser.new_page()  # a tab of its own, like another site open in the browser
+            refused = []
+            other.on("response", lambda r: refused.append(r.status) if "/api/" in r.url else None)
+            other.goto(evil)
+            other.wait_for_url(f"{url}/api/**", timeout=30_000)  # the form's POST answered
+            assert "request from another site refused" in (other.text_content("body") or "")
+            assert 403 in refused
+            assert ws.store.get(key) is None and ws.store.attempts("05-backup-restore") == []
+            other.close()
+
+            page.goto(f"{url}/labs/05/2")
+            page.fill("#answer", "137.76 KiB")
+            page.click("#answer-form button[type=submit]")
+            page.wait_for_selector("#check-result.error", timeout=60_000)
+            assert ws.store.get(key) == "137.76 KiB"
+            shot(page, "06-answer-cluster-down")
+    finally:
+        ws.close()
+    assert console_errors == []
