@@ -4,7 +4,8 @@ Why Flask: it is small and well kept, and its plain synchronous request model fi
 shell out to nodetool and take seconds; nothing here needs async. The app owns no logic of its
 own: pages come from dselab.render, checks and answers from dselab.service, progress from the
 state store (so it survives restarts). Every error reaches the browser as a message, never as a
-traceback.
+traceback. `security.protect` guards it: served Host names only, checks and answers as same-origin
+JSON only, security headers (CSP without inline script or style) on every response.
 """
 
 from __future__ import annotations
