@@ -26,18 +26,13 @@ os.environ["DSELAB_RUNTIME"] = "local"
 from dselab import service  # noqa: E402
 from dselab.lab import get_lab  # noqa: E402
 from dselab.progress import Console  # noqa: E402
+from dselab.runtime.local_settings import LocalSettings  # noqa: E402
+from dselab.runtime.processes import rss_mib  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 RUNS = int(os.environ.get("BENCH_RUNS", "7"))
 # step to time -> the steps solved before it (in lab order)
 TIMED = {"snapshot": ["snapshot"], "incremental": ["list", "incremental"], "cleanup": ["clear", "cleanup"]}
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def timed_cli(args: list[str]) -> float:
@@ -83,7 +78,7 @@ def main() -> None:
     nodes = [s for s in ws.runtime.status() if s.pid]
     results["cluster_rss_mib"] = {s.name: round(rss_mib(s.pid)) for s in nodes}
     results["cluster_rss_total_mib"] = round(sum(rss_mib(s.pid) for s in nodes))
-    results["heap_mb_per_node"] = int(os.environ.get("DSELAB_HEAP_MB", "512"))
+    results["heap_mb_per_node"] = LocalSettings.from_env().heap_mb
     ws.runtime.down(purge=True)
     ws.close()
     print(json.dumps(results, indent=2))

@@ -26,7 +26,7 @@ def environment_record(store: StateStore) -> dict[str, Any] | None:
 def bring_up(runtime: Runtime, store: StateStore, progress: Progress | None = None) -> dict[str, Any]:
     progress = progress or Silent()
     record = environment_record(store)
-    if record is not None and _cluster_exists(runtime):
+    if record is not None and runtime.exists():
         runtime.up()
         return record
     seed, node1, node2 = LAB_NODES
@@ -45,6 +45,3 @@ def bring_up(runtime: Runtime, store: StateStore, progress: Progress | None = No
     progress.done("environment ready: training keyspace on three nodes")
     return record
 
-
-def _cluster_exists(runtime: Runtime) -> bool:
-    return bool(getattr(runtime, "exists", lambda: True)())

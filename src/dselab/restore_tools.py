@@ -18,9 +18,7 @@ def run_sstableloader(ws: Workspace, node: str, args: Sequence[str]) -> CommandR
 
     addresses: dict[str, str] = {}
     for runtime in (ws.runtime, restore_runtime(ws.runtime_name)):
-        address_of = getattr(runtime, "address", None)
-        if address_of:
-            addresses.update({n: address_of(n) for n in runtime.node_names()})
+        addresses.update({n: runtime.address(n) for n in runtime.node_names()})
     out = list(args)
     for i, arg in enumerate(out[:-1]):
         if arg in ("-d", "--nodes"):

@@ -35,9 +35,7 @@ class Workspace:
     runtime_name: str
 
     def close(self) -> None:
-        closer = getattr(self.runtime, "close", None)
-        if closer:
-            closer()
+        self.runtime.close()
         self.store.close()
 
 

@@ -23,9 +23,10 @@ from typing import Any
 
 from dselab import paths
 from dselab.cql import connect
-from dselab.errors import ClusterDown, EnvironmentProblem, NodeTimeout, UsageError
-from dselab.progress import Progress, Silent
-from dselab.runtime.base import LAB_NODES, CommandResult, FileEntry, NodeStatus
+from dselab.errors import ClusterDown, EnvironmentProblem, UsageError
+from dselab.progress import Progress
+from dselab.runtime.base import COMMAND_TIMEOUT_S, RESTORE_NODE, CommandResult, FileEntry, NodeStatus
+from dselab.runtime.common import STOP_GRACE_S, CommonRuntime, last_lines
 
 try:
     import docker
@@ -34,7 +35,6 @@ except ImportError:  # the local runtime must keep working without the SDK
     docker = None  # type: ignore[assignment]
 
 PROJECT = os.environ.get("DSELAB_COMPOSE_PROJECT", "dselab")
-RESTORE_NODE = "dse-restore"
 RESTORE_PROFILE = "restore"
 DATA_DIR = "/var/lib/cassandra/data"
 LOG_DIR = "/var/log/cassandra"
@@ -48,10 +48,7 @@ TOOL_PATH = ":".join([
     "/opt/dse/bin", "/opt/dse/resources/cassandra/bin", "/opt/dse/resources/cassandra/tools/bin",
     "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin",
 ])
-READY_LINE = "Starting listening for CQL clients"
-START_TIMEOUT_S = float(os.environ.get("DSELAB_START_TIMEOUT", "300"))
 COMPOSE_TIMEOUT_S = 1800  # the first `up` pulls a large image
-STOP_GRACE_S = 120
 FALLBACK_VERSION = "3.11"  # DSE 5.1's Cassandra line, when no node can be asked
 NO_ENGINE = "no Docker engine answers"
 NO_ENGINE_FIX = ("start Docker (Docker Desktop, or `sudo systemctl start docker`), "
@@ -160,33 +157,21 @@ def _only_missing(stderr: str) -> bool:
 
 # -- the runtime ------------------------------------------------------------------------------
 
-class ComposeRuntime:
+class ComposeRuntime(CommonRuntime):
     """One compose-managed cluster: "lab" (three DSE nodes) or "restore" (dse-restore alone)."""
 
     def __init__(self, cluster: str = "lab", progress: Progress | None = None,
                  client: Any = None, project: str | None = None,
                  compose_path: str | Path | None = None) -> None:
-        if cluster not in ("lab", "restore"):
-            raise UsageError(f"unknown cluster {cluster!r}; the clusters are: lab, restore")
+        super().__init__(cluster, progress)
         self.name = "docker"
-        self.cluster = cluster
-        self.progress = progress or Silent()
         self.project = project or PROJECT
         self.compose_path = Path(compose_path) if compose_path else compose_file()
         self._client = client
         self._owns_client = client is None
         self._version: str | None = None
-        self._cql_sessions: dict[str, Any] = {}
 
     # -- identity -----------------------------------------------------------------------------
-
-    def node_names(self) -> list[str]:
-        return list(LAB_NODES) if self.cluster == "lab" else [RESTORE_NODE]
-
-    def _check_node(self, node: str) -> str:
-        if node not in self.node_names():
-            raise UsageError(f"unknown node {node!r}; the nodes are: {', '.join(self.node_names())}")
-        return node
 
     @property
     def client(self) -> Any:
@@ -196,7 +181,7 @@ class ComposeRuntime:
 
     def container(self, node: str) -> Any | None:
         """The node's container in any state, found by its compose labels; None if never created."""
-        self._check_node(node)
+        self.check_node(node)
         labels = [f"com.docker.compose.project={self.project}",
                   f"com.docker.compose.service={node}"]
         with _engine_errors(node):
@@ -248,13 +233,9 @@ class ComposeRuntime:
             raise EnvironmentProblem(f"`docker compose` failed {what}: {_one_line(proc.stderr)}",
                                      fix="see `docker compose logs` in the repository")
 
-    def up(self) -> None:
-        """Start every node that is not running, in order (the seed first). Idempotent."""
-        self.up_nodes(self.node_names())
-
     def up_nodes(self, nodes: Sequence[str]) -> None:
         for node in nodes:  # all names first: fail before anything starts
-            self._check_node(node)
+            self.check_node(node)
         for node in nodes:
             self.start_node(node)
 
@@ -265,28 +246,21 @@ class ComposeRuntime:
         self.progress.step(f"starting {node} (docker compose)")
         # --no-deps: dselab orders the starts itself and waits on the log, not on health.
         self._compose(["up", "-d", "--no-deps", node], f"starting {node}")
-        self._wait_ready(node)
+        self.wait_ready(node, lambda: self._logs_since_start(node), lambda: self._ended(node),
+                        fix=f"see `docker compose logs {node}`", interval=2)
         self.progress.done(f"{node} is up ({self.address(node) or 'container'})")
 
-    def _wait_ready(self, node: str) -> None:
-        started = time.monotonic()
-        while True:
-            container = self.container(node)
-            if container is None or container.status in ("exited", "dead"):
-                raise EnvironmentProblem(
-                    f"{node} stopped while starting; last log lines: {' | '.join(self._tail(node, 3))}",
-                    fix=f"see `docker compose logs {node}`",
-                )
-            if READY_LINE in self._logs_since_start(node, container):
-                return
-            waited = time.monotonic() - started
-            if waited > START_TIMEOUT_S:
-                raise NodeTimeout(node, waited, "CQL listening", "\n".join(self._tail(node, 5)))
-            self.progress.step(f"waiting for {node} to listen for CQL ({waited:.0f}s)")
-            time.sleep(2)
+    def _ended(self, node: str) -> str | None:
+        container = self.container(node)
+        if container is None:
+            return "lost its container"
+        return "stopped" if container.status in ("exited", "dead") else None
 
-    def _logs_since_start(self, node: str, container: Any) -> str:
+    def _logs_since_start(self, node: str) -> str:
         """Container output of this run only: since the engine's own StartedAt (no clock skew)."""
+        container = self.container(node)
+        if container is None:
+            return ""
         state = container.attrs.get("State")
         if not isinstance(state, dict):  # a listed container carries only the state's name
             with _engine_errors(node):
@@ -299,35 +273,33 @@ class ComposeRuntime:
         with _engine_errors(node):
             return _decode(container.logs(since=since) if since else container.logs())
 
-    def _tail(self, node: str, lines: int) -> list[str]:
+    def log_tail(self, node: str, lines: int = 40) -> list[str]:
+        """The container's output (the DSE image logs system.log lines to it): its last lines."""
         container = self.container(node)
         if container is None:
             return []
-        try:
-            text = _decode(container.logs(tail=lines * 4))
-        except Exception:  # only for error messages: never hide the real problem
-            return []
-        return [ln for ln in text.splitlines() if ln.strip()][-lines:]
-
-    def log_tail(self, node: str, lines: int = 40) -> list[str]:
-        return self._tail(self._check_node(node), lines)
+        with _engine_errors(node):
+            return last_lines(_decode(container.logs(tail=lines * 4)), lines)
 
     def stop_node(self, node: str) -> None:
         if not self.is_running(node):
             return
-        self._close_cql(node)
+        self.close_cql(node)
         self.progress.step(f"stopping {node}")
         self._compose(["stop", "-t", str(STOP_GRACE_S), node], f"stopping {node}")
         self.progress.done(f"{node} stopped")
 
-    def down(self, purge: bool = False) -> None:
-        """Stop the nodes; with purge also remove their containers and their data volumes."""
-        for node in reversed(self.node_names()):
-            self.stop_node(node)
-        if purge:
-            self._purge()
+    def kill_node(self, node: str) -> None:
+        """Simulate a crash: SIGKILL to the container, no drain (compose's restart policy is "no")."""
+        container = self.container(node)
+        if container is None or container.status != "running":
+            return
+        self.close_cql(node)
+        with _engine_errors(node):
+            container.kill()
 
     def _purge(self) -> None:
+        """Remove the containers and their data volumes."""
         volumes = []
         for node in self.node_names():
             container = self.container(node)
@@ -346,31 +318,16 @@ class ComposeRuntime:
         except ClusterDown:  # what _engine_errors makes of NotFound: already gone
             pass
 
-    def status(self) -> list[NodeStatus]:
-        states = self._ring_states()
-        out = []
-        for node in self.node_names():
-            container = self.container(node)
-            running = container is not None and container.status == "running"
-            address = self.address(node)
-            state = states.get(address, "UN") if running else "DN"
-            out.append(NodeStatus(
-                name=node, address=address or node, state=state, version=self.cassandra_version(),
-                data_dir=DATA_DIR, pid=None,
-                extra={"container": container.name if container else None,
-                       "container_status": container.status if container else "absent"},
-            ))
-        return out
-
-    def _ring_states(self) -> dict[str, str]:
-        from dselab.nodetool_output import parse_status
-
-        for node in self.node_names():
-            if self.is_running(node):
-                res = self.nodetool(node, ["status"], timeout=60)
-                if res.ok:
-                    return {row.address: row.state for row in parse_status(res.stdout)}
-        return {}
+    def _node_status(self, node: str, ring: dict[str, str]) -> NodeStatus:
+        container = self.container(node)
+        running = container is not None and container.status == "running"
+        address = self.address(node)
+        return NodeStatus(
+            name=node, address=address or node, state=self.ring_state(ring, address, running),
+            version=self.cassandra_version(), data_dir=DATA_DIR, pid=None,
+            extra={"container": container.name if container else None,
+                   "container_status": container.status if container else "absent"},
+        )
 
     # -- commands -----------------------------------------------------------------------------
 
@@ -378,10 +335,7 @@ class ComposeRuntime:
         container = self.container(node)
         if container is not None and container.status == "running":
             return container
-        if not any(self.is_running(n) for n in self.node_names()):
-            raise ClusterDown(f"the {self.cluster} cluster is down (no node is running)",
-                              fix="start it with `dselab up`")
-        raise ClusterDown(f"{node} is not running", fix=f"start it with `dselab node start {node}`")
+        raise self.not_running(node)
 
     def _run(self, node: str, argv: Sequence[str], timeout: float,
              workdir: str | None = None) -> tuple[int, str, str]:
@@ -396,11 +350,11 @@ class ComposeRuntime:
         stdout, stderr = res.output if res.output else (None, None)
         # 137 alone could be an OOM kill; it means "timed out" only once the limit has passed.
         if res.exit_code == 124 or (res.exit_code == 137 and time.monotonic() - began >= timeout):
-            raise NodeTimeout(node, timeout, f"`{' '.join(argv)}`", "\n".join(self._tail(node, 5)))
+            raise self.timeout_error(node, timeout, f"`{' '.join(argv)}`")
         return int(res.exit_code or 0), _decode(stdout), _decode(stderr)
 
     def exec(self, node: str, argv: Sequence[str], workdir: str | None = None,
-             timeout: float = 600) -> CommandResult:
+             timeout: float = COMMAND_TIMEOUT_S) -> CommandResult:
         """Run argv inside the node's container, in the data dir unless told otherwise."""
         rc, out, err = self._run(node, argv, timeout, workdir or DATA_DIR)
         return CommandResult(tuple(argv), rc, out, err)
@@ -411,15 +365,14 @@ class ComposeRuntime:
         tty = ["-t"] if sys.stdin.isatty() and sys.stdout.isatty() else []
         return ["docker", "exec", "-i", *tty, "-w", DATA_DIR, container.name, *argv]
 
-    def nodetool(self, node: str, args: Sequence[str], timeout: float = 600) -> CommandResult:
+    def nodetool(self, node: str, args: Sequence[str], timeout: float = COMMAND_TIMEOUT_S) -> CommandResult:
         rc, out, err = self._run(node, ["nodetool", *args], timeout)
         return CommandResult(("nodetool", *args), rc, out, err)
 
-    def tool(self, node: str, tool: str, args: Sequence[str], timeout: float = 600) -> CommandResult:
-        """Tools run inside the node's container; only sstableloader is needed by the labs."""
-        known = ("sstableloader",)
-        if tool not in known:
-            raise UsageError(f"unknown tool {tool!r}; known: {', '.join(known)}")
+    def tool(self, node: str, tool: str, args: Sequence[str],
+             timeout: float = COMMAND_TIMEOUT_S) -> CommandResult:
+        """Tools run inside the node's container, in the data directory."""
+        self.check_tool(tool)
         rc, out, err = self._run(node, [tool, *args], timeout, DATA_DIR)
         return CommandResult((tool, *args), rc, out, err)
 
@@ -428,8 +381,9 @@ class ComposeRuntime:
 
     # -- CQL ----------------------------------------------------------------------------------
 
-    def _cql_node(self, node: str | None) -> str:
-        node = self._check_node(node or self.node_names()[0])
+    def cql_node(self, node: str | None) -> str:
+        """Only nodes with a published CQL port can be reached from this machine."""
+        node = super().cql_node(node)
         if node not in CQL_PORTS:
             via = self.node_names()[0]
             raise UsageError(
@@ -439,48 +393,26 @@ class ComposeRuntime:
             )
         return node
 
-    def _session(self, node: str) -> Any:
-        if node not in self._cql_sessions:
-            self.require_running(node)
-            self._cql_sessions[node] = connect(CQL_HOST, CQL_PORTS[node], protocol_version=CQL_PROTOCOL)
-        return self._cql_sessions[node]
-
-    def _close_cql(self, node: str) -> None:
-        session = self._cql_sessions.pop(node, None)
-        if session is not None:
-            session.cluster.shutdown()
+    def _connect(self, node: str) -> Any:
+        return connect(CQL_HOST, CQL_PORTS[node], protocol_version=CQL_PROTOCOL)
 
     def close(self) -> None:
-        for node in list(self._cql_sessions):
-            self._close_cql(node)
+        super().close()
         if self._owns_client and self._client is not None:
             self._client.close()
             self._client = None
 
-    def cql(self, statement: str, params: Sequence[Any] | None = None,
-            node: str | None = None, consistency: str | None = None) -> list[dict[str, Any]]:
-        from dselab.cql import execute
-
-        node = self._cql_node(node)
-        return execute(self._session(node), statement, params, where=node, consistency=consistency)
-
-    def cql_many(self, statement: str, rows: Sequence[Sequence[Any]], node: str | None = None) -> int:
-        from dselab.cql import execute_many
-
-        node = self._cql_node(node)
-        return execute_many(self._session(node), statement, rows, where=node)
-
     # -- files and logs (paths inside the container) ------------------------------------------
 
     def data_dir(self, node: str) -> str:
-        self._check_node(node)
+        self.check_node(node)
         return DATA_DIR
 
     def _inside(self, node: str, relative: str) -> str:
-        self._check_node(node)
+        self.check_node(node)
         path = posixpath.normpath(posixpath.join(DATA_DIR, relative))
         if path != DATA_DIR and not path.startswith(DATA_DIR + "/"):
-            raise UsageError(f"path {relative!r} leaves the data directory of {node}")
+            raise self.outside_data_dir(node, relative)
         return path
 
     def list_files(self, node: str, relative: str = "") -> list[FileEntry]:
@@ -516,29 +448,19 @@ class ComposeRuntime:
             self._checked(node, ["rm", "-f", "--", *paths_], "removing files")
 
     def _checked(self, node: str, argv: list[str], what: str) -> None:
-        rc, _out, err = self._run(node, argv, timeout=600)
+        rc, _out, err = self._run(node, argv, timeout=COMMAND_TIMEOUT_S)
         if rc != 0:
             raise EnvironmentProblem(f"{what} on {node} failed: {_one_line(err)}")
 
     def _log_file(self, node: str, debug: bool) -> str:
-        self._check_node(node)
         return f"{LOG_DIR}/{'debug.log' if debug else 'system.log'}"
 
-    def _log_size(self, node: str, path: str) -> int:
-        rc, out, _err = self._run(node, ["stat", "-c", "%s", path], timeout=30)
+    def _log_size(self, node: str, debug: bool) -> int:
+        rc, out, _err = self._run(node, ["stat", "-c", "%s", self._log_file(node, debug)], timeout=30)
         return int(out.strip()) if rc == 0 and out.strip().isdigit() else 0
 
-    def log_mark(self, node: str) -> int:
-        return self._log_size(node, self._log_file(node, debug=True))
-
-    def log_since(self, node: str, mark: int, debug: bool = True) -> str:
-        path = self._log_file(node, debug)
-        size = self._log_size(node, path)
-        if size == 0:
-            return ""
-        if size < mark:  # the log was replaced (purged cluster): read all of it
-            mark = 0
+    def _read_log(self, node: str, debug: bool, offset: int) -> str:
         # tail counts bytes from 1: +N starts at offset N-1.
-        _rc, out, _err = self._run(node, ["tail", "-c", f"+{mark + 1}", path], timeout=120)
+        _rc, out, _err = self._run(node, ["tail", "-c", f"+{offset + 1}", self._log_file(node, debug)],
+                                   timeout=120)
         return out
-

@@ -3,18 +3,18 @@
 The lab cluster lives on 127.0.55.x (not 127.0.0.1) so it cannot collide with a Cassandra the
 user already runs on the default address; `DSELAB_LOOPBACK` moves it (the tests use another
 range so a developer's own lab keeps running). On Linux all of 127.0.0.0/8 answers without
-aliases.
+aliases (macOS needs them: see preflight). The addresses, ports, home and heap come from a
+LocalSettings value (local_settings.py).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from dselab.runtime.base import LAB_NODES
+from dselab.runtime.base import LAB_NODES, RESTORE_NODE
+from dselab.runtime.local_settings import LocalSettings
 
-RESTORE_NODE = "dse-restore"
 STORAGE_PORT = 7000
 NATIVE_PORT = 9042
 
@@ -28,6 +28,7 @@ class NodeSpec:
     seeds: str
     auto_bootstrap: bool
     root: Path  # the node's own folder: conf/, data/, commitlog/, logs/ ...
+    heap_mb: int
 
     @property
     def data_dir(self) -> Path:
@@ -46,45 +47,42 @@ class NodeSpec:
         return self.root / "cassandra.pid"
 
 
-def loopback_prefix() -> str:
-    return os.environ.get("DSELAB_LOOPBACK", "127.0.55")
+def node_specs(cluster: str, settings: LocalSettings) -> dict[str, NodeSpec]:
+    """The nodes of the "lab" or the "restore" cluster under these settings."""
+    return lab_specs(settings) if cluster == "lab" else restore_specs(settings)
 
 
-def jmx_base() -> int:
-    return int(os.environ.get("DSELAB_JMX_BASE", "7155"))
-
-
-def lab_specs(cluster_root: Path) -> dict[str, NodeSpec]:
+def lab_specs(settings: LocalSettings) -> dict[str, NodeSpec]:
     """dse-seed, dse-node-1, dse-node-2. Only dse-node-2 bootstraps: it joins a ring with data."""
-    prefix, base = loopback_prefix(), jmx_base()
-    seed_addr = f"{prefix}.1"
+    root = settings.cluster_root("lab")
     specs = {}
     for i, name in enumerate(LAB_NODES):
         specs[name] = NodeSpec(
             name=name,
-            address=f"{prefix}.{i + 1}",
-            jmx_port=base + 100 * i,
+            address=settings.address(i + 1),
+            jmx_port=settings.jmx_base + 100 * i,
             cluster_name="dselab",
-            seeds=f"{seed_addr}:{STORAGE_PORT}",
+            seeds=f"{settings.address(1)}:{STORAGE_PORT}",
             auto_bootstrap=(name == "dse-node-2"),
-            root=cluster_root / name,
+            root=root / name,
+            heap_mb=settings.heap_mb,
         )
     return specs
 
 
-def restore_specs(cluster_root: Path) -> dict[str, NodeSpec]:
+def restore_specs(settings: LocalSettings) -> dict[str, NodeSpec]:
     """A separate one-node cluster, the target of the sstableloader restore."""
-    prefix, base = loopback_prefix(), jmx_base()
-    address = f"{prefix}.4"
+    address = settings.address(4)
     return {
         RESTORE_NODE: NodeSpec(
             name=RESTORE_NODE,
             address=address,
-            jmx_port=base + 300,
+            jmx_port=settings.jmx_base + 300,
             cluster_name="dselab-restore",
             seeds=f"{address}:{STORAGE_PORT}",
             auto_bootstrap=False,
-            root=cluster_root / RESTORE_NODE,
+            root=settings.cluster_root("restore") / RESTORE_NODE,
+            heap_mb=settings.heap_mb,
         )
     }
 
@@ -176,12 +174,8 @@ JAVA17_MODULE_FLAGS = [
 ]
 
 
-def heap_mb() -> int:
-    return int(os.environ.get("DSELAB_HEAP_MB", "512"))
-
-
 def server_jvm_args(spec: NodeSpec, jamm: Path | None) -> list[str]:
-    heap = heap_mb()
+    heap = spec.heap_mb
     args = [
         f"-Xms{heap}m", f"-Xmx{heap}m", f"-Xmn{max(64, heap // 4)}m", "-Xss256k",
         "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=300", "-XX:+ParallelRefProcEnabled",

@@ -1,14 +1,18 @@
-"""Preconditions checked before any node starts (ccm's habit): Java, free ports, disk space.
+"""Preconditions checked before any node starts (ccm's habit): Java, loopback addresses, free
+ports, disk space.
 
 Every problem is collected and reported at once, one line each, with the fix.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
+import socket
 import subprocess
+import sys
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -44,11 +48,48 @@ def java_major(java: str) -> int:
     return int(match.group(2) or 0) if major == 1 else major
 
 
+def _bind_errno(address: str, port: int) -> int | None:
+    """None if this machine could listen on address:port now, else the errno bind gave."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((address, port))
+        except OSError as err:
+            return err.errno or -1
+    return None
+
+
+def port_free(address: str, port: int) -> bool:
+    return _bind_errno(address, port) is None
+
+
+def unassigned(addresses: Sequence[str]) -> list[str]:
+    """The addresses no interface here has (macOS answers on 127.0.0.1 alone until aliased)."""
+    return [a for a in dict.fromkeys(addresses) if _bind_errno(a, 0) == errno.EADDRNOTAVAIL]
+
+
+def platform() -> str:
+    return sys.platform
+
+
+def alias_problem(addresses: Sequence[str]) -> str:
+    """What to run so the loopback interface answers on these addresses."""
+    listed = ", ".join(addresses)
+    if platform() == "darwin":
+        commands = " && ".join(f"sudo ifconfig lo0 alias {a} up" for a in addresses)
+        return (f"{listed} not assigned on this Mac (macOS answers on 127.0.0.1 alone until the "
+                f"loopback is aliased): run `{commands}` once after each reboot")
+    commands = " && ".join(f"sudo ip addr add {a}/8 dev lo" for a in addresses)
+    return f"{listed} not assigned to any interface here: run `{commands}`"
+
+
 def _problems(specs: Sequence[NodeSpec], native_port: int, disk_root: Path) -> list[str]:
-    from dselab.runtime.local import port_free
     from dselab.runtime.local_config import STORAGE_PORT
 
     problems: list[str] = []
+    missing = unassigned([spec.address for spec in specs])
+    if missing:
+        problems.append(alias_problem(missing))
     try:
         major = java_major(java_binary())
         if major not in SUPPORTED_JAVA:
@@ -60,7 +101,7 @@ def _problems(specs: Sequence[NodeSpec], native_port: int, disk_root: Path) -> l
         problems.append(err.one_line())
     for spec in specs:
         for port in (STORAGE_PORT, native_port):
-            if not port_free(spec.address, port):
+            if spec.address not in missing and not port_free(spec.address, port):
                 problems.append(
                     f"{spec.name}: port {spec.address}:{port} is taken "
                     "(stop what uses it, or move the lab with DSELAB_LOOPBACK=127.0.x)"

@@ -1,0 +1,84 @@
+"""The local nodes' processes through psutil (Linux and macOS alike): find, stop, kill, measure.
+
+A node's process is found from its pid file, and only counts when its command line still names
+the node's own config folder: a pid can be reused by an unrelated process after a crash.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import psutil
+
+from dselab.errors import EnvironmentProblem
+
+POLL_S = 0.2
+KILL_WAIT_S = 30  # SIGKILL cannot be refused; a process stuck in the kernel can still linger
+
+
+def alive(proc: psutil.Process) -> bool:
+    """True while the process runs; a zombie (exited, not yet reaped) counts as gone."""
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def node_process(pid_file: Path, marker: str) -> psutil.Process | None:
+    """The process named in pid_file, if it is alive and `marker` is in its command line."""
+    try:
+        proc = psutil.Process(int(pid_file.read_text().strip()))
+        cmdline = proc.cmdline()
+    except (OSError, ValueError, psutil.Error):
+        return None
+    return proc if alive(proc) and any(marker in arg for arg in cmdline) else None
+
+
+def reap(proc: psutil.Process) -> None:
+    """Collect our own child's exit status so it does not linger as a zombie; others are left."""
+    try:
+        proc.wait(timeout=0)
+    except psutil.Error:  # TimeoutExpired (still running, or not our child) or already gone
+        pass
+
+
+def wait_gone(proc: psutil.Process, timeout: float) -> bool:
+    """Wait until the process has ended (reaping it if it is ours); False if it outlived timeout."""
+    deadline = time.monotonic() + timeout
+    while alive(proc):
+        reap(proc)
+        if time.monotonic() >= deadline:
+            return not alive(proc)
+        time.sleep(POLL_S)
+    reap(proc)
+    return True
+
+
+def stop(proc: psutil.Process, grace: float) -> None:
+    """SIGTERM (Cassandra drains), then SIGKILL if the process is still there after `grace`."""
+    try:
+        proc.terminate()
+    except psutil.NoSuchProcess:
+        return
+    if not wait_gone(proc, grace):
+        kill(proc)
+
+
+def kill(proc: psutil.Process) -> None:
+    """SIGKILL and wait until it is gone: a crash, no drain."""
+    try:
+        proc.kill()
+    except psutil.NoSuchProcess:
+        return
+    if not wait_gone(proc, KILL_WAIT_S):
+        raise EnvironmentProblem(f"process {proc.pid} is still there {KILL_WAIT_S}s after SIGKILL",
+                                 fix=f"look at it with `ps -o pid,stat,cmd -p {proc.pid}`")
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process in MiB (0 when it is gone)."""
+    try:
+        return psutil.Process(pid).memory_info().rss / (1 << 20)
+    except psutil.Error:
+        return 0.0
