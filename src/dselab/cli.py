@@ -93,9 +93,7 @@ def down(purge: bool) -> None:
     ws.runtime.down(purge=purge)
     if purge:
         ws.store.delete_prefix("")
-        from dselab.runtime.select import restore_runtime
-
-        restore_runtime(ws.runtime_name, Console()).down(purge=True)
+        ws.runtime.for_cluster("restore", Console()).down(purge=True)
     click.echo("cluster stopped" + (" and removed" if purge else " (data kept)"))
 
 
@@ -150,9 +148,7 @@ def cqlsh(node: str, which: str, args: tuple[str, ...]) -> None:
     ws = workspace(progress=False)
     runtime = ws.runtime
     if which == "restore":
-        from dselab.runtime.select import restore_runtime
-
-        runtime = restore_runtime(ws.runtime_name)
+        runtime = ws.runtime.for_cluster("restore")
         node = runtime.node_names()[0]
     argv = runtime.cqlsh_argv(node, list(args))
     os.execvp(argv[0], argv)
@@ -215,10 +211,8 @@ def restore_cluster() -> None:
 @restore_cluster.command("up")
 def restore_up() -> None:
     """Start the restore cluster (empty, its own cluster name)."""
-    from dselab.runtime.select import restore_runtime
-
     ws = workspace(progress=False)
-    rt = restore_runtime(ws.runtime_name, Console())
+    rt = ws.runtime.for_cluster("restore", Console())
     rt.up()
     click.echo(f"restore cluster up: {', '.join(rt.node_names())}")
 
@@ -227,9 +221,7 @@ def restore_up() -> None:
 @click.option("--purge", is_flag=True, help="Also delete its data.")
 def restore_down(purge: bool) -> None:
     """Stop the restore cluster."""
-    from dselab.runtime.select import restore_runtime
-
-    restore_runtime(workspace(progress=False).runtime_name, Console()).down(purge=purge)
+    workspace(progress=False).runtime.for_cluster("restore", Console()).down(purge=purge)
 
 
 # -- labs --------------------------------------------------------------------------------------

@@ -75,12 +75,10 @@ class ProtocolReport:
 
 def run_protocol(ws: service.Workspace, lab: Lab, progress: Progress | None = None,
                  keep: bool = False, fresh: bool = True) -> ProtocolReport:
-    from dselab.runtime.select import restore_runtime
-
     progress = progress or Silent()
     report = ProtocolReport(lab)
     started = time.monotonic()
-    restore = restore_runtime(ws.runtime_name, progress)
+    restore = ws.runtime.for_cluster("restore", progress)
     try:
         if fresh:
             progress.step("removing any previous lab cluster for a fresh start")

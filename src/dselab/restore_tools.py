@@ -14,10 +14,8 @@ def node_exec(ws: Workspace, node: str, argv: Sequence[str]) -> CommandResult:
 
 def run_sstableloader(ws: Workspace, node: str, args: Sequence[str]) -> CommandResult:
     """sstableloader next to `node`; `-d NODE` may name a node of either cluster."""
-    from dselab.runtime.select import restore_runtime
-
     addresses: dict[str, str] = {}
-    for runtime in (ws.runtime, restore_runtime(ws.runtime_name)):
+    for runtime in (ws.runtime, ws.runtime.for_cluster("restore")):
         addresses.update({n: runtime.address(n) for n in runtime.node_names()})
     out = list(args)
     for i, arg in enumerate(out[:-1]):

@@ -57,10 +57,8 @@ def baseline(ws: Workspace, lab: Lab) -> dict[str, Any]:
 
 
 def context(ws: Workspace, lab: Lab) -> CheckContext:
-    from dselab.runtime.select import restore_runtime
-
     return CheckContext(runtime=ws.runtime, store=ws.store, lab=lab, baseline=baseline(ws, lab),
-                        restore_runtime=restore_runtime(ws.runtime_name))
+                        restore_runtime=ws.runtime.for_cluster("restore"))
 
 
 def start_lab(ws: Workspace, lab_ref: str, progress: Progress | None = None) -> Lab:

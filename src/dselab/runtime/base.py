@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from dselab.progress import Progress
 
 LAB_NODES: tuple[str, ...] = ("dse-seed", "dse-node-1", "dse-node-2")
 SEED = LAB_NODES[0]
@@ -80,6 +83,8 @@ class Runtime(Protocol):
     cluster: str  # "lab" or "restore"
 
     def node_names(self) -> Sequence[str]: ...
+    # The other cluster ("lab" or "restore") under the same settings (home, addresses, engine).
+    def for_cluster(self, cluster: str, progress: Progress | None = None) -> Runtime: ...
     def exists(self) -> bool: ...  # every node was created once (it may be stopped)
     def up(self) -> None: ...
     def up_nodes(self, nodes: Sequence[str]) -> None: ...

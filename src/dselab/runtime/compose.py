@@ -188,6 +188,11 @@ class ComposeRuntime(CommonRuntime):
             found = self.client.containers.list(all=True, filters={"label": labels})
         return found[0] if found else None
 
+    def for_cluster(self, cluster: str, progress: Progress | None = None) -> ComposeRuntime:
+        """Same engine connection (still owned by this runtime), project and compose file."""
+        return ComposeRuntime(cluster, progress or self.progress, client=self._client, project=self.project,
+                              compose_path=self.compose_path)
+
     def exists(self) -> bool:
         return all(self.container(n) is not None for n in self.node_names())
 

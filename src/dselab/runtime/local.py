@@ -70,6 +70,11 @@ class LocalRuntime(CommonRuntime):
     def address(self, node: str) -> str:
         return self.spec(node).address
 
+    def for_cluster(self, cluster: str, progress: Progress | None = None) -> LocalRuntime:
+        other = LocalRuntime(cluster, progress or self.progress, self._cassandra_home, self.settings)
+        other._dist = self._dist  # verified once is enough
+        return other
+
     def exists(self) -> bool:
         return all((s.conf_dir / "cassandra.yaml").exists() for s in self.specs.values())
 

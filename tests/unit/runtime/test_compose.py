@@ -406,3 +406,13 @@ def test_compose_file_has_the_lab_and_restore_services() -> None:
                                                                            "dse-restore")
     assert all(p.startswith("127.0.0.1:") for p in restore["ports"])
     assert compose.CQL_PORTS["dse-restore"] == int(restore["ports"][0].split(":")[1])
+
+
+def test_the_restore_cluster_shares_the_engine_connection_it_does_not_own() -> None:
+    client = FakeDockerClient(FakeContainer("dse-restore", project="seat7"))
+    lab_runtime = ComposeRuntime("lab", client=client, project="seat7")
+    restore = lab_runtime.for_cluster("restore")
+    assert restore.cluster == "restore" and restore.project == "seat7"
+    assert restore.is_running("dse-restore")
+    restore.close()
+    assert not client.closed

@@ -209,3 +209,11 @@ def test_logs_marks_and_tail(tmp_path: Path) -> None:
     assert runtime.log_since("dse-seed", mark) == "DEBUG two\n"
     assert runtime.log_mark("dse-seed", debug=False) == len("INFO one\n")
     assert runtime.log_tail("dse-seed", 1) == ["INFO one"]
+
+
+def test_the_restore_cluster_of_a_seat_keeps_the_seats_settings(tmp_path: Path) -> None:
+    lab = seat(tmp_path, 2)
+    restore = lab.for_cluster("restore")
+    assert restore.cluster == "restore" and restore.settings is lab.settings
+    assert restore.address("dse-restore") == "127.0.72.4"
+    assert restore.root == tmp_path / "seat2" / "clusters" / "restore"
