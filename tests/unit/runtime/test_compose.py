@@ -57,6 +57,9 @@ class FakeContainer:
         output = (out.encode() or None, err.encode() or None) if demux else (out + err).encode()
         return ExecResult(rc, output)
 
+    def kill(self) -> None:
+        self.status = "exited"
+
     def logs(self, since: Any = None, **_: Any) -> bytes:
         self.since.append(since)
         return self.log_text.encode()
@@ -416,3 +419,12 @@ def test_the_restore_cluster_shares_the_engine_connection_it_does_not_own() -> N
     assert restore.is_running("dse-restore")
     restore.close()
     assert not client.closed
+
+
+def test_kill_node_kills_the_running_container_only() -> None:
+    runtime, boxes = lab(stopped=("dse-node-1",))
+    runtime.kill_node("dse-node-2")
+    assert boxes["dse-node-2"].status == "exited" and not runtime.is_running("dse-node-2")
+    runtime.kill_node("dse-node-1")  # already stopped: nothing to kill
+    with pytest.raises(ClusterDown, match="dse-node-2 is not running"):
+        runtime.nodetool("dse-node-2", ["status"])
