@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 DSELAB := $(VENV)/bin/dselab
 STAMP := $(VENV)/.installed
 
-.PHONY: setup lab test unit lint browser-deps clean
+.PHONY: setup lab test test-docker unit lint browser-deps docker-deps clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -26,6 +26,24 @@ browser-deps:
 	  else echo "install chromium (apt-get install chromium) for the browser test"; exit 0; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# The docker-runtime tests start their own engine (Debian's docker.io) and build CI's stand-in
+# image with debootstrap: no registry is reachable, and no container network is ever created.
+docker-deps:
+	@command -v dockerd >/dev/null 2>&1 && command -v debootstrap >/dev/null 2>&1 && \
+	  { command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1; } || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+	  else echo "install docker.io docker-compose debootstrap for the docker-runtime tests"; exit 0; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	    --no-install-recommends docker.io docker-compose debootstrap >/dev/null; }
+
+# Engine up, stand-in image built or reused (cached by content hash), the lab-behaviour integration
+# tests and the docker-only tests on the docker runtime, then `dselab test 05` on it; engine down.
+test-docker: setup docker-deps
+	$(PY) tests/docker_runtime/harness.py run -- sh -c '\
+	  DSELAB_TEST_RUNTIME=docker DSELAB_TEST_HOME=$(CURDIR)/build/docker-test-home \
+	    $(PY) -m pytest -v tests/integration/test_01_lab05_live.py tests/docker_runtime && \
+	  DSELAB_HOME=$(CURDIR)/build/docker-protocol-home $(DSELAB) --runtime docker test 05'
+
 unit: setup
 	$(PY) -m pytest tests/unit -q
 
@@ -34,9 +52,10 @@ lint: setup
 
 test: setup browser-deps
 	$(VENV)/bin/ruff check src tests benchmarks
-	$(PY) -m pytest tests -v --durations=15
+	$(PY) -m pytest tests -v --durations=15 --ignore=tests/docker_runtime
 	# The protocol purges its cluster: it gets its own home and addresses, never the developer's lab.
 	DSELAB_HOME=$(CURDIR)/build/protocol-home DSELAB_LOOPBACK=127.0.59 DSELAB_JMX_BASE=8955 $(DSELAB) test 05
+	$(MAKE) test-docker
 
 clean:
 	rm -rf $(VENV) build

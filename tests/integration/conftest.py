@@ -1,7 +1,8 @@
 """A real lab cluster for the integration tests: started once per session, torn down at the end.
 
 It lives in its own DSELAB_HOME and loopback range (127.0.57.x, JMX 7955+) so a developer's own
-lab cluster keeps running while the tests do.
+lab cluster keeps running while the tests do. DSELAB_TEST_RUNTIME=docker runs the same tests on
+the Docker runtime (`make test-docker` does, against its own engine and the stand-in image).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import pytest
 
 os.environ.setdefault("DSELAB_LOOPBACK", "127.0.57")
 os.environ.setdefault("DSELAB_JMX_BASE", "7955")
-os.environ["DSELAB_RUNTIME"] = "local"
+RUNTIME = os.environ.get("DSELAB_TEST_RUNTIME", "local")
+os.environ["DSELAB_RUNTIME"] = RUNTIME
 
 from dselab import environment, paths, service  # noqa: E402
 from dselab.runtime.base import LAB_NODES  # noqa: E402
@@ -38,14 +40,14 @@ def test_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def lab_workspace(test_home: Path) -> Iterator[service.Workspace]:
     """A running lab cluster with lab 05 started."""
-    ws = service.open_workspace("local")
+    ws = service.open_workspace(RUNTIME)
     ws.runtime.down(purge=True)
     ws.store.delete_prefix("")
     service.start_lab(ws, "05")
     yield ws
     from dselab.runtime.select import restore_runtime
 
-    restore_runtime("local").down(purge=True)
+    restore_runtime(RUNTIME).down(purge=True)
     ws.runtime.down(purge=True)
     ws.close()
 
@@ -57,12 +59,12 @@ class Student:
         self.ws = ws
 
     def run(self, command: str) -> str:
-        return service.run_student_command(command, "local").stdout
+        return service.run_student_command(command, RUNTIME).stdout
 
     def run_status(self, command: str) -> tuple[int, str, str]:
         import subprocess
 
-        proc = subprocess.run(["bash", "-c", command], cwd=paths.REPO_ROOT, env=service.student_env("local"),
+        proc = subprocess.run(["bash", "-c", command], cwd=paths.REPO_ROOT, env=service.student_env(RUNTIME),
                               capture_output=True, text=True, timeout=600)
         return proc.returncode, proc.stdout, proc.stderr
 
@@ -76,7 +78,7 @@ def reset_lab(ws: service.Workspace) -> None:
     """Undo what the lab's steps did, then start it again (new log marks, no attempts)."""
     from dselab.runtime.select import restore_runtime
 
-    restore_runtime("local").down(purge=True)
+    restore_runtime(RUNTIME).down(purge=True)
     for node in LAB_NODES:
         ws.runtime.nodetool(node, ["clearsnapshot", "--all"])
         ws.runtime.nodetool(node, ["disablebackup"])

@@ -41,6 +41,7 @@ LOG_DIR = "/var/log/cassandra"
 # Published CQL ports (docker-compose.yml); other nodes have none on this machine.
 CQL_PORTS = {"dse-seed": 9042, RESTORE_NODE: 9043}
 CQL_HOST = "127.0.0.1"
+NATIVE_PORT = 9042  # a node's own CQL port, reached directly when it runs on the host's network
 # DSE 5.1 is Cassandra 3.11: protocol v5 is only a beta there, so the driver must ask for v4.
 CQL_PROTOCOL = 4
 # Where the DSE image keeps nodetool, cqlsh and sstableloader (tarball layout under /opt/dse).
@@ -105,8 +106,15 @@ def _engine_errors(node: str) -> Iterator[None]:
         raise EnvironmentProblem(NO_ENGINE, fix=NO_ENGINE_FIX) from None
 
 
-def compose_file() -> Path:
-    return Path(os.environ.get("DSELAB_COMPOSE_FILE", paths.REPO_ROOT / "docker-compose.yml"))
+def compose_files() -> list[Path]:
+    """The compose files, in order: DSELAB_COMPOSE_FILES (a path list) or DSELAB_COMPOSE_FILE, else
+    docker-compose.yml with the docker-compose.override.yml beside it (what `docker compose` reads)."""
+    listed = os.environ.get("DSELAB_COMPOSE_FILES")
+    if listed:
+        return [Path(p) for p in listed.split(os.pathsep) if p]
+    base = Path(os.environ.get("DSELAB_COMPOSE_FILE", paths.REPO_ROOT / "docker-compose.yml"))
+    override = base.with_name("docker-compose.override.yml")
+    return [base, override] if override.exists() else [base]
 
 
 def compose_command() -> list[str]:
@@ -122,6 +130,15 @@ def compose_command() -> list[str]:
         return [legacy]
     raise EnvironmentProblem("Docker Compose is not installed",
                              fix="install the Docker Compose plugin (it comes with Docker Desktop)")
+
+
+def _on_host_network(container: Any) -> bool:
+    return container.attrs.get("HostConfig", {}).get("NetworkMode") == "host"
+
+
+def _container_env(container: Any) -> dict[str, str]:
+    pairs = container.attrs.get("Config", {}).get("Env") or []
+    return dict(p.split("=", 1) for p in pairs if "=" in p)
 
 
 def _one_line(text: str) -> str:
@@ -162,11 +179,11 @@ class ComposeRuntime(CommonRuntime):
 
     def __init__(self, cluster: str = "lab", progress: Progress | None = None,
                  client: Any = None, project: str | None = None,
-                 compose_path: str | Path | None = None) -> None:
+                 compose_paths: Sequence[str | Path] | None = None) -> None:
         super().__init__(cluster, progress)
         self.name = "docker"
         self.project = project or PROJECT
-        self.compose_path = Path(compose_path) if compose_path else compose_file()
+        self.compose_paths = [Path(p) for p in compose_paths] if compose_paths else compose_files()
         self._client = client
         self._owns_client = client is None
         self._version: str | None = None
@@ -191,7 +208,7 @@ class ComposeRuntime(CommonRuntime):
     def for_cluster(self, cluster: str, progress: Progress | None = None) -> ComposeRuntime:
         """Same engine connection (still owned by this runtime), project and compose file."""
         return ComposeRuntime(cluster, progress or self.progress, client=self._client, project=self.project,
-                              compose_path=self.compose_path)
+                              compose_paths=self.compose_paths)
 
     def exists(self) -> bool:
         return all(self.container(n) is not None for n in self.node_names())
@@ -201,12 +218,23 @@ class ComposeRuntime(CommonRuntime):
         return container is not None and container.status == "running"
 
     def address(self, node: str) -> str:
-        """The container's IP on the compose network (what nodetool status shows), or ''."""
+        """The node's address as `nodetool status` shows it, or '': the container's IP on the
+        compose network, or on the host's network its LISTEN_ADDRESS."""
         container = self.container(node)
         if container is None:
             return ""
+        if _on_host_network(container):
+            return _container_env(container).get("LISTEN_ADDRESS", "")
         networks = container.attrs.get("NetworkSettings", {}).get("Networks") or {}
         return next((n.get("IPAddress") for n in networks.values() if n.get("IPAddress")), "")
+
+    def cql_endpoint(self, node: str) -> tuple[str, int]:
+        """Where this machine reaches the node's CQL port: its own address on the host's network,
+        else the port docker-compose.override.yml publishes on 127.0.0.1."""
+        container = self.container(node)
+        if container is not None and _on_host_network(container):
+            return self.address(node), NATIVE_PORT
+        return CQL_HOST, CQL_PORTS[node]
 
     def cassandra_version(self) -> str:
         if self._version is None:
@@ -220,23 +248,49 @@ class ComposeRuntime(CommonRuntime):
 
     # -- compose: create, start, stop, remove -------------------------------------------------
 
-    def _compose(self, args: Sequence[str], what: str) -> None:
-        if not self.compose_path.exists():
-            raise EnvironmentProblem(f"compose file {self.compose_path} does not exist",
+    def _compose(self, args: Sequence[str], what: str) -> str:
+        missing = [str(p) for p in self.compose_paths if not p.exists()]
+        if missing:
+            raise EnvironmentProblem(f"compose file {', '.join(missing)} does not exist",
                                      fix="run dselab from the repository, or set DSELAB_COMPOSE_FILE")
-        argv = [*compose_command(), "-p", self.project, "-f", str(self.compose_path)]
+        argv = [*compose_command(), "-p", self.project]
+        for path in self.compose_paths:
+            argv += ["-f", str(path)]
         if self.cluster == "restore":
             argv += ["--profile", RESTORE_PROFILE]
         argv += list(args)
         try:
             proc = subprocess.run(argv, capture_output=True, text=True, timeout=COMPOSE_TIMEOUT_S,
-                                  stdin=subprocess.DEVNULL, cwd=self.compose_path.parent)
+                                  stdin=subprocess.DEVNULL, cwd=self.compose_paths[0].parent)
         except subprocess.TimeoutExpired:
             raise EnvironmentProblem(f"`docker compose` did not finish {what} within "
                                      f"{COMPOSE_TIMEOUT_S}s") from None
         if proc.returncode != 0:
             raise EnvironmentProblem(f"`docker compose` failed {what}: {_one_line(proc.stderr)}",
                                      fix="see `docker compose logs` in the repository")
+        return proc.stdout
+
+    def service_image(self, node: str) -> str:
+        """The image compose would run for the node, with the files' ${VARIABLES} resolved."""
+        import yaml
+
+        config = yaml.safe_load(self._compose(["config"], "reading the compose files") or "") or {}
+        return str(config.get("services", {}).get(node, {}).get("image", ""))
+
+    def _require_image(self, node: str) -> None:
+        """With DSELAB_DOCKER_PULL=never (CI: no registry), a missing image is named before compose
+        tries to pull it."""
+        if os.environ.get("DSELAB_DOCKER_PULL", "").lower() != "never":
+            return
+        image = self.service_image(node)
+        try:
+            with _engine_errors(node):
+                self.client.images.get(image)
+        except ClusterDown:  # what _engine_errors makes of NotFound
+            raise EnvironmentProblem(
+                f"image {image} for {node} is not on this machine, and DSELAB_DOCKER_PULL=never forbids pulling it",
+                fix="build it (`make test-docker` builds the CI stand-in) or unset DSELAB_DOCKER_PULL",
+            ) from None
 
     def up_nodes(self, nodes: Sequence[str]) -> None:
         for node in nodes:  # all names first: fail before anything starts
@@ -248,6 +302,7 @@ class ComposeRuntime(CommonRuntime):
         """One node at a time: Cassandra refuses two nodes joining the ring at once."""
         if self.is_running(node):
             return
+        self._require_image(node)
         self.progress.step(f"starting {node} (docker compose)")
         # --no-deps: dselab orders the starts itself and waits on the log, not on health.
         self._compose(["up", "-d", "--no-deps", node], f"starting {node}")
@@ -331,7 +386,8 @@ class ComposeRuntime(CommonRuntime):
             name=node, address=address or node, state=self.ring_state(ring, address, running),
             version=self.cassandra_version(), data_dir=DATA_DIR, pid=None,
             extra={"container": container.name if container else None,
-                   "container_status": container.status if container else "absent"},
+                   "container_status": container.status if container else "absent",
+                   "started_at": container.attrs.get("State", {}).get("StartedAt") if running else None},
         )
 
     # -- commands -----------------------------------------------------------------------------
@@ -387,9 +443,10 @@ class ComposeRuntime(CommonRuntime):
     # -- CQL ----------------------------------------------------------------------------------
 
     def cql_node(self, node: str | None) -> str:
-        """Only nodes with a published CQL port can be reached from this machine."""
+        """Only nodes with a published CQL port, or on the host's network, can be reached from here."""
         node = super().cql_node(node)
-        if node not in CQL_PORTS:
+        container = self.container(node)
+        if node not in CQL_PORTS and not (container is not None and _on_host_network(container)):
             via = self.node_names()[0]
             raise UsageError(
                 f"in the docker runtime CQL goes through {via} ({CQL_HOST}:{CQL_PORTS[via]}); "
@@ -399,7 +456,8 @@ class ComposeRuntime(CommonRuntime):
         return node
 
     def _connect(self, node: str) -> Any:
-        return connect(CQL_HOST, CQL_PORTS[node], protocol_version=CQL_PROTOCOL)
+        host, port = self.cql_endpoint(node)
+        return connect(host, port, protocol_version=CQL_PROTOCOL)
 
     def close(self) -> None:
         super().close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -306,7 +307,7 @@ def test_start_node_runs_compose_with_an_argv_list_and_waits_for_cql(
     monkeypatch.setattr(compose, "compose_command", lambda: ["docker", "compose"])
     monkeypatch.setattr(compose.subprocess, "run", fake_run)
     runtime = ComposeRuntime("lab", client=FakeDockerClient(box),
-                             compose_path=REPO / "docker-compose.yml")
+                             compose_paths=[REPO / "docker-compose.yml"])
     runtime.start_node("dse-node-2")
     argv, kw = runs[0]
     assert argv == ["docker", "compose", "-p", "dselab", "-f", str(REPO / "docker-compose.yml"),
@@ -324,7 +325,7 @@ def test_restore_runtime_uses_the_restore_profile(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(compose.subprocess, "run", lambda argv, **kw: runs.append(argv) or
                         type("Proc", (), {"returncode": 0, "stdout": "", "stderr": ""})())
     runtime = ComposeRuntime("restore", client=FakeDockerClient(box),
-                             compose_path=REPO / "docker-compose.yml")
+                             compose_paths=[REPO / "docker-compose.yml"])
     assert runtime.node_names() == ["dse-restore"]
     runtime.stop_node("dse-restore")
     assert runs[0][6:] == ["--profile", "restore", "stop", "-t", "120", "dse-restore"]
@@ -402,13 +403,37 @@ def test_compose_file_has_the_lab_and_restore_services() -> None:
         assert (env["SEEDS"], env["CLUSTER_NAME"], env["NUM_TOKENS"]) == ("dse-seed", "dselab", "16")
         assert "-Xmx1g" in env["JVM_EXTRA_OPTS"]
         assert "profiles" not in services[name]
-    assert services["dse-seed"]["ports"] == ["127.0.0.1:9042:9042"]
+    published = yaml.safe_load((REPO / "docker-compose.override.yml").read_text())["services"]
+    assert published["dse-seed"]["ports"] == ["127.0.0.1:9042:9042"]
+    assert all("ports" not in service for service in services.values())  # the stand-in runs on the host's network
     restore = services["dse-restore"]
     assert restore["profiles"] == ["restore"]
     assert (env_of(restore)["CLUSTER_NAME"], env_of(restore)["SEEDS"]) == ("dselab-restore",
                                                                            "dse-restore")
-    assert all(p.startswith("127.0.0.1:") for p in restore["ports"])
-    assert compose.CQL_PORTS["dse-restore"] == int(restore["ports"][0].split(":")[1])
+    restore_ports = published["dse-restore"]["ports"]
+    assert all(p.startswith("127.0.0.1:") for p in restore_ports)
+    assert compose.CQL_PORTS["dse-restore"] == int(restore_ports[0].split(":")[1])
+
+
+def test_compose_files_default_to_the_base_and_its_override(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DSELAB_COMPOSE_FILES", raising=False)
+    monkeypatch.delenv("DSELAB_COMPOSE_FILE", raising=False)
+    assert compose.compose_files() == [REPO / "docker-compose.yml", REPO / "docker-compose.override.yml"]
+    monkeypatch.setenv("DSELAB_COMPOSE_FILES", f"/a.yml{os.pathsep}/b.yml")
+    assert compose.compose_files() == [Path("/a.yml"), Path("/b.yml")]
+
+
+def test_standin_override_keeps_every_node_on_the_host_network() -> None:
+    """CI's stand-in must never create a container network: no traffic may leave 127.0.0.0/8."""
+    spec = yaml.safe_load((REPO / "docker" / "standin" / "compose.standin.yml").read_text())
+    jmx = set()
+    for name, service in spec["services"].items():
+        assert service["network_mode"] == "host", name
+        assert "ports" not in service, name
+        env = env_of(service)
+        assert env["LISTEN_ADDRESS"].startswith("${DSELAB_STANDIN_NET:-127.0.56}."), name
+        jmx.add(env["JMX_PORT"])
+    assert len(jmx) == len(spec["services"])  # they all share the host's 127.0.0.1
 
 
 def test_the_restore_cluster_shares_the_engine_connection_it_does_not_own() -> None:

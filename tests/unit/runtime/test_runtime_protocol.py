@@ -50,7 +50,7 @@ def local(tmp_path: Path) -> LocalRuntime:
 
 
 def compose(tmp_path: Path) -> ComposeRuntime:
-    return ComposeRuntime("lab", client=object(), compose_path=tmp_path / "docker-compose.yml")
+    return ComposeRuntime("lab", client=object(), compose_paths=[tmp_path / "docker-compose.yml"])
 
 
 RUNTIMES: list[Callable[[Path], Any]] = [local, compose]

@@ -1,0 +1,109 @@
+"""Build (or reuse) the stand-in for the DSE 5.1 image: Debian packages plus the Maven jars only.
+
+Two images, each tagged by a hash of what went into it, so an unchanged input is never rebuilt:
+- the base: `debootstrap --variant=minbase bookworm` with a Java 17 runtime and python3, imported;
+- the stand-in: the base plus Cassandra's jars (the ones dselab fetches through Maven), cqlsh's
+  Python packages and the scripts in docker/standin/bin (entrypoint, nodetool, cqlsh, sstableloader).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+
+SUITE = "bookworm"
+MIRROR = "http://deb.debian.org/debian"
+PACKAGES = ("openjdk-17-jre-headless", "python3", "procps")
+# Trimmed from the root file system before import: caches and docs nobody in a container reads.
+TRIM = ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man", "usr/share/locale")
+PYTHON_PACKAGES = ("cqlsh", "cassandra-driver")
+
+Say = Callable[[str], None]
+
+
+def _docker(host: str, *args: str, stdin: bytes | None = None, timeout: float = 900) -> str:
+    proc = subprocess.run(["docker", "-H", host, *args], input=stdin, capture_output=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"docker {args[0]} failed: {proc.stderr.decode(errors='replace').strip()[-500:]}")
+    return proc.stdout.decode(errors="replace")
+
+
+def image_exists(host: str, tag: str) -> bool:
+    return subprocess.run(["docker", "-H", host, "image", "inspect", tag], capture_output=True).returncode == 0
+
+
+def base_tag() -> str:
+    recipe = json.dumps([SUITE, MIRROR, PACKAGES, TRIM]).encode()
+    return "dselab-standin-base:" + hashlib.sha256(recipe).hexdigest()[:12]
+
+
+def build_base(host: str, say: Say) -> tuple[str, float]:
+    tag = base_tag()
+    if image_exists(host, tag):
+        return tag, 0.0
+    began = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="dselab-rootfs-") as tmp:
+        rootfs = Path(tmp) / "rootfs"
+        say(f"debootstrap {SUITE} with {', '.join(PACKAGES)} (about a minute)")
+        proc = subprocess.run(["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}",
+                               SUITE, str(rootfs), MIRROR], capture_output=True, text=True, timeout=1200)
+        if proc.returncode != 0:
+            raise RuntimeError("debootstrap failed: " + proc.stdout.strip()[-500:] + proc.stderr.strip()[-500:])
+        for part in TRIM:
+            shutil.rmtree(rootfs / part, ignore_errors=True)
+        say(f"importing the root file system as {tag}")
+        tar = subprocess.run(["tar", "-C", str(rootfs), "-c", "."], capture_output=True, check=True)
+        _docker(host, "import", "-", tag, stdin=tar.stdout)
+    return tag, time.monotonic() - began
+
+
+def _cassandra_lib() -> Path:
+    from dselab.runtime import distribution
+
+    return distribution.ensure().lib_dir
+
+
+def _python_pins() -> list[str]:
+    return [f"{name}=={metadata.version(name)}" for name in PYTHON_PACKAGES]
+
+
+def standin_tag(repo: Path, base: str) -> str:
+    """The stand-in's tag: a hash of the base, the jars' manifest, the Python pins and the scripts."""
+    digest = hashlib.sha256(base.encode())
+    manifest = _cassandra_lib().parent / "MANIFEST.sha256.json"
+    digest.update(manifest.read_bytes() if manifest.exists() else b"")
+    digest.update(json.dumps(_python_pins()).encode())
+    context = repo / "docker" / "standin"
+    for path in sorted(p for p in context.rglob("*") if p.is_file() and p.suffix != ".md"):
+        digest.update(str(path.relative_to(context)).encode() + b"\0" + path.read_bytes())
+    return "dselab-standin:" + digest.hexdigest()[:12]
+
+
+def build_standin(repo: Path, host: str, say: Say) -> tuple[str, float]:
+    """The stand-in image's tag, built when its inputs changed; (tag, seconds spent building)."""
+    base, base_s = build_base(host, say)
+    tag = standin_tag(repo, base)
+    if image_exists(host, tag):
+        return tag, base_s
+    began = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="dselab-standin-") as tmp:
+        ctx = Path(tmp)
+        shutil.copytree(repo / "docker" / "standin", ctx, dirs_exist_ok=True)
+        shutil.copytree(_cassandra_lib(), ctx / "lib")
+        say("installing cqlsh's Python packages for the image")
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                        "--target", str(ctx / "pylib"), *_python_pins()], check=True, timeout=600)
+        say(f"building {tag}")
+        subprocess.run(["docker", "-H", host, "build", "--quiet", "--build-arg", f"BASE_IMAGE={base}",
+                        "-t", tag, str(ctx)], check=True, capture_output=True, timeout=900,
+                       env={**os.environ, "DOCKER_BUILDKIT": "0"})
+    return tag, base_s + time.monotonic() - began
