@@ -6,7 +6,10 @@ PY := $(VENV)/bin/python
 DSELAB := $(VENV)/bin/dselab
 STAMP := $(VENV)/.installed
 
-.PHONY: setup lab test test-docker unit lint browser-deps docker-deps clean
+XTERM_VENDOR := site/static/vendor/xterm
+NODE_STAMP := node_modules/.package-lock.json
+
+.PHONY: setup frontend lab test test-docker unit lint browser-deps docker-deps clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -14,7 +17,27 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) frontend
+
+# The page terminal's front end (xterm.js) comes from the npm registry, pinned by package-lock.json;
+# `npm ci` runs again when the lockfile changes. Its files are copied into site/static/vendor (not in git).
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+	  else echo "install npm (apt-get install npm): the classroom's page terminal needs xterm.js"; exit 1; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm >/dev/null; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+$(XTERM_VENDOR)/xterm.js: $(NODE_STAMP)
+	mkdir -p $(XTERM_VENDOR)
+	cp node_modules/@xterm/xterm/lib/xterm.js node_modules/@xterm/xterm/lib/xterm.js.map \
+	   node_modules/@xterm/xterm/css/xterm.css node_modules/@xterm/addon-fit/lib/addon-fit.js \
+	   node_modules/@xterm/addon-fit/lib/addon-fit.js.map $(XTERM_VENDOR)/
+	cp node_modules/@xterm/xterm/LICENSE $(XTERM_VENDOR)/LICENSE.xterm
+	touch $@
+
+frontend: $(XTERM_VENDOR)/xterm.js
 
 lab: setup
 	$(DSELAB) start 05
@@ -58,4 +81,4 @@ test: setup browser-deps
 	$(MAKE) test-docker
 
 clean:
-	rm -rf $(VENV) build
+	rm -rf $(VENV) build node_modules site/static/vendor

@@ -1,0 +1,208 @@
+"""The classroom web server: join links, a seat's page with its terminal, the instructor's page.
+
+`create_classroom_app(shells, key)` takes the seats as data: seat id -> `ShellSpec` (what the seat's
+terminal runs). Who may open what (classroom.auth):
+
+    /join/<token>               a seat's join link: sets that seat's cookie, then opens /seat/<id>/
+    /seat/                      -> /seat/<id>/ of the seat in the cookie
+    /seat/<id>/                 the seat's page (needs that seat's cookie)
+    /seat/<id>/terminal         the seat's terminal websocket (that seat's cookie, same origin)
+    /instructor/login/<token>   sets the instructor cookie, then opens /instructor
+    /instructor                 every seat's terminal (needs the instructor cookie)
+
+Anything not allowed is a 403 that says the same for a seat that exists and one that does not.
+`web.security.protect` guards every request first (served Host names, same-origin JSON for state
+changes, security headers).
+
+Why the join and login answers are a small page that moves on (meta refresh) instead of a redirect:
+the cookies are SameSite=Strict, and a browser does not send such a cookie on a redirect that began
+on another site (a join link clicked in a mail or the course site); a navigation started by our own
+page does carry it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Mapping
+
+from flask import Blueprint, Flask, Response, g, jsonify, make_response, redirect, render_template, request, url_for
+from flask_sock import Sock
+from werkzeug.exceptions import Forbidden, HTTPException
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from dselab import paths
+from dselab.classroom.auth import ClassroomAuth
+from dselab.classroom.terminal import ShellSpec, TerminalRegistry
+from dselab.classroom.terminal_socket import CLOSE_NO_SHELL, Socket, bridge
+from dselab.errors import DselabError
+from dselab.web.guards import refuse_cross_site
+from dselab.web.headers import CONTENT_SECURITY_POLICY
+from dselab.web.hosts import LOOPBACK_NAMES, served_names
+from dselab.web.security import protect
+
+SEAT_COOKIE = "dselab_seat"
+INSTRUCTOR_COOKIE = "dselab_instructor"
+NOT_YOURS = "This page is not open to you. Open your own join link."
+NOT_INSTRUCTOR = "The instructor pages need the instructor login link that `dselab classroom serve` prints."
+WS_OPTIONS = {"max_message_size": 64 * 1024, "ping_interval": 25}  # pings keep proxies from closing idle shells
+
+
+def create_classroom_app(shells: Mapping[str, ShellSpec], key: bytes,
+                         allowed_hosts: Iterable[str] = LOOPBACK_NAMES,
+                         terminals: TerminalRegistry | None = None) -> Flask:
+    """The classroom server for `shells` (seat id -> its terminal's command). `key` is the course key;
+    the app's TerminalRegistry (app.extensions["dselab_terminals"]) must be closed by its owner."""
+    app = Flask(__name__, static_folder=str(paths.SITE_DIR / "static"), static_url_path="/static",
+                template_folder=str(paths.SITE_DIR / "templates"))
+    app.config["SOCK_SERVER_OPTIONS"] = WS_OPTIONS
+    protect(app, allowed_hosts)
+    auth = ClassroomAuth(key)
+    registry = terminals or TerminalRegistry(lambda seat_id: shells[seat_id])
+    app.extensions["dselab_terminals"] = registry
+    sock = Sock(app)
+
+    app.register_blueprint(_join_routes(auth, shells))
+    app.register_blueprint(_seat_routes(auth, shells, registry, sock))
+    app.register_blueprint(_instructor_routes(auth, shells, registry))
+
+    @app.get("/")
+    def index() -> str:
+        return render_template("classroom/message.html", title="dselab classroom",
+                               message="Open the join link your instructor gave you.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(err: HTTPException) -> tuple[str, int]:
+        code = err.code or 500
+        return render_template("classroom/message.html", title=f"{code} {err.name}",
+                               message=err.description or ""), code
+
+    return app
+
+
+def make_classroom_server(host: str, port: int, shells: Mapping[str, ShellSpec], key: bytes,
+                          allow_hosts: Iterable[str] = ()) -> BaseWSGIServer:
+    """The classroom server on host:port (0: any free port), threaded: every open terminal holds a thread.
+    It answers the loopback names, `host` and `allow_hosts` (web.hosts.served_names)."""
+    app = create_classroom_app(shells, key, served_names(host, allow_hosts))
+    return make_server(host, port, app, threaded=True)
+
+
+def _cookie(response: Response, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(name, value, max_age=max_age, path="/", httponly=True, samesite="Strict",
+                        secure=request.is_secure)
+
+
+def _moving_on(target: str, title: str) -> Response:
+    """A page that opens `target` at once, as a same-site navigation (see the module docstring)."""
+    response = make_response(render_template("classroom/moving_on.html", target=target, title=title))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _join_routes(auth: ClassroomAuth, shells: Mapping[str, ShellSpec]) -> Blueprint:
+    bp = Blueprint("join", __name__)
+
+    @bp.get("/join/<token>")
+    def join(token: str) -> Response:
+        seat_id = auth.seat_for_token(token, shells.keys())
+        if seat_id is None:
+            raise Forbidden("This join link is not valid. Ask your instructor for yours.")
+        response = _moving_on(url_for("seat.page", seat_id=seat_id), f"Joining seat {seat_id}")
+        _cookie(response, SEAT_COOKIE, auth.seat_cookie(seat_id), auth.max_age_s)
+        return response
+
+    return bp
+
+
+def _seat_routes(auth: ClassroomAuth, shells: Mapping[str, ShellSpec], registry: TerminalRegistry,
+                 sock: Sock) -> Blueprint:
+    bp = Blueprint("seat", __name__, url_prefix="/seat")
+
+    def cookie_seat() -> str | None:
+        seat_id = auth.seat_from_cookie(request.cookies.get(SEAT_COOKIE))
+        return seat_id if seat_id in shells else None
+
+    @bp.before_request
+    def only_own_seat() -> None:
+        """Every seat route: the cookie's seat must be the seat in the URL; the terminal also same-origin."""
+        wanted = (request.view_args or {}).get("seat_id")
+        if wanted is None:
+            return
+        if cookie_seat() != wanted:
+            raise Forbidden(NOT_YOURS)
+        if request.endpoint == "seat.terminal":
+            refuse_cross_site()  # a websocket open is a GET: the JSON-only guard does not cover it
+        g.seat_id = wanted
+
+    @bp.get("/")
+    def own_seat() -> Response:
+        seat_id = cookie_seat()
+        if seat_id is None:
+            raise Forbidden(NOT_YOURS)
+        return redirect(url_for("seat.page", seat_id=seat_id))  # same-site: the cookie came with it
+
+    @bp.get("/<seat_id>/")
+    def page(seat_id: str) -> Response:
+        nonce = secrets.token_urlsafe(16)
+        response = make_response(render_template("classroom/seat.html", seat_id=seat_id, nonce=nonce,
+                                                  terminal_path=url_for("seat.terminal", seat_id=seat_id)))
+        response.headers["Content-Security-Policy"] = _policy_with_style_nonce(nonce)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @sock.route("/<seat_id>/terminal", bp=bp)
+    def terminal(ws: Socket, seat_id: str) -> None:
+        try:
+            session = registry.session(seat_id)
+        except DselabError as err:  # the shell cannot start: say why in the terminal itself
+            ws.send(f"\r\n[{err.one_line()}]\r\n".encode())
+            ws.close(CLOSE_NO_SHELL, "the shell cannot start")
+            return
+        bridge(ws, session)
+
+    return bp
+
+
+def _policy_with_style_nonce(nonce: str) -> str:
+    """The server's policy, plus style elements carrying this page's nonce: xterm.js builds its
+    colour and size rules as <style> elements, which the page script stamps with the nonce."""
+    return CONTENT_SECURITY_POLICY.replace("style-src 'self'", f"style-src 'self' 'nonce-{nonce}'")
+
+
+def _instructor_routes(auth: ClassroomAuth, shells: Mapping[str, ShellSpec],
+                       registry: TerminalRegistry) -> Blueprint:
+    bp = Blueprint("instructor", __name__, url_prefix="/instructor")
+
+    @bp.before_request
+    def only_instructor() -> None:
+        if request.endpoint != "instructor.login" and not auth.is_instructor_cookie(
+                request.cookies.get(INSTRUCTOR_COOKIE)):
+            raise Forbidden(NOT_INSTRUCTOR)
+
+    @bp.get("/login/<token>")
+    def login(token: str) -> Response:
+        if not auth.is_instructor_token(token):
+            raise Forbidden(NOT_INSTRUCTOR)
+        response = _moving_on(url_for("instructor.overview"), "Instructor login")
+        _cookie(response, INSTRUCTOR_COOKIE, auth.instructor_cookie(), auth.max_age_s)
+        return response
+
+    def terminal_rows() -> list[dict[str, object]]:
+        rows = []
+        for seat_id in sorted(shells):
+            session = registry.running(seat_id)
+            rows.append({"seat": seat_id, "running": session is not None,
+                         "attached": session.attached if session else 0})
+        return rows
+
+    @bp.get("")
+    def overview() -> str:
+        # The grid of steps per seat goes here once the seats' stores are wired in (issue 11 item 4).
+        return render_template("classroom/instructor.html", rows=terminal_rows())
+
+    @bp.get("/api/terminals")
+    def terminals() -> Response:
+        return jsonify({"seats": terminal_rows()})
+
+    return bp
+

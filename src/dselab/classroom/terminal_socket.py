@@ -1,0 +1,97 @@
+"""One page terminal's websocket, bridged to its seat's persistent shell.
+
+The page sends JSON text messages: `{"type": "input", "data": "..."}` (keystrokes) and
+`{"type": "resize", "rows": R, "cols": C}`. The server sends binary messages: the shell's output
+bytes (xterm.js decodes UTF-8 itself, also across message boundaries). On connect the page gets the
+scrollback first, then the output as it comes. When the socket drops, the shell keeps running.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import Any, Protocol
+
+from simple_websocket import ConnectionClosed
+
+from dselab.classroom.terminal import TerminalSession
+from dselab.errors import UsageError
+
+FOLLOW_POLL_S = 1.0  # how often the output pump notices that the page went away
+CLOSE_SHELL_ENDED = 4000  # application close codes (4000-4999): the page reconnects to a new shell
+CLOSE_NO_SHELL = 4001  # the shell could not start; reconnecting will not help
+CLOSE_BAD_MESSAGE = 1007
+ENDED_NOTE = b"\r\n[the shell ended; a new one starts when the page reconnects]\r\n"
+log = logging.getLogger(__name__)
+
+
+class Socket(Protocol):
+    """What the bridge needs of a websocket (simple_websocket.Server has it)."""
+
+    connected: bool
+
+    def send(self, data: bytes | str) -> None: ...
+    def receive(self, timeout: float | None = None) -> bytes | str | None: ...
+    def close(self, reason: int | None = None, message: str | None = None) -> None: ...
+
+
+def parse_message(raw: bytes | str) -> tuple[str, Any]:
+    """("input", bytes) or ("resize", (rows, cols)); UsageError for anything else."""
+    try:
+        message = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise UsageError("terminal messages are JSON") from None
+    kind = message.get("type") if isinstance(message, dict) else None
+    if kind == "input" and isinstance(message.get("data"), str):
+        return "input", message["data"].encode("utf-8", "surrogateescape")
+    if kind == "resize":
+        rows, cols = message.get("rows"), message.get("cols")
+        if type(rows) is int and type(cols) is int:
+            return "resize", (rows, cols)
+    raise UsageError('send {"type": "input", "data": "..."} or {"type": "resize", "rows": R, "cols": C}')
+
+
+def _pump_output(ws: Socket, session: TerminalSession, offset: int, stop: threading.Event) -> None:
+    """Shell output to the page until the page leaves or the shell ends."""
+    try:
+        while not stop.is_set():
+            data, offset = session.read_after(offset, FOLLOW_POLL_S)
+            if data:
+                ws.send(data)
+            elif session.ended:
+                ws.send(ENDED_NOTE)
+                ws.close(CLOSE_SHELL_ENDED, "the shell ended")
+                return
+    except ConnectionClosed:
+        pass
+
+
+def bridge(ws: Socket, session: TerminalSession) -> None:
+    """Serve one page on `session` until the page leaves; the shell outlives it."""
+    replay, offset = session.replay()
+    stop = threading.Event()
+    with session.following():
+        if replay:
+            ws.send(replay)
+        pump = threading.Thread(target=_pump_output, args=(ws, session, offset, stop), daemon=True)
+        pump.start()
+        try:
+            while True:
+                raw = ws.receive()
+                if raw is None:
+                    continue
+                try:
+                    kind, value = parse_message(raw)
+                    if kind == "input":
+                        session.write(value)
+                    else:
+                        session.resize(*value)
+                except UsageError as err:
+                    ws.close(CLOSE_BAD_MESSAGE, err.message[:120])
+                    break
+        except ConnectionClosed:
+            pass
+        finally:
+            stop.set()
+            pump.join(timeout=FOLLOW_POLL_S + 1)

@@ -1,0 +1,55 @@
+"""Shared by the classroom tests: seats whose terminal is a plain bash in a temp folder (no seat users)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from dselab.classroom.auth import ClassroomAuth
+from dselab.classroom.server import create_classroom_app, make_classroom_server
+from dselab.classroom.terminal import ShellSpec
+
+COURSE_KEY = b"test course key 0123456789abcdef"
+SEATS = ("alice", "bob")
+
+
+def plain_bash(folder: Path) -> ShellSpec:
+    """An interactive bash as the current user in `folder`, with a fixed prompt and no rc files."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TERM": "xterm-256color", "HOME": str(folder),
+           "PS1": "$ ", "LANG": "C.UTF-8"}
+    return ShellSpec(("bash", "--norc", "--noprofile", "-i"), folder, env)
+
+
+@pytest.fixture
+def shells(tmp_path: Path) -> dict[str, ShellSpec]:
+    return {seat: plain_bash(tmp_path) for seat in SEATS}
+
+
+@pytest.fixture
+def auth() -> ClassroomAuth:
+    return ClassroomAuth(COURSE_KEY)
+
+
+@pytest.fixture
+def classroom_app(shells: dict[str, ShellSpec]) -> Iterator[Flask]:
+    app = create_classroom_app(shells, COURSE_KEY)
+    yield app
+    app.extensions["dselab_terminals"].close()
+
+
+@pytest.fixture
+def classroom_url(shells: dict[str, ShellSpec]) -> Iterator[str]:
+    """The classroom server on a free loopback port, in a thread; its shells end with it."""
+    server = make_classroom_server("127.0.0.1", 0, shells, COURSE_KEY)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        server.app.extensions["dselab_terminals"].close()  # type: ignore[attr-defined]
