@@ -23,6 +23,12 @@ from dselab.runtime.base import LAB_NODES  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
+# Chromium for the browser tests comes from Debian (/usr/bin/chromium): Playwright downloads no browser.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = paths.REPO_ROOT / "build" / "test-artifacts"  # screenshots
+
 
 @pytest.fixture(scope="session")
 def test_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
@@ -98,3 +104,44 @@ def reset_lab(ws: service.Workspace) -> None:
 def fresh_lab(lab_workspace: service.Workspace) -> service.Workspace:
     reset_lab(lab_workspace)
     return lab_workspace
+
+
+# -- a browser tab ---------------------------------------------------------------------------------
+
+
+class ConsoleErrors(list[str]):
+    """Console errors and uncaught exceptions of one tab (CSP violations are console errors)."""
+
+    def watch(self, page) -> None:
+        page.on("console", lambda msg: self.append(f"console: {msg.text}") if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: self.append(f"uncaught: {exc}"))
+
+
+@pytest.fixture
+def console_errors() -> ConsoleErrors:
+    return ConsoleErrors()
+
+
+@pytest.fixture
+def chromium() -> Iterator[object]:
+    """Headless Debian Chromium under Playwright (a Browser); a skip when it is missing, a failure in CI."""
+    if not CHROMIUM.exists():
+        why = f"{CHROMIUM} is missing (apt-get install -y chromium); Playwright cannot download one here"
+        if os.environ.get("DSELAB_REQUIRE_BROWSER") == "1":  # CI: a missing browser is a failure, not a skip
+            pytest.fail(why)
+        pytest.skip(why)
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium, console_errors: ConsoleErrors) -> object:
+    """One tab whose console errors land in `console_errors`."""
+    tab = chromium.new_page(viewport={"width": 1280, "height": 900})
+    console_errors.watch(tab)
+    return tab

@@ -11,7 +11,6 @@ any failed request, shows as a console error in the lab's tab: every test ends w
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,11 +22,9 @@ import pytest
 from dselab import paths, service
 from dselab.cli_web import make_web_server
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-ARTIFACTS = paths.REPO_ROOT / "build" / "test-artifacts"
 CHECK_TIMEOUT_MS = 240_000  # a check runs several nodetool JVMs
+
+ARTIFACTS = paths.REPO_ROOT / "build" / "test-artifacts"  # the browser_page fixture (conftest) creates it
 
 pytestmark = [
     pytest.mark.integration, pytest.mark.browser,
@@ -52,37 +49,6 @@ def web_url(fresh_lab: service.Workspace) -> Iterator[str]:
         yield url
 
 
-class ConsoleErrors(list[str]):
-    """Console errors and uncaught exceptions of one tab (CSP violations are console errors)."""
-
-    def watch(self, page) -> None:
-        page.on("console", lambda msg: self.append(f"console: {msg.text}") if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: self.append(f"uncaught: {exc}"))
-
-
-@pytest.fixture
-def console_errors() -> ConsoleErrors:
-    return ConsoleErrors()
-
-
-@pytest.fixture
-def browser_page(console_errors: ConsoleErrors) -> Iterator[object]:
-    if not CHROMIUM.exists():
-        why = f"{CHROMIUM} is missing (apt-get install -y chromium); Playwright cannot download one here"
-        if os.environ.get("DSELAB_REQUIRE_BROWSER") == "1":  # CI: a missing browser is a failure, not a skip
-            pytest.fail(why)
-        pytest.skip(why)
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        tab = browser.new_page(viewport={"width": 1280, "height": 900})
-        console_errors.watch(tab)
-        yield tab
-        browser.close()
-
-
 def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"web-{name}.png"), full_page=True)
 
@@ -100,7 +66,7 @@ def click_check(page, expect: str, shows_running: bool = True) -> str:
 
 
 def test_check_fail_then_pass_and_progress_survives_reload(web_url: str, browser_page, student,
-                                                           console_errors: ConsoleErrors) -> None:
+                                                           console_errors: list[str]) -> None:
     page = browser_page
     page.goto(f"{web_url}/labs/05/1")
     assert "Take a snapshot" in page.text_content("h1")
@@ -133,7 +99,7 @@ def test_check_fail_then_pass_and_progress_survives_reload(web_url: str, browser
     assert console_errors == []
 
 
-def test_down_cluster_is_named_with_the_way_to_start_it(browser_page, tmp_path: Path, console_errors: ConsoleErrors,
+def test_down_cluster_is_named_with_the_way_to_start_it(browser_page, tmp_path: Path, console_errors: list[str],
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """A real local runtime whose home has no cluster: the page says so and Check explains, no traceback."""
     monkeypatch.setenv("DSELAB_HOME", str(tmp_path / "empty-home"))
@@ -189,7 +155,7 @@ def attacker_site(lab_url: str) -> Iterator[str]:
 
 
 def test_another_site_cannot_answer_or_check_but_the_page_can(browser_page, tmp_path: Path,
-                                                             console_errors: ConsoleErrors,
+                                                             console_errors: list[str],
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """Real Chromium: a cross-site form POST and fetch are refused (403) and change nothing; the lab's
     own answer form, under its CSP, records the answer. No cluster needed: the check says it is down."""

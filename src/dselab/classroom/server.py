@@ -145,7 +145,7 @@ def _seat_routes(auth: ClassroomAuth, shells: Mapping[str, ShellSpec], registry:
     def page(seat_id: str) -> Response:
         nonce = secrets.token_urlsafe(16)
         response = make_response(render_template("classroom/seat.html", seat_id=seat_id, nonce=nonce,
-                                                  terminal_path=url_for("seat.terminal", seat_id=seat_id)))
+                                                  terminal_path=f"{request.script_root}/seat/{seat_id}/terminal"))
         response.headers["Content-Security-Policy"] = _policy_with_style_nonce(nonce)
         response.headers["Cache-Control"] = "no-store"
         return response
