@@ -27,7 +27,7 @@ pytestmark = pytest.mark.integration
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-ARTIFACTS = paths.REPO_ROOT / "build" / "test-artifacts"  # screenshots
+ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "test-artifacts"  # screenshots
 
 
 @pytest.fixture(scope="session")

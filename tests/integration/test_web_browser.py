@@ -19,12 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from dselab import paths, service
+from dselab import service
 from dselab.cli_web import make_web_server
 
 CHECK_TIMEOUT_MS = 240_000  # a check runs several nodetool JVMs
 
-ARTIFACTS = paths.REPO_ROOT / "build" / "test-artifacts"  # the browser_page fixture (conftest) creates it
+ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "test-artifacts"  # browser_page (conftest) creates it
 
 pytestmark = [
     pytest.mark.integration, pytest.mark.browser,

@@ -52,8 +52,9 @@ def create_classroom_app(shells: Mapping[str, ShellSpec], key: bytes,
                          terminals: TerminalRegistry | None = None) -> Flask:
     """The classroom server for `shells` (seat id -> its terminal's command). `key` is the course key;
     the app's TerminalRegistry (app.extensions["dselab_terminals"]) must be closed by its owner."""
-    app = Flask(__name__, static_folder=str(paths.SITE_DIR / "static"), static_url_path="/static",
-                template_folder=str(paths.SITE_DIR / "templates"))
+    site = paths.SITE_DIR  # the pages, scripts and the vendored xterm.js (site/static/vendor)
+    app = Flask(__name__, static_folder=str(site / "static"), static_url_path="/static",
+                template_folder=str(site / "templates"))
     app.config["SOCK_SERVER_OPTIONS"] = WS_OPTIONS
     protect(app, allowed_hosts)
     auth = ClassroomAuth(key)

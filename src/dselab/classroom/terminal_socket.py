@@ -52,16 +52,37 @@ def parse_message(raw: bytes | str) -> tuple[str, Any]:
     raise UsageError('send {"type": "input", "data": "..."} or {"type": "resize", "rows": R, "cols": C}')
 
 
-def _pump_output(ws: Socket, session: TerminalSession, offset: int, stop: threading.Event) -> None:
+class _Outbox:
+    """Sends and the close from the two threads of one page, so nothing is sent after the close."""
+
+    def __init__(self, ws: Socket) -> None:
+        self.ws = ws
+        self.closed = False
+        self._lock = threading.Lock()
+
+    def send(self, data: bytes) -> bool:
+        with self._lock:
+            if not self.closed:
+                self.ws.send(data)
+            return not self.closed
+
+    def close(self, code: int, reason: str) -> None:
+        with self._lock:
+            if not self.closed:
+                self.closed = True
+                self.ws.close(code, reason)
+
+
+def _pump_output(out: _Outbox, session: TerminalSession, offset: int) -> None:
     """Shell output to the page until the page leaves or the shell ends."""
     try:
-        while not stop.is_set():
+        while not out.closed:
             data, offset = session.read_after(offset, FOLLOW_POLL_S)
             if data:
-                ws.send(data)
+                out.send(data)
             elif session.ended:
-                ws.send(ENDED_NOTE)
-                ws.close(CLOSE_SHELL_ENDED, "the shell ended")
+                out.send(ENDED_NOTE)
+                out.close(CLOSE_SHELL_ENDED, "the shell ended")
                 return
     except ConnectionClosed:
         pass
@@ -70,15 +91,15 @@ def _pump_output(ws: Socket, session: TerminalSession, offset: int, stop: thread
 def bridge(ws: Socket, session: TerminalSession) -> None:
     """Serve one page on `session` until the page leaves; the shell outlives it."""
     replay, offset = session.replay()
-    stop = threading.Event()
+    out = _Outbox(ws)
     with session.following():
-        if replay:
-            ws.send(replay)
-        pump = threading.Thread(target=_pump_output, args=(ws, session, offset, stop), daemon=True)
-        pump.start()
+        pump = threading.Thread(target=_pump_output, args=(out, session, offset), daemon=True)
         try:
-            while True:
-                raw = ws.receive()
+            if replay:
+                out.send(replay)
+            pump.start()
+            while not out.closed:
+                raw = ws.receive(FOLLOW_POLL_S)
                 if raw is None:
                     continue
                 try:
@@ -87,11 +108,12 @@ def bridge(ws: Socket, session: TerminalSession) -> None:
                         session.write(value)
                     else:
                         session.resize(*value)
-                except UsageError as err:
-                    ws.close(CLOSE_BAD_MESSAGE, err.message[:120])
+                except UsageError as err:  # a bad message or an impossible size
+                    out.close(CLOSE_BAD_MESSAGE, err.message[:120])
                     break
         except ConnectionClosed:
             pass
         finally:
-            stop.set()
-            pump.join(timeout=FOLLOW_POLL_S + 1)
+            out.closed = True
+            if pump.is_alive():
+                pump.join(timeout=FOLLOW_POLL_S + 1)

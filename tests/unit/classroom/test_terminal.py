@@ -111,3 +111,20 @@ def test_a_shell_that_cannot_start_is_a_clear_error(tmp_path: Path) -> None:
     spec = ShellSpec(("/nonexistent/shell",), tmp_path, {})
     with pytest.raises(EnvironmentProblem, match="cannot start the terminal's shell /nonexistent/shell"):
         TerminalSession(spec)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="runs the shell as another user: needs root, as a classroom server does")
+def test_a_seat_shaped_shell_runs_as_another_user_with_only_its_own_environment(tmp_path: Path) -> None:
+    """The seats' command form (runuser ... env -i ... bash) works on a PTY, job control included."""
+    tmp_path.chmod(0o755)
+    spec = ShellSpec(("runuser", "-u", "nobody", "--", "env", "-i", "PATH=/usr/bin:/bin", "TERM=xterm-256color",
+                      "HOME=/nonexistent", "PS1=seat$ ", "bash", "--norc", "--noprofile", "-i"),
+                     tmp_path, {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "SERVER_SECRET": "kept out"})
+    session = TerminalSession(spec)
+    try:
+        session.write(b'echo "$(id -un) [${SERVER_SECRET:-none}]"; sleep 30 & jobs; kill %1\n')
+        seen, _ = read_until(session, 0, b"nobody [none]")
+        seen += read_until(session, 0, b"Running")[0]
+        assert b"no job control" not in seen
+    finally:
+        session.close()
