@@ -25,7 +25,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Mapping
 
-from flask import Blueprint, Flask, Response, g, jsonify, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, Response, jsonify, make_response, redirect, render_template, request, url_for
 from flask_sock import Sock
 from werkzeug.exceptions import Forbidden, HTTPException
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -133,7 +133,6 @@ def _seat_routes(auth: ClassroomAuth, shells: Mapping[str, ShellSpec], registry:
             raise Forbidden(NOT_YOURS)
         if request.endpoint == "seat.terminal":
             refuse_cross_site()  # a websocket open is a GET: the JSON-only guard does not cover it
-        g.seat_id = wanted
 
     @bp.get("/")
     def own_seat() -> Response:
