@@ -1,4 +1,9 @@
-"""The Docker Compose runtime against a fake engine, and the runtime selection."""
+"""The Docker Compose runtime's logic against a fake engine (fast, no root), and runtime selection.
+
+Everything these tests cover that a real engine here can show is also proven for real in
+tests/docker_runtime and tests/integration under `make test-docker`. What only this fake covers:
+containers on a compose (bridge) network with published CQL ports, which CI may not create;
+`docker compose` v2 detection (Debian ships only v1); and timeout/OOM exit-code mapping."""
 
 from __future__ import annotations
 
@@ -83,9 +88,8 @@ def all_labels(container: FakeContainer, pairs: Sequence[tuple[str, ...]]) -> bo
 
 
 class FakeDockerClient:
-    """Stands in for a Docker engine (docker.DockerClient), because none can run on the build
-    machines: these tests prove what the runtime asks of the engine and how it reads the
-    answers, not that DSE itself behaves (that needs a real engine)."""
+    """Stands in for a Docker engine (docker.DockerClient) in unit tests: what the runtime asks of
+    the engine and how it reads the answers. The real engine is exercised by `make test-docker`."""
 
     def __init__(self, *containers: FakeContainer) -> None:
         self.containers = FakeContainers(containers)
