@@ -382,7 +382,7 @@ def test_cli_grade_keygen_and_gradebook(ws: service.Workspace, tmp_path: Path,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cli_grading.service, "open_workspace", lambda *a, **k: ws)
     monkeypatch.setattr(cli_grading, "get_lab", lambda ref: LAB)
-    monkeypatch.setattr(grading, "_run_all_checks", stub_checker({"snapshot": "pass"}))
+    monkeypatch.setattr(grading.run, "_run_all_checks", stub_checker({"snapshot": "pass"}))
     monkeypatch.setattr(ws, "close", lambda: None)
     monkeypatch.delenv(grading.KEY_ENV, raising=False)
     monkeypatch.chdir(tmp_path)
