@@ -63,10 +63,11 @@ def gradebook_command(ctx: click.Context, reports: tuple[Path, ...], out_file: P
     key = grading.load_key(key_file)
     book = grading.gradebook(list(reports), key)
     grading.write_gradebook(book, out_file)
-    for check in book.flagged:
-        click.echo(f"flagged {check.verdict}: {check.path}: {check.detail}")
+    for check in book.checked:
+        if check.flagged or "not UTF-8" in check.detail:
+            click.echo(f"{'flagged ' + check.verdict if check.flagged else 'note'}: {check.shown_path}: {check.detail}")
     click.echo(f"{len(book.valid)} valid, {len(book.flagged)} flagged of {len(book.checked)} report(s); "
-               f"wrote {out_file}")
+               f"wrote {grading.shown(out_file)}")
     if book.flagged:
         ctx.exit(EXIT_CHECK_FAILED)
 

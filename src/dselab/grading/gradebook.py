@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -15,21 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dselab.errors import UsageError
-from dselab.grading.report import HISTORY, NOW, STUDENT_ID
+from dselab.grading.report_input import FoundReport, find_reports, is_utf8_name, read_report_bytes, shown
+from dselab.grading.report_shape import shape_problem
 from dselab.grading.signing import signature_of
 
 VALID, UNSIGNED, TAMPERED, MALFORMED, UNVERIFIED = "valid", "unsigned", "tampered", "malformed", "unverified"
-
-_REPORT_FIELDS: dict[str, type | tuple[type, ...]] = {
-    "student": str, "lab": str, "score": (int, float), "max_score": (int, float),
-    "graded_at": str, "steps": list,
-}
-_STEP_FIELDS: dict[str, type | tuple[type, ...]] = {
-    "id": str, "number": int, "title": str, "status": str, "points": (int, float),
-    "max_points": (int, float), "message": str,
-}
-
 
 @dataclass
 class ReportCheck:
@@ -37,6 +26,10 @@ class ReportCheck:
     verdict: str  # valid | unsigned | tampered | malformed | unverified
     detail: str
     data: dict[str, Any] = field(default_factory=dict)  # empty when malformed
+
+    @property
+    def shown_path(self) -> str:
+        return shown(self.path)
 
     @property
     def flagged(self) -> bool:
@@ -51,6 +44,10 @@ class StudentScore:
     max_score: float
     graded_at: str
     path: Path
+
+    @property
+    def shown_path(self) -> str:
+        return shown(self.path)
 
     @property
     def percent(self) -> float:
@@ -94,52 +91,27 @@ class Gradebook:
         return [c for c in self.checked if not c.flagged]
 
 
-def find_reports(paths: Sequence[Path]) -> list[Path]:
-    """report.json files named directly or found under directories (symlinked dirs not followed)."""
-    found: list[Path] = []
-    missing = [str(p) for p in paths if not Path(p).exists()]
-    if missing:
-        raise UsageError(f"no such file or directory: {', '.join(missing)}")
-    for path in map(Path, paths):
-        if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs.sort()
-                found += [Path(root) / "report.json"] if "report.json" in files else []
-        else:
-            found.append(path)
-    unique = list({p.resolve(): p for p in found}.values())
-    if not unique:
-        raise UsageError(f"no report.json found in {', '.join(map(str, paths))}")
-    return unique
+def verify_report(data: Any, key: bytes | None) -> tuple[str, str]:
+    """The verdict on report data and why: a pure function of the data and the course key."""
+    problem = shape_problem(data)
+    if problem:
+        return MALFORMED, problem
+    signature = data.get("signature")
+    if not signature:
+        return UNSIGNED, "the report carries no signature"
+    if key is None:
+        return UNVERIFIED, "no course key given, so the signature was not checked"
+    expected = signature_of(data, key).encode()
+    if not isinstance(signature, str) or not hmac.compare_digest(signature.encode("utf-8", "replace"),
+                                                                 expected):
+        return TAMPERED, "signature does not match the course key (edited since signing, or signed with another key)"
+    return VALID, "signature verified"
 
 
-def _shape_problem(data: Any) -> str | None:
-    """Why `data` is not a report, or None."""
-    if not isinstance(data, dict):
-        return "not a JSON object"
-    for name, kind in _REPORT_FIELDS.items():
-        if not isinstance(data.get(name), kind):
-            return f"missing or invalid field {name!r}"
-    if not STUDENT_ID.fullmatch(data["student"]):
-        return "invalid student id"
+def parse_report(raw: bytes) -> tuple[Any, str | None]:
+    """JSON from a report file's bytes, or None and why not."""
     try:
-        datetime.fromisoformat(data["graded_at"])
-    except ValueError:
-        return "graded_at is not an ISO time"
-    for i, step in enumerate(data["steps"], start=1):
-        if not isinstance(step, dict):
-            return f"step {i}: not a JSON object"
-        bad = [n for n, k in _STEP_FIELDS.items() if not isinstance(step.get(n), k)]
-        if bad or step.get("counted_from") not in (None, NOW, HISTORY):
-            return f"step {i}: missing or invalid field {(bad or ['counted_from'])[0]!r}"
-    return None
-
-
-def _read_json(path: Path) -> tuple[Any, str | None]:
-    try:
-        return json.loads(path.read_text(encoding="utf-8")), None
-    except OSError as err:
-        return None, f"cannot read: {err.strerror}"
+        return json.loads(raw.decode("utf-8")), None
     except UnicodeDecodeError:
         return None, "not UTF-8 text"
     except json.JSONDecodeError as err:
@@ -150,22 +122,17 @@ def _read_json(path: Path) -> tuple[Any, str | None]:
         return None, "JSON nested too deeply"
 
 
-def check_report(path: Path, key: bytes | None) -> ReportCheck:
-    data, problem = _read_json(path)
-    problem = problem or _shape_problem(data)
+def check_report(path: Path | FoundReport, key: bytes | None) -> ReportCheck:
+    """Read one report file (safely: see report_input) and verify it."""
+    found = path if isinstance(path, FoundReport) else FoundReport(Path(path), None)
+    raw, problem = read_report_bytes(found)
+    data, problem = (None, problem) if raw is None else parse_report(raw)
     if problem:
-        return ReportCheck(path, MALFORMED, problem)
-    signature = data.get("signature")
-    if not signature:
-        return ReportCheck(path, UNSIGNED, "the report carries no signature", data)
-    if key is None:
-        return ReportCheck(path, UNVERIFIED, "no course key given, so the signature was not checked", data)
-    expected = signature_of(data, key).encode()
-    if not isinstance(signature, str) or not hmac.compare_digest(signature.encode("utf-8", "replace"),
-                                                                 expected):
-        return ReportCheck(path, TAMPERED, "signature does not match the course key "
-                                           "(edited since signing, or signed with another key)", data)
-    return ReportCheck(path, VALID, "signature verified", data)
+        return ReportCheck(found.path, MALFORMED, problem)
+    verdict, detail = verify_report(data, key)
+    if not is_utf8_name(found.path):
+        detail += "; its file or folder name is not UTF-8 (shown with \\x escapes)"
+    return ReportCheck(found.path, verdict, detail, data if verdict != MALFORMED else {})
 
 
 def _when(data: dict[str, Any]) -> datetime:

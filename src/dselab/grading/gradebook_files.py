@@ -27,7 +27,7 @@ def gradebook_csv(gb: Gradebook) -> str:
     writer.writerow(["student", "lab", "score", "max_score", "percent", "graded_at", "report"])
     for s in gb.scores:
         writer.writerow(map(_cell, [s.student, s.lab, s.score, s.max_score, s.percent, s.graded_at,
-                                    str(s.path)]))
+                                    s.shown_path]))
     writer.writerow([])
     writer.writerow(["lab", "step", "number", "title", "passed", "graded", "pass_rate_percent",
                      "most_common_failure", "failure_count"])
@@ -38,7 +38,7 @@ def gradebook_csv(gb: Gradebook) -> str:
     writer.writerow([])
     writer.writerow(["flagged_report", "verdict", "detail"])
     for c in gb.flagged:
-        writer.writerow(map(_cell, [str(c.path), c.verdict, c.detail]))
+        writer.writerow(map(_cell, [c.shown_path, c.verdict, c.detail]))
     return out.getvalue()
 
 

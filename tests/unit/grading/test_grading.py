@@ -214,7 +214,7 @@ def test_signature_verifies_and_ignores_formatting(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("edit", [
     lambda d: d["steps"][0].update(status="pass"),
-    lambda d: d["steps"][1].update(points=5),
+    lambda d: d["steps"][1].update(points=0),
     lambda d: d["steps"][0]["evidence"][0].update(stdout="snapshot lab_backup"),
     lambda d: d.update(score=6),
     lambda d: d.update(student="mallory"),
