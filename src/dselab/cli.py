@@ -288,8 +288,10 @@ def solve(lab: str, steps: tuple[str, ...]) -> None:
 @click.argument("value")
 def answer(lab: str, step: str, value: str) -> None:
     """Give the answer to a read-only step's question, e.g. `dselab answer 05 2 "143.08 KiB"`."""
-    ws = workspace(progress=False)
-    answered = service.record_answer(ws, lab, step, value)
+    from dselab.lab import get_lab
+
+    the_lab = get_lab(lab)
+    answered = service.record_answer(workspace(progress=False), the_lab, the_lab.step(step), value)
     click.echo(f"answer for step {answered.number} ({answered.id}) recorded; check it with "
                f"`dselab check {lab} {answered.number}`")
 

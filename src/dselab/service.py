@@ -93,9 +93,9 @@ def check_end_of_lab(ws: Workspace, lab: Lab, source: str = "protocol") -> Check
     return run_check(context(ws, lab), final, source)
 
 
-def record_answer(ws: Workspace, lab_ref: str, step_ref: str, value: str) -> Step:
-    lab = get_lab(lab_ref)
-    step = lab.step(step_ref)
+def record_answer(ws: Workspace, lab: Lab, step: Step, value: str) -> Step:
+    """Store the answer to a read-only step's question. The caller found the lab and step (the CLI
+    through the lab loader, the web app among the labs it serves): no second lookup here."""
     if not step.needs_answer:
         answered = [f"{s.number} ({s.id})" for s in lab.steps if s.needs_answer] or ["none"]
         raise UsageError(f"step {step.number} ({step.id}) takes no answer; steps that do: {', '.join(answered)}")

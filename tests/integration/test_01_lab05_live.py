@@ -99,10 +99,10 @@ def test_module_commands_verbatim_pass_steps_1_to_5(lab_workspace, student):
     listing = student.run("./scripts/nodetool.sh listsnapshots")
     assert "lab_backup" in listing
     assert not check(ws, "list").passed  # no answer given yet
-    service.record_answer(ws, "05", "2", "1 bytes")
+    service.record_answer(ws, get_lab("05"), get_lab("05").step("2"), "1 bytes")
     assert "is not the size on disk" in check(ws, "list").message
     row = next(line.split() for line in listing.splitlines() if line.startswith("lab_backup") and " orders " in line)
-    service.record_answer(ws, "05", "2", f"{row[5]} {row[6]}")
+    service.record_answer(ws, get_lab("05"), get_lab("05").step("2"), f"{row[5]} {row[6]}")
     assert check(ws, "list").passed
 
     student.run("./scripts/nodetool.sh enablebackup")

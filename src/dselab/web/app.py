@@ -212,7 +212,7 @@ def _api(app: Flask, state: WebState) -> None:
         lab, step = state.find(lab_ref, step_ref)
         assert step is not None
         try:
-            service.record_answer(state.workspace(), lab.id, step.id, _answer_value())
+            service.record_answer(state.workspace(), lab, step, _answer_value())
         except UsageError as err:
             return jsonify(_error_result(lab, step, err.message, err.fix or "")), 400
         except DselabError as err:

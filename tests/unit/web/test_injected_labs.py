@@ -1,0 +1,21 @@
+"""The web app serves the labs it was given: answering a step finds the lab among them, never a
+second time through the lab loader (whose labs/ folder does not hold this one)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dselab.lab import Lab, Step
+from dselab.service import Workspace
+from dselab.state import StateStore
+from dselab.web import create_app
+
+
+def test_answer_to_a_lab_only_the_app_knows_is_recorded(tmp_path: Path) -> None:
+    lab = Lab(id="99-example", number="99", title="Example", summary="", steps=(
+        Step(id="how-many", number=1, title="How many?", body="Count.", solution=(), question="How many?"),))
+    store = tmp_path / "state.sqlite"
+    app = create_app(lambda: Workspace(None, StateStore(store), "stub"), labs=[lab])  # type: ignore[arg-type]
+    response = app.test_client().post("/api/labs/99/steps/1/answer", json={"value": "42"})
+    assert StateStore(store).get("lab:99-example:answer:how-many") == "42", response.get_json()
+    assert response.get_json()["id"] == "how-many"  # then its check ran (none is registered: an error result)
