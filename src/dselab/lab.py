@@ -9,6 +9,7 @@ collected and reported at once (mkdocs' habit), not one per run.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -20,6 +21,9 @@ from dselab import paths
 from dselab.errors import UsageError
 
 FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n(.*)\Z", re.S)
+NUMBER_REF = re.compile(r"[0-9]{1,4}")  # ASCII digits only: str.isdigit() also takes "²" and "٣"
+STEP_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+LAB_ID = re.compile(r"[0-9]{1,4}-[a-z0-9][a-z0-9_-]{0,63}")
 
 
 class ContentError(UsageError):
@@ -55,8 +59,9 @@ class Lab:
     def step(self, ref: str) -> Step:
         """A step by number (`1`, `01`) or id (`snapshot`)."""
         ref = ref.strip()
+        number = ref_number(ref)
         for step in self.steps:
-            if ref == step.id or (ref.isdigit() and int(ref) == step.number):
+            if ref == step.id or number == step.number:
                 return step
         valid = ", ".join(f"{s.number} ({s.id})" for s in self.steps)
         raise UsageError(f"lab {self.number} has no step {ref!r}; valid steps: {valid}")
@@ -94,6 +99,8 @@ def _load_step(path: Path, meta: dict[str, Any], errors: list[str]) -> Step | No
     for key in ("id", "title", "solution"):
         if key not in front:
             errors.append(f"{path}: front matter lacks {key!r}")
+    if "id" in front and not (isinstance(front["id"], str) and STEP_ID.fullmatch(front["id"])):
+        errors.append(f"{path}: step id {front['id']!r} is not 1-64 of a-z 0-9 _ - (ASCII)")
     if meta.get("id") and front.get("id") and meta["id"] != front["id"]:
         errors.append(f"{path}: id {front['id']!r} differs from lab.yaml's {meta['id']!r}")
     solution = front.get("solution") or []
@@ -110,6 +117,9 @@ def _load_step(path: Path, meta: dict[str, Any], errors: list[str]) -> Step | No
 
 def _load_lab(root: Path, errors: list[str]) -> Lab | None:
     meta_path = root / "lab.yaml"
+    if not LAB_ID.fullmatch(root.name):
+        errors.append(f"{root}: a lab folder is named NN-name (ASCII digits, then a-z 0-9 _ -)")
+        return None
     try:
         meta = yaml.safe_load(meta_path.read_text()) or {}
     except (OSError, yaml.YAMLError) as err:
@@ -147,12 +157,23 @@ def load_all(labs_dir: Path | None = None) -> tuple[Lab, ...]:
     return tuple(labs)
 
 
-def get_lab(ref: str, labs_dir: Path | None = None) -> Lab:
-    """A lab by number (`05`, `5`) or full id (`05-backup-restore`)."""
-    labs = load_all(labs_dir)
+def ref_number(ref: str) -> int | None:
+    """The number a step or lab reference names (`1`, `05`), or None when it is no plain
+    ASCII number (ids are ASCII; a reference is compared with them as it is)."""
+    return int(ref) if NUMBER_REF.fullmatch(ref) else None
+
+
+def find_lab(labs: Sequence[Lab], ref: str) -> Lab:
+    """A lab among `labs` by number (`05`, `5`) or full id (`05-backup-restore`)."""
     ref = ref.strip()
+    number = ref_number(ref)
     for lab in labs:
-        if ref in (lab.id, lab.number) or (ref.isdigit() and int(ref) == int(lab.number)):
+        if ref in (lab.id, lab.number) or (number is not None and number == ref_number(lab.number)):
             return lab
-    valid = ", ".join(f"{lab.number} ({lab.id})" for lab in labs)
+    valid = ", ".join(f"{lab.number} ({lab.id})" for lab in labs) or "none"
     raise UsageError(f"no lab {ref!r}; valid labs: {valid}")
+
+
+def get_lab(ref: str, labs_dir: Path | None = None) -> Lab:
+    """A lab of labs/ by number (`05`, `5`) or full id (`05-backup-restore`)."""
+    return find_lab(load_all(labs_dir), ref)

@@ -30,7 +30,7 @@ from markupsafe import Markup
 
 from dselab import paths
 from dselab.errors import UsageError
-from dselab.lab import Lab, Step, load_all
+from dselab.lab import Lab, Step, find_lab, load_all
 from dselab.templating import render_text, version_vars
 
 OFFLINE_VARS: dict[str, Any] = version_vars("5.0.9", "local")
@@ -61,14 +61,6 @@ class Links:
 
 
 LIVE_LINKS = Links()
-
-
-def find_lab(labs: Sequence[Lab], ref: str) -> Lab:
-    for lab in labs:
-        if ref in (lab.id, lab.number) or (ref.isdigit() and int(ref) == int(lab.number)):
-            return lab
-    valid = ", ".join(f"{lab.number} ({lab.id})" for lab in labs) or "none"
-    raise UsageError(f"no lab {ref!r}; valid labs: {valid}")
 
 
 def resolve_lab_link(href: str, labs: Sequence[Lab], links: Links) -> str:

@@ -33,3 +33,39 @@ def test_every_content_error_is_reported_at_once(tmp_path: Path):
         load_all(tmp_path)
     assert "01-a.md: no front matter" in err.value.message
     assert "02-b.md: missing step page" in err.value.message
+
+
+@pytest.mark.parametrize("ref", ["²", "٣", "１", "05²", "9" * 5000])
+def test_ids_are_ascii_only_and_never_crash(ref):
+    """str.isdigit() says yes to '²' and int() then fails: every such ref is an unknown id."""
+    with pytest.raises(UsageError, match="no lab"):
+        get_lab(ref)
+    with pytest.raises(UsageError, match="has no step"):
+        get_lab("05").step(ref)
+
+
+def test_cli_show_with_a_superscript_is_one_line_and_exit_2():
+    from click.testing import CliRunner
+
+    from dselab.cli import main
+
+    result = CliRunner().invoke(main, ["show", "²"])
+    assert result.exit_code == 2 and "no lab '²'" in result.output
+    result = CliRunner().invoke(main, ["show", "05", "²"])
+    assert result.exit_code == 2 and "has no step '²'" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_non_ascii_step_ids_and_lab_names_are_content_errors(tmp_path: Path):
+    lab = tmp_path / "07-ünicode"
+    (lab / "steps").mkdir(parents=True)
+    (lab / "lab.yaml").write_text("title: X\nsteps:\n  - page: steps/01-a.md\n")
+    (lab / "steps" / "01-a.md").write_text("---\nid: schritt\ntitle: A\nsolution: []\n---\nbody\n")
+    good = tmp_path / "08-ok"
+    (good / "steps").mkdir(parents=True)
+    (good / "lab.yaml").write_text("title: Y\nsteps:\n  - page: steps/01-a.md\n")
+    (good / "steps" / "01-a.md").write_text("---\nid: schritt²\ntitle: A\nsolution: []\n---\nbody\n")
+    with pytest.raises(ContentError) as err:
+        load_all(tmp_path)
+    assert "07-ünicode: a lab folder is named NN-name" in err.value.message
+    assert "step id 'schritt²' is not 1-64 of a-z 0-9 _ - (ASCII)" in err.value.message
