@@ -9,6 +9,7 @@ verdict rests on, each in its own format (nbgrader's validate / validate_and_pri
 from __future__ import annotations
 
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -62,10 +63,12 @@ class CheckContext:
     baseline: dict[str, Any]
     evidence: list[dict[str, Any]] = field(default_factory=list)
     restore_runtime: Runtime | None = None
+    node: str | None = None  # the node the check last asked something: named if that fails
 
     # -- evidence-recording reads -------------------------------------------------------------
 
     def nodetool(self, node: str, *args: str) -> CommandResult:
+        self.node = node
         result = self.runtime.nodetool(node, list(args), timeout=120)
         self.evidence.append({"node": node, **result.evidence()})
         return result
@@ -79,12 +82,16 @@ class CheckContext:
         latency is its slowest call, not their sum."""
         with ThreadPoolExecutor(max_workers=len(calls) or 1) as pool:
             futures = [pool.submit(self.runtime.nodetool, node, list(args), 120) for node, args in calls]
-            results = [f.result() for f in futures]
+            results = []
+            for (node, _), future in zip(calls, futures, strict=True):
+                self.node = node
+                results.append(future.result())
         for (node, _), result in zip(calls, results, strict=True):
             self.evidence.append({"node": node, **result.evidence()})
         return results
 
     def files(self, node: str, relative: str = "") -> list[FileEntry]:
+        self.node = node
         entries = self.runtime.list_files(node, relative)
         self.evidence.append({
             "node": node, "listing": relative or ".",
@@ -93,11 +100,13 @@ class CheckContext:
         return entries
 
     def read_text(self, node: str, relative: str) -> str:
+        self.node = node
         text = self.runtime.read_text(node, relative)
         self.evidence.append({"node": node, "read": relative, "content": text[:2000]})
         return text
 
     def log_since_mark(self, node: str) -> str:
+        self.node = node
         mark = int(self.baseline.get("log_marks", {}).get(node, 0))
         text = self.runtime.log_since(node, mark)
         self.evidence.append({"node": node, "log_since_mark": mark, "bytes": len(text)})
@@ -149,12 +158,25 @@ def registered(lab_id: str, step_id: str) -> CheckFn | None:
     return _REGISTRY.get((lab_id, step_id))
 
 
+def unexpected_error(err: Exception, step: Step, node: str | None) -> Verdict:
+    """An exception no check meant to raise, as an `error` verdict naming the step, the node when
+    known, and the exception. It is a fault of the check or the runtime, never the student's."""
+    node = getattr(err, "node", None) or node
+    where = f" on {node}" if node else ""
+    text = " ".join(str(err).split())[:300] or "(no message)"
+    return Verdict(ERROR, f"the check of step {step.number} ({step.id}) stopped{where}: "
+                          f"{type(err).__name__}: {text}",
+                   hint=(f"see the node's log with `dselab logs {node}`; " if node else "")
+                   + "if the cluster is fine, this is a bug in dselab: report it with this message")
+
+
 def run_check(ctx: CheckContext, step: Step, source: str = "cli") -> CheckResult:
-    """Run one check; turn every outcome, including errors, into a CheckResult; record it."""
-    ctx.evidence = []
+    """Run one check; turn every outcome, including errors, into a CheckResult; record it.
+    Nothing raised inside a check escapes: a grading run goes on to the next step."""
+    ctx.evidence, ctx.node = [], None
     started = time.monotonic()
-    fn = registered(ctx.lab.id, step.id)
     try:
+        fn = registered(ctx.lab.id, step.id)
         if fn is None:
             raise Verdict(ERROR, f"no check is registered for step {step.id}")
         fn(ctx)
@@ -163,6 +185,11 @@ def run_check(ctx: CheckContext, step: Step, source: str = "cli") -> CheckResult
         status, message, hint = verdict.status, verdict.message, verdict.hint
     except DselabError as err:
         status, message, hint = ERROR, err.message, err.fix or ""
+    except Exception as err:  # noqa: BLE001  (the point: any failure becomes a result)
+        verdict = unexpected_error(err, step, ctx.node)
+        status, message, hint = verdict.status, verdict.message, verdict.hint
+        ctx.evidence.append({"node": getattr(err, "node", None) or ctx.node, "exception": type(err).__name__,
+                             "traceback": "".join(traceback.format_exception(err))[-4000:]})
     result = CheckResult(
         lab=ctx.lab.id, step=step.id, number=step.number, title=step.title, status=status,
         message=message, hint=hint, evidence=list(ctx.evidence),

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dselab import service
-from dselab.checking import ERROR, PASS, CheckResult
+from dselab.checking import ERROR, PASS, CheckResult, run_checks
 from dselab.errors import DselabError
 from dselab.grading.report import HISTORY, NOW, Report, StepGrade, check_student, iso
 from dselab.grading.signing import sign
@@ -28,7 +28,7 @@ def _plain(value: Any) -> Any:
 
 
 def _run_all_checks(ws: service.Workspace, lab: Lab, source: str) -> list[CheckResult]:
-    return service.check(ws, lab.id, (), source)
+    return run_checks(service.context(ws, lab), lab.steps, source)
 
 
 def _cluster_info(ws: service.Workspace) -> dict[str, Any]:
@@ -36,8 +36,10 @@ def _cluster_info(ws: service.Workspace) -> dict[str, Any]:
     try:
         info["cassandra_version"] = ws.runtime.cassandra_version()
         info["nodes"] = list(ws.runtime.node_names())
-    except (DselabError, OSError):
-        pass  # a cluster that is down still gets a report: its checks say why
+    except DselabError as err:  # a cluster that is down still gets a report: its checks say why
+        info["error"] = err.message
+    except Exception as err:  # noqa: BLE001  (a runtime surprise must not cost the student a report)
+        info["error"] = f"{type(err).__name__}: {err}"
     return info
 
 

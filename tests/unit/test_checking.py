@@ -1,0 +1,103 @@
+"""run_check never raises: whatever a check or the runtime throws becomes an `error` result that
+names the step, the node when known, and the exception; the next check still runs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from dselab import grading, service
+from dselab.checking import CheckContext, CheckResult, check, run_checks
+from dselab.errors import EnvironmentProblem
+from dselab.lab import Lab, Step
+from dselab.runtime.base import CommandResult
+from dselab.state import StateStore
+
+LAB_ID = "98-unexpected"
+STEPS = tuple(Step(id=sid, number=n, title=sid, body="", solution=())
+              for n, sid in enumerate(["docker-down", "parser", "node-error", "fine"], start=1))
+LAB = Lab(id=LAB_ID, number="98", title="Unexpected", summary="", steps=STEPS)
+
+
+class NodeBearing(RuntimeError):
+    def __init__(self, node: str) -> None:
+        super().__init__("JMX went away")
+        self.node = node
+
+
+class FlakyRuntime:
+    """nodetool on dse-node-1 fails as the docker SDK does when the engine vanishes (an OSError)."""
+
+    def nodetool(self, node: str, args: Sequence[str], timeout: float = 300) -> CommandResult:
+        if node == "dse-node-1":
+            raise ConnectionRefusedError(111, "Connection refused by the docker engine")
+        return CommandResult(("nodetool", *args), 0, "UN 127.0.0.1\n", "")
+
+
+@check(LAB_ID, "docker-down")
+def _docker_down(ctx: CheckContext) -> None:
+    ctx.nodetool_all(["dse-seed", "dse-node-1"], "status")
+    raise ctx.passed("unreachable")
+
+
+@check(LAB_ID, "parser")
+def _parser(ctx: CheckContext) -> None:
+    ctx.nodetool("dse-seed", "status")
+    {}["Load"]  # noqa: B018  (a parser surprise)
+
+
+@check(LAB_ID, "node-error")
+def _node_error(ctx: CheckContext) -> None:
+    raise NodeBearing("dse-node-2")
+
+
+@check(LAB_ID, "fine")
+def _fine(ctx: CheckContext) -> None:
+    raise ctx.passed("all good")
+
+
+@pytest.fixture
+def ctx(tmp_path: Path) -> CheckContext:
+    store = StateStore(tmp_path / "state.sqlite")
+    return CheckContext(runtime=FlakyRuntime(), store=store, lab=LAB, baseline={})  # type: ignore[arg-type]
+
+
+def test_any_exception_becomes_an_error_result_and_the_next_check_runs(ctx: CheckContext) -> None:
+    docker, parser, node_error, fine = run_checks(ctx, STEPS)
+    assert docker.status == "error"
+    assert docker.message == ("the check of step 1 (docker-down) stopped on dse-node-1: ConnectionRefusedError: "
+                              "[Errno 111] Connection refused by the docker engine")
+    assert "dselab logs dse-node-1" in docker.hint
+    # The last node asked before the surprise is the one named.
+    assert parser.message == "the check of step 2 (parser) stopped on dse-seed: KeyError: 'Load'"
+    assert node_error.message == "the check of step 3 (node-error) stopped on dse-node-2: NodeBearing: JMX went away"
+    assert fine.passed
+    attempts = ctx.store.attempts(LAB_ID)
+    assert [a["status"] for a in attempts] == ["error", "error", "error", "pass"]
+    assert "Traceback" in attempts[1]["evidence"][-1]["traceback"]  # kept for whoever fixes the bug
+
+
+def test_dselab_errors_keep_their_own_message(ctx: CheckContext) -> None:
+    @check(LAB_ID, "env")
+    def _env(ctx: CheckContext) -> None:
+        raise EnvironmentProblem("dse-seed is not running", fix="dselab node start dse-seed")
+
+    (result,) = run_checks(ctx, [Step(id="env", number=5, title="env", body="", solution=())])
+    assert (result.status, result.message, result.hint) == ("error", "dse-seed is not running",
+                                                            "dselab node start dse-seed")
+
+
+def test_grading_goes_on_past_an_unexpected_exception(ctx: CheckContext) -> None:
+    ctx.store.put(f"lab:{LAB_ID}:baseline", {"log_marks": {}, "started_at": time.time() - 5})
+    ws = service.Workspace(runtime=ctx.runtime, store=ctx.store, runtime_name="stub")
+
+    def checker(ws: service.Workspace, lab: Lab, source: str) -> list[CheckResult]:
+        return run_checks(ctx, lab.steps, source)
+
+    report = grading.grade(ws, LAB, "alice", checker=checker)
+    assert [s.status for s in report.steps] == ["error", "error", "error", "pass"]
+    assert report.score == 1 and "ConnectionRefusedError" in report.steps[0].message
+    assert "AttributeError" in report.cluster["error"]  # this runtime cannot say its version: still a report
