@@ -16,6 +16,7 @@ from typing import Any
 
 from dselab import cluster, paths
 from dselab.checking import END_OF_LAB, CheckContext, CheckResult, registered, run_check, run_checks
+from dselab.command_failure import reason_line
 from dselab.errors import EnvironmentProblem, UsageError
 from dselab.lab import Lab, Step, get_lab
 from dselab.progress import Progress, Silent
@@ -111,18 +112,43 @@ def solution_commands(ws: Workspace, step: Step) -> list[str]:
     return [render_text(cmd, variables, where=f"solution of step {step.id}") for cmd in step.solution]
 
 
-def solve(ws: Workspace, lab_ref: str, step_refs: list[str] | tuple[str, ...] = (),
-          progress: Progress | None = None) -> list[Step]:
-    """Run each step's solution: the commands a student would type, in the repo root."""
+@dataclass
+class SolveRun:
+    """What `solve` did: the steps it solved, and those it skipped as passed in this lab run."""
+
+    solved: list[Step]
+    skipped: list[Step]
+
+
+def passed_in_run(ws: Workspace, lab: Lab) -> set[str]:
+    """Ids of the steps whose check passed at least once since the lab was started."""
+    since = float(baseline(ws, lab).get("started_at") or 0)
+    return {a["step"] for a in ws.store.attempts(lab.id, since=since) if a["status"] == "pass"}
+
+
+def resume_point(lab: Lab, passed: set[str]) -> int:
+    """Index of the first step that has not passed. Steps undo each other on purpose (step 4
+    clears step 1's snapshot), so a later unpassed step never sends us back to an earlier one."""
+    return next((i for i, step in enumerate(lab.steps) if step.id not in passed), len(lab.steps))
+
+
+def solve(ws: Workspace, lab_ref: str | Lab, step_refs: list[str] | tuple[str, ...] = (),
+          progress: Progress | None = None) -> SolveRun:
+    """Run each step's solution: the commands a student would type, in the repo root. Named steps
+    are solved as named; with none, the lab resumes from the first step not passed in this run."""
     progress = progress or Silent()
-    lab = get_lab(lab_ref)
-    steps = lab.select(list(step_refs))
+    lab = lab_ref if isinstance(lab_ref, Lab) else get_lab(lab_ref)
+    if step_refs:
+        steps, skipped = lab.select(list(step_refs)), []
+    else:
+        start = resume_point(lab, passed_in_run(ws, lab))
+        steps, skipped = list(lab.steps[start:]), list(lab.steps[:start])
     for step in steps:
         for command in solution_commands(ws, step):
             progress.step(f"step {step.number} ({step.id}): {command}")
             run_student_command(command, ws.runtime_name)
         progress.done(f"step {step.number} ({step.id}) solved")
-    return steps
+    return SolveRun(solved=steps, skipped=skipped)
 
 
 def student_env(runtime_name: str) -> dict[str, str]:
@@ -139,6 +165,6 @@ def run_student_command(command: str, runtime_name: str, timeout: float = 900) -
                           env=student_env(runtime_name), capture_output=True, text=True,
                           timeout=timeout, stdin=subprocess.DEVNULL)
     if proc.returncode != 0:
-        detail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["(no output)"]
-        raise EnvironmentProblem(f"solution command failed (exit {proc.returncode}): {command}: {detail[0]}")
+        raise EnvironmentProblem(f"solution command failed (exit {proc.returncode}): {command}: "
+                                 f"{reason_line(proc.stderr, proc.stdout)}")
     return proc

@@ -9,6 +9,7 @@ import time
 from dselab import environment
 from dselab.checking import CheckContext, check, end_of_lab
 from dselab.checks.disk import manifest_mtime, snapshot_problem, table_folders
+from dselab.command_failure import reason_line
 from dselab.nodetool_output import (
     parse_listsnapshots,
     parse_owns,
@@ -29,7 +30,7 @@ OWNERSHIP_SLACK = 1.15
 def _snapshots(ctx: CheckContext, node: str) -> list:
     result = ctx.nodetool(node, "listsnapshots")
     if not result.ok:
-        raise ctx.failed(f"`nodetool listsnapshots` failed on {node}: {result.stderr.strip()[:200]}")
+        raise ctx.failed(f"`nodetool listsnapshots` failed on {node}: {reason_line(result.stderr, result.stdout)}")
     return parse_listsnapshots(result.stdout)
 
 

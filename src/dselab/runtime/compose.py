@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from dselab import paths
+from dselab.command_failure import reason_line
 from dselab.cql import connect
 from dselab.errors import ClusterDown, EnvironmentProblem, UsageError
 from dselab.progress import Progress
@@ -142,8 +143,7 @@ def _container_env(container: Any) -> dict[str, str]:
 
 
 def _one_line(text: str) -> str:
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return lines[-1] if lines else "(no output)"
+    return reason_line(text)
 
 
 def _decode(data: bytes | None) -> str:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dselab import paths
+from dselab.command_failure import reason_line
 from dselab.errors import EnvironmentProblem
 from dselab.progress import Progress, Silent
 
@@ -133,9 +134,8 @@ def _download(version: str, target: Path, progress: Progress) -> Distribution:
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        last = (proc.stdout + proc.stderr).strip().splitlines()[-1:] or ["(no output)"]
         raise EnvironmentProblem(
-            f"Maven could not fetch cassandra-all {version}: {last[0]}",
+            f"Maven could not fetch cassandra-all {version}: {reason_line(proc.stdout, proc.stderr)}",
             fix="check that Maven reaches its registry, or set CASSANDRA_HOME to an existing install",
         )
     main_jar = staging / "lib" / f"cassandra-all-{version}.jar"
