@@ -6,6 +6,7 @@ line on stderr; nothing a user can cause ends in a traceback.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -203,6 +204,22 @@ def node_exec(name: str, argv: tuple[str, ...]) -> None:
     sys.exit(result.returncode)
 
 
+@main.command()
+@click.argument("node_name", metavar="NODE")
+@click.option("-n", "--lines", default=50, show_default=True, type=click.IntRange(0),
+              help="How many of the last lines (0: all).")
+@click.option("--since-lab", is_flag=True, help="Only what the node logged since `dselab start` marked it.")
+def logs(node_name: str, lines: int, since_lab: bool) -> None:
+    """Show NODE's system log (its last lines), like `ccm node showlog`."""
+    from dselab.node_logs import node_log
+
+    shown = node_log(workspace(progress=False), node_name, lines, since_lab)
+    if not shown:
+        click.echo(f"{node_name} has logged nothing{' since the lab started' if since_lab else ' yet'}", err=True)
+    for line in shown:
+        click.echo(line)
+
+
 @main.group("restore-cluster")
 def restore_cluster() -> None:
     """The separate one-node cluster that sstableloader restores into."""
@@ -331,14 +348,21 @@ def test_cmd(lab: str | None, all_labs: bool, keep: bool) -> None:
     sys.exit(0 if ok else EXIT_CHECK_FAILED)
 
 
-def _register_optional() -> None:
-    """Commands that live in their own modules (web lab, grading)."""
-    for module in ("dselab.cli_web", "dselab.cli_grading"):
+COMMAND_MODULES = ("dselab.cli_web", "dselab.cli_grading")
+
+
+def _register_command_modules() -> None:
+    """Commands that live in their own modules (web lab, grading). They are part of dselab, not
+    optional: one that cannot be imported is a broken install, said at start-up in one line
+    instead of a command that silently goes missing."""
+    for name in COMMAND_MODULES:
         try:
-            mod = __import__(module, fromlist=["register"])
-        except ImportError:
-            continue
-        mod.register(main)
+            module = importlib.import_module(name)
+        except ImportError as err:
+            click.echo(f"dselab: error: cannot load the command module {name}: {type(err).__name__}: {err} "
+                       "(the installation is broken: reinstall dselab, e.g. `make setup`)", err=True)
+            raise SystemExit(EXIT_USAGE) from None
+        module.register(main)
 
 
-_register_optional()
+_register_command_modules()
