@@ -298,19 +298,21 @@ def solve(lab: str, steps: tuple[str, ...]) -> None:
     """Carry out STEPS with the reference solution (what a student would type).
 
     With no STEPS, resume: solve from the first step not passed in this lab run to the end.
+    Each step is checked after its solution; the run stops at one whose check fails (exit 1).
     """
     from dselab.lab import get_lab
 
     get_lab(lab).select(list(steps))  # validate ids before touching the cluster
-    run = service.solve(workspace(), lab, steps, Console())
+    run = service.solve(workspace(), lab, steps, Console(), check=True)
     if run.skipped:
         click.echo("skipped (passed in this lab run): "
                    + ", ".join(f"{s.number} ({s.id})" for s in run.skipped))
     if not run.solved:
         click.echo(f"every step of lab {lab} passed in this lab run; nothing to solve "
                    f"(name steps to solve them again, e.g. `dselab solve {lab} 1`)")
-    else:
-        click.echo("solved: " + ", ".join(f"{s.number} ({s.id})" for s in run.solved))
+        return
+    _print_results(run.checks, as_json=False)
+    sys.exit(0 if run.ok else EXIT_CHECK_FAILED)
 
 
 @main.command()

@@ -10,7 +10,7 @@ import re
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -114,10 +114,16 @@ def solution_commands(ws: Workspace, step: Step) -> list[str]:
 
 @dataclass
 class SolveRun:
-    """What `solve` did: the steps it solved, and those it skipped as passed in this lab run."""
+    """What `solve` did: the steps it solved, those it skipped as passed in this lab run, and,
+    when asked to check, each solved step's check (the last one failed if the run stopped)."""
 
     solved: list[Step]
     skipped: list[Step]
+    checks: list[CheckResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.passed for r in self.checks)
 
 
 def passed_in_run(ws: Workspace, lab: Lab) -> set[str]:
@@ -133,9 +139,11 @@ def resume_point(lab: Lab, passed: set[str]) -> int:
 
 
 def solve(ws: Workspace, lab_ref: str | Lab, step_refs: list[str] | tuple[str, ...] = (),
-          progress: Progress | None = None) -> SolveRun:
+          progress: Progress | None = None, check: bool = False) -> SolveRun:
     """Run each step's solution: the commands a student would type, in the repo root. Named steps
-    are solved as named; with none, the lab resumes from the first step not passed in this run."""
+    are solved as named; with none, the lab resumes from the first step not passed in this run.
+    With `check`, each step is checked right after its solution (recorded like a student's check,
+    so a later resume starts after it) and the run stops at a step whose check fails."""
     progress = progress or Silent()
     lab = lab_ref if isinstance(lab_ref, Lab) else get_lab(lab_ref)
     if step_refs:
@@ -143,12 +151,18 @@ def solve(ws: Workspace, lab_ref: str | Lab, step_refs: list[str] | tuple[str, .
     else:
         start = resume_point(lab, passed_in_run(ws, lab))
         steps, skipped = list(lab.steps[start:]), list(lab.steps[:start])
+    run = SolveRun(solved=[], skipped=skipped)
     for step in steps:
         for command in solution_commands(ws, step):
             progress.step(f"step {step.number} ({step.id}): {command}")
             run_student_command(command, ws.runtime_name)
+        run.solved.append(step)
+        if check:
+            run.checks.append(check_one(ws, lab, step, source="solve"))
+            if not run.ok:
+                break
         progress.done(f"step {step.number} ({step.id}) solved")
-    return SolveRun(solved=steps, skipped=skipped)
+    return run
 
 
 def student_env(runtime_name: str) -> dict[str, str]:

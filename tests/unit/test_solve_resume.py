@@ -3,13 +3,16 @@ order, to the end; what it skipped is said. Named steps are solved as named."""
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from dselab import cli, service
+from dselab.checking import CheckContext, check
 from dselab.errors import EnvironmentProblem
 from dselab.lab import Lab, Step
 from dselab.state import StateStore
@@ -77,7 +80,21 @@ def test_a_failed_command_names_the_reason_not_the_last_stack_frame(ws: service.
     assert err.value.message.endswith(": error: Snapshot lab_backup already exists.")  # not "...Thread.java:840)"
 
 
-def test_cli_says_which_steps_it_skipped(ws: service.Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _solved_or_not(step_id: str) -> Callable[[CheckContext], None]:
+    def check_fn(ctx: CheckContext) -> None:
+        if step_id in solved(Path(os.environ["SOLVED_LOG"]).parent):
+            raise ctx.passed(f"{step_id} done")
+        raise ctx.failed(f"{step_id} not done")
+
+    return check_fn
+
+
+for _sid in IDS:
+    check(LAB.id, _sid)(_solved_or_not(_sid))
+
+
+def test_cli_checks_each_step_and_says_what_it_skipped(ws: service.Workspace, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cli, "workspace", lambda progress=True: ws)
     monkeypatch.setattr("dselab.lab.load_all", lambda labs_dir=None: (LAB,))
     for step in IDS[:3]:
@@ -85,4 +102,15 @@ def test_cli_says_which_steps_it_skipped(ws: service.Workspace, tmp_path: Path, 
     result = CliRunner().invoke(cli.main, ["solve", "97"])
     assert result.exit_code == 0, result.output
     assert "skipped (passed in this lab run): 1 (snapshot), 2 (list), 3 (incremental)" in result.output
-    assert "solved: 4 (clear), 5 (cleanup)" in result.output
+    assert "PASS  step 4 (clear): clear done" in result.output and "PASS  step 5 (cleanup)" in result.output
+    again = CliRunner().invoke(cli.main, ["solve", "97"])  # the checks were recorded: nothing left
+    assert again.exit_code == 0 and "nothing to solve" in again.output
+
+
+def test_solve_stops_at_a_step_whose_check_fails_after_its_solution(ws: service.Workspace, tmp_path: Path) -> None:
+    broken = Lab(id=LAB.id, number="97", title="Resume", summary="", steps=(
+        LAB.steps[0], Step(id="list", number=2, title="list", body="", solution=("true",)), *LAB.steps[2:]))
+    run = service.solve(ws, broken, check=True)
+    assert [s.id for s in run.solved] == ["snapshot", "list"] and not run.ok
+    assert run.checks[-1].message == "list not done"
+    assert solved(tmp_path) == ["snapshot"]
