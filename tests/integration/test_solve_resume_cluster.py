@@ -1,0 +1,58 @@
+"""`dselab solve 05` on a real cluster, on a lab the student began: steps 1-3 done by hand
+(lab_backup already exists), the resume starts at step 4 and finishes the lab. Also: a failed
+solution command reports nodetool's reason line, solutions are safe to run again, and
+`dselab logs` reads the node's log."""
+
+from __future__ import annotations
+
+import pytest
+
+from dselab import grading, service
+from dselab.errors import EnvironmentProblem
+from dselab.lab import get_lab
+
+pytestmark = pytest.mark.integration
+
+
+def passed(ws: service.Workspace, step: str) -> bool:
+    (result,) = service.check(ws, "05", [step])
+    return result.passed
+
+
+def test_solve_resumes_after_the_steps_the_student_did(fresh_lab: service.Workspace, student) -> None:
+    ws = fresh_lab
+    student.run("./scripts/nodetool.sh snapshot training -t lab_backup")
+    assert passed(ws, "snapshot")
+    row = next(line.split() for line in student.run("./scripts/nodetool.sh listsnapshots").splitlines()
+               if line.startswith("lab_backup") and " orders " in line)
+    student.run(f".venv/bin/dselab answer 05 2 '{row[5]} {row[6]}'")
+    assert passed(ws, "list")
+    student.run("./scripts/nodetool.sh enablebackup")
+    assert passed(ws, "incremental")
+
+    # The command that broke `solve` before: its error carries nodetool's reason, not a stack frame.
+    with pytest.raises(EnvironmentProblem) as err:
+        service.run_student_command("./scripts/nodetool.sh snapshot training -t lab_backup", "local")
+    assert "already exists" in err.value.message and "Thread.java" not in err.value.message, err.value.message
+    # Step 1's solution is now safe to run again, on a lab where lab_backup exists.
+    code, out, errout = student.run_status(".venv/bin/dselab solve 05 1")
+    assert code == 0, out + errout
+
+    code, out, errout = student.run_status(".venv/bin/dselab solve 05")
+    assert code == 0, out + errout
+    assert "skipped (passed in this lab run): 1 (snapshot), 2 (list), 3 (incremental)" in out
+    lab = get_lab("05")
+    for step in lab.steps[3:]:
+        assert f"PASS  step {step.number} ({step.id})" in out, out
+    final = service.check_end_of_lab(ws, lab)
+    assert final is not None and final.passed, final.message if final else None
+    report = grading.grade(ws, lab, "resumed")
+    assert report.score == report.max_score, [(s.id, s.status, s.counted_from) for s in report.steps]
+
+    code, out, _ = student.run_status(".venv/bin/dselab solve 05")
+    assert code == 0 and "nothing to solve" in out
+
+    code, out, errout = student.run_status(".venv/bin/dselab logs dse-seed -n 5")
+    assert code == 0 and len(out.splitlines()) == 5, errout
+    code, out, errout = student.run_status(".venv/bin/dselab logs dse-node-1 --since-lab -n 0")
+    assert code == 0 and "Cleanup" in out and "DEBUG" not in out, errout
