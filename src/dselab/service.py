@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -175,9 +176,19 @@ def student_env(runtime_name: str) -> dict[str, str]:
 
 
 def run_student_command(command: str, runtime_name: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(["bash", "-euo", "pipefail", "-c", command], cwd=paths.REPO_ROOT,
-                          env=student_env(runtime_name), capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL)
+    # Its own process group, so a timeout ends the whole pipeline, not only bash (a child left
+    # holding the output pipe would keep us waiting).
+    with subprocess.Popen(["bash", "-euo", "pipefail", "-c", command], cwd=paths.REPO_ROOT,
+                          env=student_env(runtime_name), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, stdin=subprocess.DEVNULL, start_new_session=True) as child:
+        try:
+            stdout, stderr = child.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            stdout, stderr = child.communicate()
+            raise EnvironmentProblem(f"solution command did not finish within {timeout:.0f}s: {command}: "
+                                     f"{reason_line(stderr, stdout)}", fix="see the nodes with `dselab status`") from None
+    proc = subprocess.CompletedProcess(child.args, child.returncode, stdout, stderr)
     if proc.returncode != 0:
         raise EnvironmentProblem(f"solution command failed (exit {proc.returncode}): {command}: "
                                  f"{reason_line(proc.stderr, proc.stdout)}")

@@ -114,3 +114,11 @@ def test_solve_stops_at_a_step_whose_check_fails_after_its_solution(ws: service.
     assert [s.id for s in run.solved] == ["snapshot", "list"] and not run.ok
     assert run.checks[-1].message == "list not done"
     assert solved(tmp_path) == ["snapshot"]
+
+
+def test_a_command_that_hangs_is_a_one_line_error_not_a_traceback() -> None:
+    """The whole pipeline is ended at the timeout (killing bash alone would leave `sleep` holding the pipe)."""
+    started = time.monotonic()
+    with pytest.raises(EnvironmentProblem, match=r"did not finish within 1s: echo waiting; sleep 30 \| cat: waiting"):
+        service.run_student_command("echo waiting; sleep 30 | cat", "local", timeout=1)
+    assert time.monotonic() - started < 15
