@@ -17,6 +17,7 @@ from dselab.grading.gradebook import (
     ReportCheck,
     StepStat,
     StudentScore,
+    aggregate,
     check_report,
     gradebook,
     parse_report,
@@ -35,7 +36,7 @@ from dselab.grading.signing import canonical, sign, signature_of
 __all__ = [
     "HISTORY", "KEY_ENV", "MALFORMED", "MAX_REPORT_BYTES", "NOW", "REPORT_FORMAT", "STUDENT_ID", "TAMPERED",
     "UNSIGNED", "UNVERIFIED", "VALID", "Checker", "FoundReport", "Gradebook", "Report", "ReportCheck",
-    "StepGrade", "StepStat", "StudentScore", "canonical", "check_gradebook_out", "check_report",
+    "StepGrade", "StepStat", "StudentScore", "aggregate", "canonical", "check_gradebook_out", "check_report",
     "check_student", "find_reports", "grade", "gradebook", "gradebook_csv", "junit_xml", "keygen",
     "load_key", "parse_report", "shape_problem", "shown", "sign", "signature_of", "verify_report",
     "write_gradebook", "write_report",

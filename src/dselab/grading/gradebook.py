@@ -165,8 +165,13 @@ def _step_stats(reports: list[dict[str, Any]]) -> list[StepStat]:
 
 
 def gradebook(paths: Sequence[Path], key: bytes | None) -> Gradebook:
-    """Verify every report; aggregate the valid ones (latest per student and lab) only."""
-    checked = [check_report(p, key) for p in find_reports(paths)]
+    """Verify every report file under `paths`; aggregate the valid ones."""
+    return aggregate([check_report(p, key) for p in find_reports(paths)])
+
+
+def aggregate(checked: list[ReportCheck]) -> Gradebook:
+    """The gradebook of verified reports (files or not): the valid ones, latest per student and
+    lab, make the scores and step statistics; the rest are listed as flagged."""
     latest = _latest(c for c in checked if not c.flagged)
     scores = [StudentScore(c.data["student"], c.data["lab"], c.data["score"], c.data["max_score"],
                            c.data["graded_at"], c.path) for c in latest]

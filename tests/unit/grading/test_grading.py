@@ -337,6 +337,18 @@ def test_gradebook_html(tmp_path: Path) -> None:
     assert "unsigned" in page and "eve" in page
 
 
+def test_aggregate_works_on_report_data_without_files() -> None:
+    """A server holding reports as data (the classroom) verifies and aggregates them with no files."""
+    checked = []
+    for report in (make_report("alice", ALL_PASS), make_report("bob", {}, key=None)):
+        data = json.loads(json.dumps(report.to_dict()))
+        verdict, detail = grading.verify_report(data, KEY)
+        checked.append(grading.ReportCheck(Path(f"store:{data['student']}"), verdict, detail, data))
+    book = grading.aggregate(checked)
+    assert [(s.student, s.score) for s in book.scores] == [("alice", 6)]
+    assert [c.data["student"] for c in book.flagged] == ["bob"]
+
+
 def test_gradebook_accepts_files_and_dirs_once(tmp_path: Path) -> None:
     path = save(make_report("alice", ALL_PASS), tmp_path)
     book = grading.gradebook([path, tmp_path], KEY)
