@@ -48,6 +48,8 @@ def node_log(ws: Workspace, node: str, lines: int = 50, since_lab: bool = False)
         lab, _ = latest_started_lab(ws)
         mark = int(baseline(ws, lab).get("log_marks", {}).get(node, 0))
         records = system_records(ws.runtime.log_since(node, mark, debug=True))
+    elif lines:
+        return ws.runtime.log_tail(node, lines)
     else:
         records = ws.runtime.log_since(node, 0, debug=False).splitlines()
     return records[-lines:] if lines else records

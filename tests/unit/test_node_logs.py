@@ -31,9 +31,12 @@ class LogRuntime:
     def node_names(self) -> list[str]:
         return ["dse-seed", "dse-node-1"]
 
-    def log_since(self, node: str, mark: int, debug: bool = False) -> str:
+    def log_since(self, node: str, mark: int, debug: bool = True) -> str:
         text = (BEFORE_MARK + DEBUG_AFTER) if debug else SYSTEM
         return text.encode()[mark:].decode()
+
+    def log_tail(self, node: str, lines: int = 40) -> list[str]:
+        return SYSTEM.splitlines()[-lines:]
 
 
 @pytest.fixture
@@ -50,6 +53,11 @@ def test_tail_of_the_system_log(ws: service.Workspace) -> None:
     result = CliRunner().invoke(cli.main, ["logs", "dse-seed", "-n", "3"])
     assert result.exit_code == 0, result.output
     assert [line.rsplit(" - ", 1)[1] for line in result.output.splitlines()] == ["line 27", "line 28", "line 29"]
+
+
+def test_all_of_the_system_log(ws: service.Workspace) -> None:
+    result = CliRunner().invoke(cli.main, ["logs", "dse-node-1", "-n", "0"])
+    assert result.exit_code == 0 and result.output == SYSTEM
 
 
 def test_since_lab_reads_from_the_mark_and_keeps_system_records(ws: service.Workspace) -> None:

@@ -27,6 +27,9 @@ class VersionOnly:
     def cassandra_version(self) -> str:
         return "5.0.9"
 
+    def for_cluster(self, cluster: str, progress: object = None) -> VersionOnly:
+        return self
+
 
 @pytest.fixture
 def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> service.Workspace:
