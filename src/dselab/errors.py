@@ -49,3 +49,7 @@ class NodeTimeout(EnvironmentProblem):
         )
         self.node = node
         self.log_tail = log_tail
+
+
+class UnreadableOutput(EnvironmentProblem):
+    """A tool printed something in a form dselab does not read (docs/versions.md lists the forms)."""
