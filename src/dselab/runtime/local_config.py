@@ -126,15 +126,17 @@ request_timeout: 20000ms
 """
 
 
+# Times in the JVM's default zone, as Cassandra's and DSE's own logback.xml write them: the checks
+# read the node's zone (`date +%z` on the node), so the local runtime takes no special path.
 LOGBACK_XML = """<configuration scan="false">
   <appender name="SYSTEMLOG" class="ch.qos.logback.core.FileAppender">
     <filter class="ch.qos.logback.classic.filter.ThresholdFilter"><level>INFO</level></filter>
     <file>{log_dir}/system.log</file>
-    <encoder><pattern>%-5level [%thread] %date{{ISO8601,UTC}} %F:%L - %msg%n</pattern></encoder>
+    <encoder><pattern>%-5level [%thread] %date{{ISO8601}} %F:%L - %msg%n</pattern></encoder>
   </appender>
   <appender name="DEBUGLOG" class="ch.qos.logback.core.FileAppender">
     <file>{log_dir}/debug.log</file>
-    <encoder><pattern>%-5level [%thread] %date{{ISO8601,UTC}} %F:%L - %msg%n</pattern></encoder>
+    <encoder><pattern>%-5level [%thread] %date{{ISO8601}} %F:%L - %msg%n</pattern></encoder>
   </appender>
   <root level="INFO">
     <appender-ref ref="SYSTEMLOG" />
