@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 
 from dselab.errors import UnreadableOutput
 
+# `%-5level [%thread] %date{ISO8601} %F:%L - %msg%n` (Cassandra 3.11 to 5.0, DSE 5.1 alike)
 _LINE = re.compile(r"^(?P<level>[A-Z]+)\s+\[(?P<thread>[^\]]*)\]\s+"
-                   r"(?P<stamp>\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)[,.](?P<ms>\d{3})\s+(?P<message>.*)$")
+                   r"(?P<stamp>\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)[,.](?P<ms>\d{3})\s+"
+                   r"(?:.*?\s)?[\w$.]+:\d+ - (?P<message>.*)$")
 
 
 @dataclass(frozen=True)

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import calendar
-import re
-import time
+from collections.abc import Callable
 
 from dselab import environment
+from dselab.cassandra_log import CleanupEvidence, cleanup_always_logged, cleanup_evidence, parse_log, parse_utc_offset
 from dselab.checking import CheckContext, check, end_of_lab
 from dselab.checks.disk import manifest_mtime, snapshot_problem, table_folders
 from dselab.command_failure import reason_line
 from dselab.nodetool_output import (
+    SnapshotRow,
     parse_listsnapshots,
     parse_owns,
     parse_size,
     parse_statusbackup,
     parse_tablestats_partitions,
 )
-from dselab.runtime.base import LAB_NODES, SEED, Runtime
+from dselab.runtime.base import LAB_NODES, SEED, FileEntry, Runtime
 
 LAB = "05-backup-restore"
 KS = environment.KEYSPACE
@@ -127,62 +127,108 @@ def snapshot_cleared(ctx: CheckContext) -> None:
     raise ctx.passed(f"{TAG} is gone from {SEED}; other snapshots untouched")
 
 
-CLEANUP_DONE = re.compile(
-    rf"^\w+\s+\[[^\]]*\]\s+(\d{{4}}-\d\d-\d\d[ T]\d\d:\d\d:\d\d),(\d+).*"
-    rf"(?:Completed Cleanup with status SUCCESSFUL|Finished Cleanup for {KS}\.|No sstables to CLEANUP for {KS}\.|"
-    rf"Cleaned up to .*/{KS}/|Skipping cleanup for \d+/\d+ sstables for {KS}\.)",
-    re.M,
-)
-CLEANUP_STARTED = re.compile(rf"Starting Cleanup (?:on|for) {KS}\b|Cleaning up .*/{KS}/|for {KS}\.\w+ since they")
+def _cleanup_evidence(ctx: CheckContext, node: str) -> CleanupEvidence:
+    """Cleanup lines about the training keyspace in the node's log since the lab started. Log
+    times carry no zone: they are read in the node's own zone (`date +%z` on the node)."""
+    zone = ctx.runtime.exec(node, ["date", "+%z"])
+    ctx.note(node=node, utc_offset=zone.stdout.strip())
+    evidence = cleanup_evidence(parse_log(ctx.log_since_mark(node), parse_utc_offset(zone.stdout)), KS)
+    ctx.note(node=node, cleanup_finished_at=evidence.finished_at, cleanup_log_lines=evidence.lines[-6:])
+    return evidence
 
 
-def _last_cleanup(log: str) -> float | None:
-    """Epoch seconds (UTC) of the last cleanup line about the training keyspace, if any."""
-    if not CLEANUP_STARTED.search(log):
-        return None
-    stamps = [calendar.timegm(time.strptime(m.group(1).replace("T", " "), "%Y-%m-%d %H:%M:%S"))
-              + int(m.group(2)) / 1000 for m in CLEANUP_DONE.finditer(log)]
-    return max(stamps) if stamps else None
-
-
-def _overfull(ctx: CheckContext) -> list[str]:
-    """Nodes still holding partitions outside their ranges (data-level evidence of no cleanup)."""
-    status, *stats = ctx.nodetool_parallel([(SEED, ("status", KS))] + [(n, ("tablestats", KS)) for n in LAB_NODES])
+def _overfull(ctx: CheckContext) -> dict[str, list[str]]:
+    """Node -> why it still holds partitions outside its ranges (data-level evidence of no cleanup)."""
+    status, *stats = ctx.nodetool_parallel([(SEED, ("status", KS))]
+                                           + [(n, ("tablestats", "-F", "json", KS)) for n in LAB_NODES])
     owns = parse_owns(status.stdout)
-    problems = []
+    problems: dict[str, list[str]] = {}
     for node, result in zip(LAB_NODES, stats, strict=True):
         share = owns.get(ctx.runtime.address(node))
         if share is None:
+            problems[node] = [f"`nodetool status {KS}` shows no ownership for {node} ({ctx.runtime.address(node)})"]
             continue
-        for table, partitions in parse_tablestats_partitions(result.stdout).items():
+        for table, partitions in parse_tablestats_partitions(result.stdout, KS).items():
             allowed = share * environment.PARTITIONS.get(table, partitions) * OWNERSHIP_SLACK + 20
             if partitions > allowed:
-                problems.append(f"{node} still holds ~{partitions} partitions of {KS}.{table} "
-                                f"but owns {share:.0%} of the ring")
+                problems.setdefault(node, []).append(
+                    f"{node} still holds ~{partitions} partitions of {KS}.{table} but owns {share:.0%} of the ring")
     return problems
+
+
+def _cleanup_hint(nodes: list[str]) -> str:
+    return "; ".join(f"./scripts/nodetool-node.sh {n} cleanup" if n != SEED else "./scripts/nodetool.sh cleanup"
+                     for n in nodes)
 
 
 @check(LAB, "cleanup")
 def cleanup_everywhere(ctx: CheckContext) -> None:
-    finished: dict[str, float | None] = {n: _last_cleanup(ctx.log_since_mark(n)) for n in LAB_NODES}
-    ctx.note(cleanup_finished_at=finished)
+    finished = {n: _cleanup_evidence(ctx, n).finished_at for n in LAB_NODES}
     missing = [n for n, at in finished.items() if at is None]
-    if missing:
-        raise ctx.failed(f"cleanup has not run on {', '.join(missing)} since the lab started",
-                         hint="; ".join(f"./scripts/nodetool-node.sh {n} cleanup" if n != SEED
-                                        else "./scripts/nodetool.sh cleanup" for n in missing))
+    if missing and cleanup_always_logged(ctx.runtime.cassandra_version()):
+        raise ctx.failed(f"cleanup has not run on {', '.join(missing)} since the lab started", hint=_cleanup_hint(missing))
     overfull = _overfull(ctx)
+    not_run = [n for n in missing if n in overfull]
+    if not_run:
+        raise ctx.failed(f"cleanup has not run on {', '.join(not_run)} since the lab started: "
+                         + "; ".join(p for n in not_run for p in overfull[n]), hint=_cleanup_hint(not_run))
     if overfull:
-        raise ctx.failed("; ".join(overfull), hint="run cleanup on that node again and wait for it to finish")
-    last = max(at for at in finished.values() if at is not None)
+        raise ctx.failed("; ".join(p for ps in overfull.values() for p in ps),
+                         hint="run cleanup on that node again and wait for it to finish")
+    # Cassandra 3.11 / DSE 5.1 log nothing for a node whose SSTables all lie in its own ranges:
+    # for such a node the data is the proof (no partition outside the ranges it replicates).
+    unlogged = (f"; {', '.join(missing)} logged no cleanup line (3.11 / DSE 5.1 log nothing for a node with "
+                "nothing to clean) and hold only partitions of the ranges they replicate") if missing else ""
+    ctx.note(data_level_proof_for=missing)
+    ran = "cleanup ran on " + (", ".join(n for n in LAB_NODES if n not in missing) if missing else "all three nodes")
+    last = max((at for at in finished.values() if at is not None), default=float(ctx.baseline.get("started_at", 0)))
     folders = table_folders(ctx, SEED, KS)
     fresh = sorted({tag for f in folders.values() for tag in f.snapshots
                     if (m := manifest_mtime(f, tag)) and m > last
                     and all(tag in g.snapshots for g in folders.values())})
     if not fresh:
-        raise ctx.failed(f"cleanup ran on all three nodes, but no {KS} snapshot on {SEED} was taken after it finished",
+        raise ctx.failed(f"{ran}, but no {KS} snapshot on {SEED} was taken after it finished" + unlogged,
                          hint=f"./scripts/nodetool.sh snapshot {KS} -t after_cleanup")
-    raise ctx.passed(f"cleanup ran on all three nodes; snapshot {fresh[-1]} was taken after it")
+    raise ctx.passed(f"{ran}; snapshot {fresh[-1]} was taken after it" + unlogged)
+
+
+def _keyspace_folders(ctx: CheckContext, node: str) -> set[str]:
+    """Keyspace folder names in the node's data directory."""
+    result = ctx.runtime.exec(node, ["ls", "-1"])
+    ctx.note(node=node, keyspace_folders=result.stdout.split())
+    return set(result.stdout.split())
+
+
+def _confirmed_on_disk(row: SnapshotRow, keyspaces: set[str],
+                       listing: Callable[[str], list[FileEntry]]) -> SnapshotRow | None:
+    """A fixed-width row whose tag ran into its keyspace name, split where a keyspace folder on
+    disk holds that table's snapshots/<tag>/ (None when no split or several splits fit)."""
+    joined = row.tag + row.keyspace
+    fits = []
+    for ks in (k for k in keyspaces if joined.endswith(k) and len(k) < len(joined)):
+        tag = joined[:-len(ks)]
+        if any(f"/snapshots/{tag}/" in e.path and e.path.startswith(f"{ks}/{row.table}-") for e in listing(ks)):
+            fits.append(SnapshotRow(tag, ks, row.table, row.true_size, row.size_on_disk))
+    return fits[0] if len(fits) == 1 else None
+
+
+def _snapshot_rows(ctx: CheckContext, node: str, output: str) -> list[SnapshotRow]:
+    """listsnapshots rows; where a long tag ran into the keyspace name (3.x fixed width), the
+    node's keyspace folders name the keyspace, and the snapshot folders on disk settle the rest."""
+    rows = parse_listsnapshots(output)
+    if not any(r.ambiguous for r in rows):
+        return rows
+    keyspaces = _keyspace_folders(ctx, node)
+    rows = parse_listsnapshots(output, keyspaces)
+    listings: dict[str, list[FileEntry]] = {}
+
+    def listing(ks: str) -> list[FileEntry]:
+        return listings[ks] if ks in listings else listings.setdefault(ks, ctx.files(node, ks))
+
+    resolved = [r if not r.ambiguous else _confirmed_on_disk(r, keyspaces, listing) for r in rows]
+    ctx.note(node=node, unconfirmed_rows=[f"{r.tag}{r.keyspace} {r.table}" for r, ok in zip(rows, resolved, strict=True)
+                                          if ok is None])
+    return [r for r in resolved if r is not None]
 
 
 @check(LAB, "snapshot-all")
@@ -190,13 +236,16 @@ def full_snapshot_everywhere(ctx: CheckContext) -> None:
     results = ctx.nodetool_all(LAB_NODES, "listsnapshots")
     problems = []
     for node, result in results.items():
-        rows = [r for r in parse_listsnapshots(result.stdout) if r.tag.startswith(FULL_PREFIX)]
-        keyspaces = {r.keyspace for r in rows}
-        tables = {r.table for r in rows if r.keyspace == KS}
-        if not rows:
+        by_tag: dict[str, list[SnapshotRow]] = {}
+        for row in _snapshot_rows(ctx, node, result.stdout):
+            if row.tag.startswith(FULL_PREFIX):
+                by_tag.setdefault(row.tag, []).append(row)
+        if not by_tag:
             problems.append(f"no {FULL_PREFIX}* snapshot on {node}")
-        elif "system_schema" not in keyspaces or set(environment.TABLES) - tables:
-            problems.append(f"{rows[0].tag} on {node} does not cover all keyspaces (took a keyspace name?)")
+        elif not any("system_schema" in {r.keyspace for r in rows}
+                     and set(environment.TABLES) <= {r.table for r in rows if r.keyspace == KS}
+                     for rows in by_tag.values()):
+            problems.append(f"{min(by_tag)} on {node} does not cover all keyspaces (took a keyspace name?)")
     if problems:
         raise ctx.failed("; ".join(problems),
                          hint="snapshot every keyspace on every node: ./scripts/nodetool.sh snapshot -t "
