@@ -64,7 +64,7 @@ def _cleanup_patterns(keyspace: str) -> list[re.Pattern[str]]:
     table_dir = rf"/{ks}/\w+-[0-9a-f]{{32}}/"
     return [
         # 3.11: "BigTableReader(path='...')", 5.0: "BigTableReader:big(path='...')"
-        re.compile(rf"^Cleaning up \w*Reader(?::\w+)?\(path='[^']*{table_dir}"),  # an SSTable is rewritten
+        re.compile(rf"^Cleaning up [\w:]*\(path='[^']*{table_dir}"),  # an SSTable is rewritten
         re.compile(rf"^Cleaned up to [^ ]*{table_dir}"),  # ... and the rewrite finished
         re.compile(rf"^No sstables to CLEANUP for {ks}\.\w+"),  # a table with no SSTable (5.0: none left to clean)
         re.compile(rf"^SSTable .*{table_dir}.* does not intersect the owned ranges"),  # 4.x+: dropped whole
