@@ -126,8 +126,8 @@ request_timeout: 20000ms
 """
 
 
-# Times in the JVM's default zone, as Cassandra's and DSE's own logback.xml write them: the checks
-# read the node's zone (`date +%z` on the node), so the local runtime takes no special path.
+# Times in the JVM's default zone (the machine's: no -Duser.timezone), as Cassandra's and DSE's own
+# logback.xml write them; the checks read the node's zone with `date +%z` on the node.
 LOGBACK_XML = """<configuration scan="false">
   <appender name="SYSTEMLOG" class="ch.qos.logback.core.FileAppender">
     <filter class="ch.qos.logback.classic.filter.ThresholdFilter"><level>INFO</level></filter>
@@ -182,7 +182,6 @@ def server_jvm_args(spec: NodeSpec, jamm: Path | None) -> list[str]:
         f"-Xms{heap}m", f"-Xmx{heap}m", f"-Xmn{max(64, heap // 4)}m", "-Xss256k",
         "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=300", "-XX:+ParallelRefProcEnabled",
         "-XX:CICompilerCount=2", "-Djava.net.preferIPv4Stack=true",
-        "-Duser.timezone=UTC",
         f"-Dcassandra.jmx.local.port={spec.jmx_port}",
         "-Djava.rmi.server.hostname=127.0.0.1",
         "-Dcassandra.skip_wait_for_gossip_to_settle=0",
