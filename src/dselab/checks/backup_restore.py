@@ -133,7 +133,8 @@ def _cleanup_evidence(ctx: CheckContext, node: str) -> CleanupEvidence:
     zone = ctx.runtime.exec(node, ["date", "+%z"])
     ctx.note(node=node, utc_offset=zone.stdout.strip())
     evidence = cleanup_evidence(parse_log(ctx.log_since_mark(node), parse_utc_offset(zone.stdout)), KS)
-    ctx.note(node=node, cleanup_finished_at=evidence.finished_at, cleanup_log_lines=evidence.lines[-6:])
+    ctx.note(node=node, cleanup_finished_at=evidence.finished_at,
+             cleanup_log_lines=[line[:300] for line in evidence.lines[-6:]])
     return evidence
 
 
