@@ -66,9 +66,9 @@ def _cleanup_patterns(keyspace: str) -> list[re.Pattern[str]]:
         # 3.11: "BigTableReader(path='...')", 5.0: "BigTableReader:big(path='...')"
         re.compile(rf"^Cleaning up [\w:]*\(path='[^']*{table_dir}"),  # an SSTable is rewritten
         re.compile(rf"^Cleaned up to [^ ]*{table_dir}"),  # ... and the rewrite finished
-        re.compile(rf"^No sstables to CLEANUP for {ks}\.\w+"),  # a table with no SSTable (5.0: none left to clean)
-        re.compile(rf"^SSTable .*{table_dir}.* does not intersect the owned ranges"),  # 4.x+: dropped whole
-        re.compile(rf"^Skipping cleanup for \d+/\d+ sstables for {ks}\.\w+"),  # 4.x+: all rows kept
+        re.compile(rf"^No sstables to CLEANUP for {ks}\.\w+"),  # no SSTable (5.0: or none left to clean)
+        re.compile(rf"^SSTable .*{table_dir}.* does not intersect the owned ranges"),  # trunk source: dropped whole
+        re.compile(rf"^Skipping cleanup for \d+/\d+ sstables for {ks}\.\w+"),  # 5.0: every SSTable kept
         re.compile(rf"^Finished Cleanup for {ks}\.\w+ successfully"),  # 5.0: per table
     ]
 
