@@ -67,13 +67,18 @@ def start_lab(ws: Workspace, lab_ref: str, progress: Progress | None = None) -> 
     """Bring the cluster up if needed, apply the environment, record the lab's baseline."""
     lab = get_lab(lab_ref)
     env = cluster.bring_up(ws.runtime, ws.store, progress or Silent())
+    record_baseline(ws, lab, env.get("fingerprint"))
+    return lab
+
+
+def record_baseline(ws: Workspace, lab: Lab, fingerprint: Any = None) -> None:
+    """A fresh run of `lab` on a running cluster: log marks, start time, no attempts or answers."""
     marks = {node: ws.runtime.log_mark(node) for node in ws.runtime.node_names()}
     ws.store.clear_lab(lab.id)
     ws.store.put(f"lab:{lab.id}:baseline", {
-        "log_marks": marks, "started_at": time.time(), "fingerprint": env.get("fingerprint"),
+        "log_marks": marks, "started_at": time.time(), "fingerprint": fingerprint,
         "cassandra_version": ws.runtime.cassandra_version(),
     })
-    return lab
 
 
 def check(ws: Workspace, lab_ref: str, step_refs: list[str] | tuple[str, ...] = (),

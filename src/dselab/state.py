@@ -1,18 +1,22 @@
 """The local state store: environment record, lab baselines, answers and every check attempt.
 
 One SQLite file per runtime under DSELAB_HOME, so the CLI and the web app can share it safely
-and progress survives restarts.
+and progress survives restarts. DSELAB_STATE_DIR puts it elsewhere: a classroom's grader keeps a
+seat's store on the server, out of the seat user's reach, while the cluster stays in the seat.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from pathlib import Path
 from typing import Any
 
 from dselab import paths
+
+STATE_DIR_ENV = "DSELAB_STATE_DIR"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -33,7 +37,8 @@ class StateStore:
 
     @classmethod
     def for_runtime(cls, runtime_name: str) -> StateStore:
-        return cls(paths.home() / f"state-{runtime_name}.sqlite")
+        folder = os.environ.get(STATE_DIR_ENV)
+        return cls((Path(folder) if folder else paths.home()) / f"state-{runtime_name}.sqlite")
 
     def get(self, key: str, default: Any = None) -> Any:
         row = self._db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()

@@ -31,6 +31,7 @@ from dselab.runtime.local_config import (
     node_specs,
     server_jvm_args,
     tool_jvm_args,
+    tools_conf_dir,
 )
 from dselab.runtime.local_settings import LocalSettings
 
@@ -170,8 +171,9 @@ class LocalRuntime(CommonRuntime):
 
     def _java_tool(self, spec: NodeSpec, main: str, args: Sequence[str], shown: tuple[str, ...],
                    timeout: float, cwd: Path | None = None) -> CommandResult:
-        argv = [preflight.java_binary(), *tool_jvm_args(spec.conf_dir), "-cp",
-                f"{spec.conf_dir}:{self.dist.classpath}", main, *args]
+        conf = tools_conf_dir(spec)
+        argv = [preflight.java_binary(), *tool_jvm_args(conf), "-cp",
+                f"{conf}:{self.dist.classpath}", main, *args]
         return self._run(spec.name, argv, shown, timeout, cwd)
 
     def _run(self, node: str, argv: Sequence[str], shown: Sequence[str], timeout: float,

@@ -9,6 +9,7 @@ LocalSettings value (local_settings.py).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,7 @@ class NodeSpec:
     auto_bootstrap: bool
     root: Path  # the node's own folder: conf/, data/, commitlog/, logs/ ...
     heap_mb: int
+    profile: str = "default"  # or "small": see SMALL_NODE_YAML
 
     @property
     def data_dir(self) -> Path:
@@ -66,6 +68,7 @@ def lab_specs(settings: LocalSettings) -> dict[str, NodeSpec]:
             auto_bootstrap=(name == "dse-node-2"),
             root=root / name,
             heap_mb=settings.heap_mb,
+            profile=settings.profile,
         )
     return specs
 
@@ -83,6 +86,7 @@ def restore_specs(settings: LocalSettings) -> dict[str, NodeSpec]:
             auto_bootstrap=False,
             root=settings.cluster_root("restore") / RESTORE_NODE,
             heap_mb=settings.heap_mb,
+            profile=settings.profile,
         )
     }
 
@@ -123,7 +127,27 @@ read_request_timeout: 10000ms
 write_request_timeout: 10000ms
 range_request_timeout: 20000ms
 request_timeout: 20000ms
+""" + (SMALL_NODE_YAML if spec.profile == "small" else "")
+
+
+# The "small" profile (LocalSettings.profile, DSELAB_NODE_PROFILE=small): settings that passed the
+# whole of lab 05 at about 590 MiB RSS per node (cassandra-facts.md, "Small nodes"), 256 MiB heap
+# unless DSELAB_HEAP_MB says otherwise. Classroom seats use it by default.
+SMALL_NODE_YAML = """file_cache_size: 16MiB
+networking_cache_size: 8MiB
+key_cache_size: 0MiB
+counter_cache_size: 0MiB
+concurrent_reads: 4
+concurrent_writes: 4
+concurrent_counter_writes: 4
+native_transport_max_threads: 16
+memtable_heap_space: 32MiB
+memtable_offheap_space: 32MiB
 """
+SMALL_NODE_JVM = [
+    "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1",
+    "-XX:ReservedCodeCacheSize=48m", "-XX:MaxDirectMemorySize=96m", "-XX:MaxMetaspaceSize=160m",
+]
 
 
 # Times in the JVM's default zone (the machine's: no -Duser.timezone), as Cassandra's and DSE's own
@@ -178,10 +202,11 @@ JAVA17_MODULE_FLAGS = [
 
 def server_jvm_args(spec: NodeSpec, jamm: Path | None) -> list[str]:
     heap = spec.heap_mb
+    collector = SMALL_NODE_JVM if spec.profile == "small" else [
+        "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=300", "-XX:+ParallelRefProcEnabled", "-XX:CICompilerCount=2"]
     args = [
         f"-Xms{heap}m", f"-Xmx{heap}m", f"-Xmn{max(64, heap // 4)}m", "-Xss256k",
-        "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=300", "-XX:+ParallelRefProcEnabled",
-        "-XX:CICompilerCount=2", "-Djava.net.preferIPv4Stack=true",
+        *collector, "-Djava.net.preferIPv4Stack=true",
         f"-Dcassandra.jmx.local.port={spec.jmx_port}",
         "-Djava.rmi.server.hostname=127.0.0.1",
         "-Dcassandra.skip_wait_for_gossip_to_settle=0",
@@ -197,6 +222,18 @@ def server_jvm_args(spec: NodeSpec, jamm: Path | None) -> list[str]:
     if jamm:
         args.insert(0, f"-javaagent:{jamm}")
     return args
+
+
+TOOLS_CONF_ENV = "DSELAB_TOOLS_CONF"
+
+
+def tools_conf_dir(spec: NodeSpec) -> Path:
+    """Where client tools (nodetool, sstableloader) read their logging config and classpath head:
+    the node's conf/, or DSELAB_TOOLS_CONF. A classroom's grader runs nodetool as root against a
+    seat's nodes, so it must never read files the seat user can write (a logback config or a class
+    in conf/ would run as root)."""
+    folder = os.environ.get(TOOLS_CONF_ENV)
+    return Path(folder) if folder else spec.conf_dir
 
 
 def tool_jvm_args(conf_dir: Path) -> list[str]:
