@@ -350,11 +350,11 @@ def test_cmd(lab: str | None, all_labs: bool, keep: bool) -> None:
     sys.exit(0 if ok else EXIT_CHECK_FAILED)
 
 
-COMMAND_MODULES = ("dselab.cli_web", "dselab.cli_grading")
+COMMAND_MODULES = ("dselab.cli_web", "dselab.cli_grading", "dselab.cli_classroom")
 
 
 def _register_command_modules() -> None:
-    """Commands that live in their own modules (web lab, grading). They are part of dselab, not
+    """Commands that live in their own modules (web lab, grading, classroom). They are part of dselab, not
     optional: one that cannot be imported is a broken install, said at start-up in one line
     instead of a command that silently goes missing."""
     for name in COMMAND_MODULES:

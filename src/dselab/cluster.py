@@ -31,6 +31,7 @@ def bring_up(runtime: Runtime, store: StateStore, progress: Progress | None = No
         return record
     seed, node1, node2 = LAB_NODES
     runtime.up_nodes([seed, node1])
+    wait_for_ring(runtime, seed, [seed, node1], progress)
     progress.step("creating keyspace training and loading its data (two nodes up)")
     environment.load(runtime, progress)
     progress.step("dse-node-2 bootstraps into the ring (streams its share of the data)")
@@ -44,4 +45,21 @@ def bring_up(runtime: Runtime, store: StateStore, progress: Progress | None = No
     store.put(ENV_KEY, record)
     progress.done("environment ready: training keyspace on three nodes")
     return record
+
+
+def wait_for_ring(runtime: Runtime, observer: str, nodes: list[str], progress: Progress,
+                  timeout: float = 90) -> None:
+    """Until `observer` sees every node of `nodes` up (UN): a node listening for CQL may not yet be
+    alive in the seed's gossip, and the load writes at consistency ALL."""
+    from dselab.nodetool_output import parse_status
+
+    wanted = {runtime.address(n) for n in nodes}
+    deadline = time.monotonic() + timeout
+    while True:
+        res = runtime.nodetool(observer, ["status"], timeout=60)
+        up = {row.address for row in parse_status(res.stdout) if row.state == "UN"} if res.ok else set()
+        if wanted <= up or time.monotonic() > deadline:
+            return  # past the deadline the load itself reports what is wrong
+        progress.step(f"waiting for {observer} to see {', '.join(sorted(wanted - up))} up")
+        time.sleep(1)
 

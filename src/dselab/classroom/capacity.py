@@ -1,0 +1,56 @@
+"""Will the seats fit? Measured memory per seat times the seats to start, against the memory
+the host has available now; checked before anything is created.
+
+Ports and address ranges need no check across seats: each seat has its own network namespace.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import psutil
+
+from dselab.errors import EnvironmentProblem
+
+# Measured by benchmarks/classroom.py (three small-profile nodes of one seat, all up, RSS).
+MEASURED_SEAT_MIB = 1800
+SEAT_MEMORY_ENV = "DSELAB_SEAT_MEMORY_MB"
+RESERVE_MIB = 768  # the server itself, checks' nodetool JVMs, the page cache's minimum
+MIB = 1 << 20
+
+
+def seat_mib() -> int:
+    return int(os.environ.get(SEAT_MEMORY_ENV) or MEASURED_SEAT_MIB)
+
+
+def available_mib() -> int:
+    return int(psutil.virtual_memory().available // MIB)
+
+
+@dataclass(frozen=True)
+class Plan:
+    to_start: int
+    per_seat_mib: int
+    available_mib: int
+    reserve_mib: int = RESERVE_MIB
+
+    @property
+    def fits(self) -> int:
+        """How many more seats the host can hold now."""
+        return max(0, (self.available_mib - self.reserve_mib) // self.per_seat_mib)
+
+    @property
+    def ok(self) -> bool:
+        return self.to_start <= self.fits
+
+
+def require(to_start: int, per_seat: int | None = None, available: int | None = None) -> Plan:
+    plan = Plan(to_start, per_seat or seat_mib(), available_mib() if available is None else available)
+    if not plan.ok:
+        raise EnvironmentProblem(
+            f"{to_start} seat(s) need about {to_start * plan.per_seat_mib / 1024:.1f} GiB "
+            f"({plan.per_seat_mib} MiB each) but {plan.available_mib / 1024:.1f} GiB is available: "
+            f"this host holds {plan.fits} more seat(s) now",
+            fix="use a smaller roster, stop other work, or a host with more memory")
+    return plan

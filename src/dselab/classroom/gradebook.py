@@ -1,0 +1,48 @@
+"""Grades signed on the server: every seat graded by the grader from the server's records, each
+report signed here with the course key (never handed to a seat), verified by `dselab gradebook`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from dselab import grading
+from dselab.classroom import checks, registry
+from dselab.classroom.layout import Layout
+from dselab.classroom.lifecycle import course_key, parallelism
+from dselab.classroom.privilege import require_root
+from dselab.classroom.registry import Seat
+from dselab.errors import DselabError
+from dselab.lab import get_lab
+
+
+def report_of(data: dict[str, Any]) -> grading.Report:
+    steps = [grading.StepGrade(**step) for step in data["steps"]]
+    return grading.Report(**{**data, "steps": steps, "signature": None})
+
+
+def build(out_file: Path, reports_dir: Path, lab_ref: str, key_file: str | None,
+          say: Callable[[str], None], layout: Layout | None = None) -> grading.Gradebook:
+    require_root()
+    layout = layout or Layout.current()
+    grading.check_gradebook_out(out_file)
+    key = course_key(layout, key_file)
+    lab = get_lab(lab_ref)
+    known = list(registry.load(layout).values())
+
+    def grade(seat: Seat) -> None:
+        try:
+            report = grading.sign(report_of(checks.run_grader(layout, seat, ["grade", lab.id, seat.id])), key)
+        except DselabError as err:
+            say(f"{seat.id}: not graded: {err.one_line()}")
+            return
+        grading.write_report(report, reports_dir / f"{seat.id}-{lab.id}")
+        say(f"{seat.id}: {report.score}/{report.max_score}")
+
+    with ThreadPoolExecutor(max_workers=parallelism()) as pool:
+        list(pool.map(grade, known))
+    book = grading.gradebook([reports_dir], key)
+    grading.write_gradebook(book, out_file)
+    return book

@@ -1,0 +1,93 @@
+"""Where a classroom keeps things, and who owns what.
+
+    <root>/server/      root, 0700: the seat registry, each seat's grading store, the course key
+    <root>/seats/<user> the seat user's home, 0700: scripts, labs, the seat's clusters (.dselab/)
+    <root>/toolchain/   root, world-readable: the Python and Cassandra jars every seat runs
+
+DSELAB_CLASSROOM_ROOT moves the whole classroom (the tests use their own).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from dselab.errors import EnvironmentProblem
+
+ROOT_ENV = "DSELAB_CLASSROOM_ROOT"
+DEFAULT_ROOT = Path("/var/lib/dselab/classroom")
+
+
+@dataclass(frozen=True)
+class Layout:
+    root: Path
+
+    @classmethod
+    def current(cls) -> Layout:
+        return cls(Path(os.environ.get(ROOT_ENV) or DEFAULT_ROOT).absolute())
+
+    @property
+    def server(self) -> Path:
+        return self.root / "server"
+
+    @property
+    def registry(self) -> Path:
+        return self.server / "seats.json"
+
+    @property
+    def key_file(self) -> Path:
+        return self.server / "course.key"
+
+    @property
+    def tools_conf(self) -> Path:
+        """Logging config for the nodetool JVMs the grader runs (server-owned, never the seat's)."""
+        return self.server / "tools-conf"
+
+    @property
+    def seats(self) -> Path:
+        return self.root / "seats"
+
+    @property
+    def toolchain(self) -> Path:
+        return self.root / "toolchain"
+
+    def seat_home(self, user: str) -> Path:
+        return self.seats / user
+
+    def seat_store(self, user: str) -> Path:
+        """The server's store for one seat: attempts, answers, baselines, evidence."""
+        return self.server / "stores" / user
+
+    def exists(self) -> bool:
+        return self.registry.exists()
+
+    def make_dirs(self) -> None:
+        """The shared folders with their modes (seats pass through root/ and seats/, never server/)."""
+        check_traversable(self.root.parent)
+        for folder, mode in ((self.root, 0o755), (self.server, 0o700), (self.server / "stores", 0o700),
+                             (self.seats, 0o755), (self.toolchain, 0o755), (self.tools_conf, 0o700)):
+            folder.mkdir(parents=True, exist_ok=True)
+            os.chown(folder, 0, 0)
+            folder.chmod(mode)
+
+
+def world_reachable(path: Path) -> bool:
+    """True when any user can reach `path`: every folder on the way is searchable by others."""
+    path = Path(os.path.realpath(path))
+    for part in [*reversed(path.parents), path]:
+        try:
+            mode = part.stat().st_mode
+        except OSError:
+            return False
+        if stat.S_ISDIR(mode) and not mode & stat.S_IXOTH:
+            return False
+    return bool(path.stat().st_mode & stat.S_IROTH)
+
+
+def check_traversable(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    if not world_reachable(folder):
+        raise EnvironmentProblem(f"seat users cannot pass through {folder} (a folder on the way is closed to others)",
+                                 fix=f"choose another {ROOT_ENV}")

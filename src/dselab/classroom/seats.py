@@ -1,0 +1,205 @@
+"""One seat's life: create (user, home, namespace), start (cluster as the seat user, baseline by
+the server), stop, reset, remove. Every command a seat runs goes through `seat_argv`: inside the
+seat's namespace, as the seat's user, with the seat's environment and nothing of the server's.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import psutil
+
+from dselab import paths
+from dselab.classroom import namespaces, users
+from dselab.classroom.registry import Seat
+from dselab.classroom.toolchain import Toolchain
+from dselab.errors import EnvironmentProblem
+from dselab.runtime.base import LAB_NODES
+
+DEFAULT_LAB = "05"
+SEAT_PROFILE_ENV = "DSELAB_CLASSROOM_NODE_PROFILE"  # node settings for seats; "small" unless set
+SEAT_LOOPBACK, SEAT_JMX_BASE = "127.0.55", "7155"  # the lab's usual ones: every seat has its own loopback
+HOME_CONTENT = ("scripts", "labs")  # copied into each home, so the module's commands work verbatim
+PASSED_THROUGH = ("JAVA_HOME", "DSELAB_START_TIMEOUT", "DSELAB_CASSANDRA_VERSION")
+TEMP_DIRS = (Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"))
+
+Lines = Callable[[str], None]
+
+
+def seat_env(seat: Seat, toolchain: Toolchain) -> dict[str, str]:
+    """The seat shell's whole environment (built from nothing: the server's never leaks in)."""
+    env = {
+        "HOME": str(seat.home), "USER": seat.user, "LOGNAME": seat.user, "SHELL": "/bin/bash",
+        "PATH": f"{toolchain.bin_dir}:/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
+        "TERM": "xterm-256color", "DSELAB_SEAT": seat.id, "DSELAB_RUNTIME": "local",
+        "DSELAB_HOME": str(seat.cluster_home), "DSELAB_CACHE": str(toolchain.cache),
+        "DSELAB_LOOPBACK": SEAT_LOOPBACK, "DSELAB_JMX_BASE": SEAT_JMX_BASE,
+        "DSELAB_NODE_PROFILE": os.environ.get(SEAT_PROFILE_ENV, "small"),
+    }
+    if toolchain.cassandra_home:
+        env["CASSANDRA_HOME"] = toolchain.cassandra_home
+    env.update({k: os.environ[k] for k in PASSED_THROUGH if os.environ.get(k)})
+    return env
+
+
+def seat_argv(seat: Seat, toolchain: Toolchain, argv: Sequence[str]) -> list[str]:
+    """argv as the seat's user, inside its namespace, with its environment (run it with cwd=home)."""
+    env = [f"{k}={v}" for k, v in seat_env(seat, toolchain).items()]
+    return namespaces.inside(seat.netns, ["runuser", "-u", seat.user, "--", "env", "-i", *env, *argv])
+
+
+def shell_argv(seat: Seat, toolchain: Toolchain) -> list[str]:
+    """The seat's login shell: what a terminal (the browser's PTY) runs, in the seat's home."""
+    return seat_argv(seat, toolchain, ["bash", "-l"])
+
+
+def run_as_seat(seat: Seat, toolchain: Toolchain, argv: Sequence[str], on_line: Lines | None = None,
+                timeout: float = 1800) -> tuple[int, str]:
+    """Run a command as the seat; each output line goes to `on_line` as it comes. (exit, output)"""
+    proc = subprocess.Popen(seat_argv(seat, toolchain, argv), cwd=seat.home, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line.rstrip("\n"))
+        if on_line:
+            on_line(lines[-1])
+        if time.monotonic() > deadline:
+            proc.kill()
+            break
+    return proc.wait(), "\n".join(lines)
+
+
+def _require(seat: Seat, toolchain: Toolchain, argv: Sequence[str], on_line: Lines | None) -> None:
+    code, output = run_as_seat(seat, toolchain, argv, on_line)
+    if code != 0:
+        last = [ln for ln in output.splitlines() if ln.strip()][-1:] or ["(no output)"]
+        raise EnvironmentProblem(f"seat {seat.id}: `{' '.join(argv)}` failed (exit {code}): {last[0]}")
+
+
+# -- create and fill ------------------------------------------------------------------------------
+
+
+def create(seat: Seat) -> None:
+    """User, home (0700, the seat's), the server's store folder for it (0700, root's), namespace."""
+    users.check_free(seat.user)
+    entry = users.create(seat.user, seat.home)
+    seat.home.mkdir(mode=0o700, exist_ok=True)
+    os.chown(seat.home, entry.pw_uid, entry.pw_gid)
+    seat.home.chmod(0o700)
+    seat.store_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    namespaces.create(seat.netns)
+
+
+def fill_home(seat: Seat, toolchain: Toolchain) -> None:
+    """Student scripts and lab files, `.venv` -> the shared toolchain, a prompt naming the seat."""
+    entry = users.lookup(seat.user)
+    assert entry is not None
+    for name in HOME_CONTENT:
+        shutil.copytree(paths.REPO_ROOT / name, seat.home / name, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    venv_link = seat.home / ".venv"
+    if not venv_link.is_symlink():
+        venv_link.symlink_to(toolchain.venv)
+    (seat.home / ".bashrc").write_text(f'PS1="{seat.id}@dselab:\\w\\$ "\ncd "$HOME"\n')
+    (seat.home / ".bash_profile").write_text('[ -f ~/.bashrc ] && . ~/.bashrc\n')
+    seat.cluster_home.mkdir(exist_ok=True)
+    for dirpath, dirnames, filenames in os.walk(seat.home):
+        for name in [*dirnames, *filenames]:
+            os.lchown(Path(dirpath, name), entry.pw_uid, entry.pw_gid)
+    os.lchown(seat.home, entry.pw_uid, entry.pw_gid)
+
+
+# -- processes ------------------------------------------------------------------------------------
+
+
+def _seat_processes(seat: Seat) -> list[psutil.Process]:
+    entry = users.lookup(seat.user)
+    if entry is None:
+        return []
+    found = []
+    for proc in psutil.process_iter(["uids"]):
+        uids = proc.info["uids"]
+        if uids and entry.pw_uid in (uids.real, uids.effective):
+            found.append(proc)
+    return found
+
+
+def node_processes(seat: Seat) -> dict[str, psutil.Process]:
+    """The seat's running Cassandra nodes by name (from each JVM's -Dcassandra.config path)."""
+    nodes: dict[str, psutil.Process] = {}
+    for proc in _seat_processes(seat):
+        try:
+            cmdline = proc.cmdline()
+        except psutil.Error:
+            continue
+        for arg in cmdline:
+            if arg.startswith("-Dcassandra.config=") and arg.endswith("/conf/cassandra.yaml"):
+                nodes[Path(arg.split("=", 1)[1]).parent.parent.name] = proc
+    return nodes
+
+
+def running(seat: Seat) -> bool:
+    return set(LAB_NODES) <= set(node_processes(seat))
+
+
+def kill_processes(seat: Seat) -> int:
+    """SIGKILL every process of the seat's user (its nodes, its shells); returns how many."""
+    procs = _seat_processes(seat)
+    for proc in procs:
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(procs, timeout=30)
+    return len(procs)
+
+
+# -- lifecycle ------------------------------------------------------------------------------------
+
+
+def start(seat: Seat, toolchain: Toolchain, on_line: Lines | None = None) -> None:
+    """The seat's cluster up as its user (first time: data loaded, dse-node-2 bootstrapped)."""
+    namespaces.create(seat.netns)
+    _require(seat, toolchain, ["dselab", "up"], on_line)
+
+
+def stop(seat: Seat, toolchain: Toolchain, on_line: Lines | None = None) -> None:
+    """Stop the seat's clusters as its user, keeping data."""
+    if users.lookup(seat.user) is None or not namespaces.exists(seat.netns):
+        return
+    _require(seat, toolchain, ["dselab", "restore-cluster", "down"], on_line)
+    _require(seat, toolchain, ["dselab", "down"], on_line)
+
+
+def wipe_cluster(seat: Seat) -> None:
+    """Kill the seat's processes and delete its clusters and its seat-side store (reset)."""
+    kill_processes(seat)
+    shutil.rmtree(seat.cluster_home, ignore_errors=True)
+    shutil.rmtree(seat.store_dir, ignore_errors=True)
+    seat.store_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def remove(seat: Seat) -> None:
+    """Everything of the seat: processes, namespace, user, home, the server's store of it, temp files."""
+    entry = users.lookup(seat.user)
+    kill_processes(seat)
+    namespaces.remove(seat.netns)
+    if entry is not None and users.is_seat_user(seat.user):
+        for folder in TEMP_DIRS:
+            for item in folder.glob("*") if folder.is_dir() else []:
+                try:
+                    owned = item.lstat().st_uid == entry.pw_uid
+                except OSError:
+                    continue
+                if owned:
+                    shutil.rmtree(item, ignore_errors=True) if item.is_dir() and not item.is_symlink() else item.unlink()
+        users.remove(seat.user)
+    shutil.rmtree(seat.home, ignore_errors=True)
+    shutil.rmtree(seat.store_dir, ignore_errors=True)

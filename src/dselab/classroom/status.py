@@ -1,0 +1,71 @@
+"""What the instructor sees per seat: user, home, each node's state, steps passed per lab."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from dselab.checking import PASS
+from dselab.classroom import checks, namespaces, registry, seats
+from dselab.classroom.layout import Layout
+from dselab.classroom.lifecycle import parallelism
+from dselab.classroom.privilege import require_root
+from dselab.classroom.registry import Seat
+from dselab.errors import DselabError
+from dselab.lab import load_all
+from dselab.runtime.base import LAB_NODES
+
+
+@dataclass
+class SeatStatus:
+    seat: str
+    user: str
+    home: str
+    netns: str
+    nodes: dict[str, str]  # node -> UN / DN / ... (the ring's view), "down" when no process runs
+    passed: dict[str, list[int]] = field(default_factory=dict)  # lab id -> step numbers passed this run
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _passed(seat: Seat) -> dict[str, list[int]]:
+    store = seat.server_store()
+    try:
+        out = {}
+        for lab in load_all():
+            base = store.get(f"lab:{lab.id}:baseline")
+            if base is None:
+                continue
+            numbers = {s.id: s.number for s in lab.steps}
+            done = {a["step"] for a in store.attempts(lab.id, since=float(base.get("started_at") or 0))
+                    if a["status"] == PASS}
+            out[lab.id] = sorted(numbers[s] for s in done if s in numbers)
+        return out
+    finally:
+        store.close()
+
+
+def seat_status(layout: Layout, seat: Seat) -> SeatStatus:
+    running = seats.node_processes(seat)
+    nodes = {n: ("up" if n in running else "down") for n in LAB_NODES}
+    note = ""
+    if not namespaces.exists(seat.netns):
+        note = "no namespace (seat not up)"
+    elif running:
+        try:  # the ring's own view (UN/DN) from the grader, in the seat's namespace
+            nodes = {row["name"]: (row["state"] if row["name"] in running else "down")
+                     for row in checks.run_grader(layout, seat, ["status"], timeout=120)}
+        except DselabError as err:
+            note = err.one_line()
+    return SeatStatus(seat.id, seat.user, str(seat.home), seat.netns, nodes, _passed(seat), note)
+
+
+def classroom_status(layout: Layout | None = None) -> list[SeatStatus]:
+    require_root()
+    layout = layout or Layout.current()
+    known = list(registry.load(layout).values())
+    with ThreadPoolExecutor(max_workers=parallelism()) as pool:
+        return list(pool.map(lambda s: seat_status(layout, s), known))

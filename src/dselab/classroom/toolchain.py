@@ -1,0 +1,126 @@
+"""What every seat runs, readable by all seat users and writable by none: a Python that imports
+the server's dselab (so the student scripts work verbatim) and the Cassandra jars.
+
+The server's own interpreter may live where seat users cannot reach (pyenv under /root, as on
+the build machines), so seats get a small venv made from a reachable interpreter of the same
+minor version, whose site-packages points at the server's (a .pth file, no second install).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+
+from dselab.classroom.layout import Layout, world_reachable
+from dselab.errors import EnvironmentProblem
+from dselab.progress import Progress, Silent
+from dselab.runtime import distribution
+
+SEAT_COMMANDS = ("dselab", "cqlsh")  # console scripts the seat's PATH must offer
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    venv: Path
+    cache: Path  # DSELAB_CACHE for seats (holds cassandra-<version>/)
+    cassandra_home: str | None = None  # when the server runs an existing install instead
+
+    @property
+    def bin_dir(self) -> Path:
+        return self.venv / "bin"
+
+    @property
+    def python(self) -> Path:
+        return self.bin_dir / "python"
+
+
+def _reachable_python() -> Path:
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    candidates = [Path(sys.executable), Path(sys._base_executable), Path(f"/usr/bin/python{version}"),
+                  Path(f"/usr/local/bin/python{version}")]
+    for candidate in candidates:
+        if candidate.exists() and world_reachable(candidate) and _minor(candidate) == version:
+            return candidate
+    raise EnvironmentProblem(f"no Python {version} that seat users may run (the server's is {sys.executable})",
+                             fix=f"install python{version} system-wide (e.g. apt-get install python{version}-venv)")
+
+
+def _minor(python: Path) -> str:
+    out = subprocess.run([str(python), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                         capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def _make_venv(venv: Path) -> None:
+    server_site = Path(sysconfig.get_paths()["purelib"])
+    if not world_reachable(server_site):
+        raise EnvironmentProblem(f"seat users cannot read the server's packages in {server_site}",
+                                 fix="install dselab where every user can read it (e.g. a venv under /opt)")
+    pth_line = f"import site; site.addsitedir({str(server_site)!r})\n"
+    ours = venv / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+    if not (ours / "dselab-server.pth").exists() or (ours / "dselab-server.pth").read_text() != pth_line:
+        shutil.rmtree(venv, ignore_errors=True)
+        subprocess.run([str(_reachable_python()), "-m", "venv", "--without-pip", str(venv)], check=True,
+                       capture_output=True)
+        (ours / "dselab-server.pth").write_text(pth_line)
+    server_bin = Path(sys.executable).parent
+    for name in SEAT_COMMANDS:
+        source = server_bin / name
+        if not source.exists():
+            raise EnvironmentProblem(f"{source} is missing", fix="run `make setup` (pip installs it)")
+        body = source.read_text().split("\n", 1)[1]
+        target = venv / "bin" / name
+        target.write_text(f"#!{venv / 'bin' / 'python'}\n{body}")
+        target.chmod(0o755)
+
+
+def _share_cassandra(cache: Path, progress: Progress) -> str | None:
+    """The server's verified Cassandra jars, hard-linked (or copied) into the shared cache."""
+    dist = distribution.ensure(progress)
+    if dist.source == "CASSANDRA_HOME":
+        home = str(dist.lib_dir.parent)
+        if not world_reachable(dist.lib_dir):
+            raise EnvironmentProblem(f"seat users cannot read CASSANDRA_HOME={home}",
+                                     fix="put the install where every user can read it, or unset CASSANDRA_HOME")
+        return home
+    source = dist.lib_dir.parent
+    target = cache / source.name
+    if not (target / "MANIFEST.sha256.json").exists():
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(source, target, copy_function=_link_or_copy)
+    return None
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def ensure(layout: Layout, progress: Progress | None = None) -> Toolchain:
+    progress = progress or Silent()
+    venv, cache = layout.toolchain / "venv", layout.toolchain / "cache"
+    progress.step("preparing the seats' toolchain (Python, Cassandra jars)")
+    _make_venv(venv)
+    cache.mkdir(parents=True, exist_ok=True)
+    home = _share_cassandra(cache, progress)
+    for dirpath, dirnames, filenames in os.walk(layout.toolchain):
+        for name in dirnames:
+            Path(dirpath, name).chmod(0o755)
+        for name in filenames:
+            path = Path(dirpath, name)
+            if not path.is_symlink():
+                path.chmod(path.stat().st_mode | 0o444)
+    return Toolchain(venv=venv, cache=cache, cassandra_home=home)
+
+
+def current(layout: Layout) -> Toolchain:
+    """The toolchain `ensure` made, without re-checking it (for commands after `up`)."""
+    return Toolchain(venv=layout.toolchain / "venv", cache=layout.toolchain / "cache",
+                     cassandra_home=os.environ.get("CASSANDRA_HOME") or None)

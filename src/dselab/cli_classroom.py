@@ -1,0 +1,165 @@
+"""`dselab classroom`: the instructor's commands for seats on one server (run as root).
+
+Thin: parse, call one function of dselab.classroom, print. Errors are DselabErrors, which the
+main CLI turns into one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from dselab.errors import EXIT_CHECK_FAILED, EXIT_USAGE, UsageError
+
+KEY_HELP = "course key file (kept on the server, mode 0600; reports are signed with it)"
+
+
+def _say(line: str) -> None:
+    click.echo(line, err=True)
+
+
+def _finish(outcomes: list) -> None:
+    failed = [o for o in outcomes if not o.ok]
+    click.echo(f"{len(outcomes) - len(failed)} of {len(outcomes)} seat(s) ok"
+               + (f"; failed: {', '.join(o.seat for o in failed)}" if failed else ""))
+    if failed:
+        sys.exit(EXIT_USAGE)
+
+
+@click.group("classroom")
+def classroom() -> None:
+    """Seats on this server for a whole class: a Unix user, a network namespace and a cluster each;
+    checks and grades kept where no student can write (run as root)."""
+
+
+@classroom.command("up")
+@click.option("--seats", "count", type=int, help="number of seats: seat01, seat02, ...")
+@click.option("--roster", type=click.Path(dir_okay=False, path_type=Path), help="one student id per line")
+@click.option("--key-file", help=KEY_HELP)
+@click.option("--lab", default="05", show_default=True, help="the lab every seat starts")
+def up_command(count: int | None, roster: Path | None, key_file: str | None, lab: str) -> None:
+    """Create and start every seat that is missing (checks memory first); running seats are left alone."""
+    from dselab.classroom import lifecycle
+    from dselab.classroom import roster as rosters
+    from dselab.classroom.privilege import require_root
+
+    require_root()
+    if count is not None and roster is not None:
+        raise UsageError("give --seats or --roster, not both")
+    ids = rosters.read_roster(roster) if roster else rosters.numbered_seats(count) if count is not None else None
+    _finish(lifecycle.up(ids, key_file, _say, lab))
+
+
+@classroom.command("down")
+@click.option("--purge", is_flag=True, help="remove seats, their users, namespaces and all data")
+def down_command(purge: bool) -> None:
+    """Stop every seat keeping its data (or remove everything with --purge)."""
+    from dselab.classroom import lifecycle
+
+    _finish(lifecycle.down(purge, _say))
+
+
+@classroom.command("reset")
+@click.argument("seat")
+@click.option("--lab", default="05", show_default=True)
+def reset_command(seat: str, lab: str) -> None:
+    """Give SEAT a fresh cluster and a fresh lab run (its recorded attempts are cleared)."""
+    from dselab.classroom import lifecycle
+
+    lifecycle.reset(seat, _say, lab)
+
+
+@classroom.command("status")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def status_command(as_json: bool) -> None:
+    """Seats, their users and homes, each node's state, the steps passed per lab."""
+    from dselab.classroom.status import classroom_status
+
+    rows = classroom_status()
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in rows], indent=2))
+        return
+    click.echo(f"{'SEAT':<20} {'USER':<24} {'NODES':<34} PASSED")
+    for r in rows:
+        nodes = " ".join(f"{n.replace('dse-', '')}:{s}" for n, s in r.nodes.items())
+        passed = "; ".join(f"{lab}: {','.join(map(str, steps)) or '-'}" for lab, steps in r.passed.items())
+        click.echo(f"{r.seat:<20} {r.user:<24} {nodes:<34} {passed or '-'}" + (f"  ({r.note})" if r.note else ""))
+
+
+@classroom.command("check")
+@click.argument("seat")
+@click.argument("lab")
+@click.argument("steps", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="JSON: id, number, status, message, hint per step")
+def check_command(seat: str, lab: str, steps: tuple[str, ...], as_json: bool) -> None:
+    """Run and record SEAT's checks on the server; exit codes as `dselab check`."""
+    from dselab.classroom.checks import check_seat
+    from dselab.classroom.privilege import require_root
+    from dselab.cli import _print_results
+
+    require_root()
+    results = check_seat(seat, lab, steps)
+    _print_results(results, as_json)
+    if len(results) == 1 and results[0].status == "error":
+        sys.exit(EXIT_USAGE)
+    sys.exit(0 if all(r.passed for r in results) else EXIT_CHECK_FAILED)
+
+
+@classroom.command("answer")
+@click.argument("seat")
+@click.argument("lab")
+@click.argument("step")
+@click.argument("value")
+def answer_command(seat: str, lab: str, step: str, value: str) -> None:
+    """Record SEAT's answer to a read-only step on the server (students can also use ./scripts/answer.sh)."""
+    from dselab.classroom.checks import record_answer
+    from dselab.classroom.privilege import require_root
+
+    require_root()
+    done = record_answer(seat, lab, step, value)
+    click.echo(f"answer for step {done['number']} ({done['step']}) of seat {seat} recorded")
+
+
+@classroom.command("exec", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("seat")
+@click.argument("argv", nargs=-1, required=True, type=click.UNPROCESSED)
+def exec_command(seat: str, argv: tuple[str, ...]) -> None:
+    """Run a command as SEAT's user, in its home and namespace, with its shell's environment."""
+    from dselab.classroom import registry, seats, toolchain
+    from dselab.classroom.layout import Layout
+    from dselab.classroom.privilege import require_root
+
+    require_root()
+    layout = Layout.current()
+    the_seat = registry.get(layout, seat)
+    args = list(argv[1:] if argv and argv[0] == "--" else argv)
+    if not args:
+        raise UsageError("name a command after --, e.g. `dselab classroom exec alice -- ./scripts/nodetool.sh status`")
+    proc = subprocess.run(seats.seat_argv(the_seat, toolchain.current(layout), args), cwd=the_seat.home)
+    sys.exit(proc.returncode)
+
+
+@classroom.command("gradebook")
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="gradebook file: .csv or .html")
+@click.option("--reports", "reports_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("classroom-reports"), show_default=True,
+              help="folder for each student's signed report.json, report.xml, report.html")
+@click.option("--lab", default="05", show_default=True)
+@click.option("--key-file", help="course key (default: the one given to `classroom up`)")
+def gradebook_command(out_file: Path, reports_dir: Path, lab: str, key_file: str | None) -> None:
+    """Grade every seat from the server's records, sign each report, write the gradebook."""
+    from dselab.classroom.gradebook import build
+
+    book = build(out_file, reports_dir, lab, key_file, _say)
+    click.echo(f"{len(book.valid)} signed report(s) in {reports_dir}; wrote {out_file}")
+    for score in sorted(book.scores, key=lambda s: -s.score):
+        click.echo(f"  {score.student:<24} {score.score}/{score.max_score}")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(classroom)
