@@ -155,6 +155,8 @@ def down(purge: bool, say: Say, layout: Layout | None = None) -> list[SeatOutcom
         elif layout.root.exists():
             shutil.rmtree(layout.root)
             say(f"removed {layout.root}")
+            if layout.root.parent.name == "dselab" and not any(layout.root.parent.iterdir()):
+                layout.root.parent.rmdir()  # /var/lib/dselab, made by `up`
     return outcomes
 
 

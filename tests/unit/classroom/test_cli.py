@@ -1,0 +1,69 @@
+"""The classroom CLI's refusals: one line, exit 2, and nothing created (real processes)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dselab.classroom.layout import ROOT_ENV
+
+NOBODY = 65534
+
+
+def _dselab(args: list[str], root: Path, as_nobody: bool = False) -> subprocess.CompletedProcess[str]:
+    """`dselab ARGS` in a fresh process; as_nobody drops to uid 65534 before the command runs (the
+    modules are loaded first: this interpreter's own files may be closed to that user)."""
+    preload = "import sys, os; from dselab.cli import main; import dselab.classroom.lifecycle, dselab.classroom.roster; "
+    drop = f"os.setgid({NOBODY}); os.setuid({NOBODY}); " if as_nobody else ""
+    code = f"{preload}{drop}sys.argv[0] = 'dselab'; main({args!r})"
+    env = {**os.environ, ROOT_ENV: str(root)}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60,
+                          cwd="/")
+
+
+def _one_line_error(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert proc.returncode == 2, proc
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("dselab: error:"), proc.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="dropping to another user needs root")
+def test_a_user_who_is_not_root_is_refused_with_the_reason(tmp_path: Path) -> None:
+    proc = _dselab(["classroom", "up", "--seats", "1"], tmp_path / "room", as_nobody=True)
+    _one_line_error(proc, "must run as root", "a Unix user and a network namespace per seat")
+    assert not (tmp_path / "room").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the classroom runs as root")
+def test_bad_roster_lines_are_all_reported_before_anything_is_created(tmp_path: Path) -> None:
+    roster = tmp_path / "class.txt"
+    roster.write_text("alice\nno spaces allowed\nalice\n")
+    proc = _dselab(["classroom", "up", "--roster", str(roster)], tmp_path / "room")
+    _one_line_error(proc, "line 2:", "line 3: duplicate id 'alice'")
+    assert not (tmp_path / "room").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the classroom runs as root")
+def test_missing_key_file_is_refused_before_anything_is_created(tmp_path: Path) -> None:
+    proc = _dselab(["classroom", "up", "--seats", "1", "--key-file", str(tmp_path / "nope.key")], tmp_path / "room")
+    _one_line_error(proc, "cannot read key file")
+    assert not (tmp_path / "room").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the classroom runs as root")
+@pytest.mark.parametrize("args", [["check", "ghost", "05", "1"], ["exec", "ghost", "--", "true"], ["reset", "ghost"]])
+def test_unknown_seat_is_one_line(tmp_path: Path, args: list[str]) -> None:
+    proc = _dselab(["classroom", *args], tmp_path / "room")
+    _one_line_error(proc, "unknown seat 'ghost'")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the classroom runs as root")
+def test_gradebook_without_any_course_key_is_refused(tmp_path: Path) -> None:
+    proc = _dselab(["classroom", "gradebook", "--out", str(tmp_path / "book.csv")], tmp_path / "room")
+    _one_line_error(proc, "no course key")
