@@ -102,6 +102,9 @@ def up(student_ids: Sequence[str] | None, key_file: str | None, say: Say, lab: s
         def line(text: str) -> None:
             say(f"{seat.id}: {text.strip()}")
 
+        if seats.running(seat) and checks.has_baseline(seat, lab):
+            line("already running")
+            return "running"
         seats.create(seat)
         seats.fill_home(seat, tc)
         seats.start(seat, tc, line)

@@ -10,6 +10,7 @@ import hashlib
 import pwd
 import re
 import subprocess
+import threading
 from pathlib import Path
 
 from dselab.errors import EnvironmentProblem
@@ -17,6 +18,7 @@ from dselab.errors import EnvironmentProblem
 PREFIX = "dsl-"
 COMMENT = "dselab classroom seat"  # marks users we created: never touch a user without it
 MAX_NAME = 32
+_ACCOUNTS = threading.Lock()  # useradd/userdel lock /etc/passwd: seats starting together take turns
 _PLAIN = re.compile(r"[a-z0-9][a-z0-9_-]{0,22}")  # fits PREFIX + 23 < 32 with room to spare
 
 
@@ -52,17 +54,19 @@ def check_free(name: str) -> None:
 
 def create(name: str, home: Path) -> pwd.struct_passwd:
     """A locked-password user with its own group and `home` (made by the caller)."""
-    if lookup(name) is None:
-        _run(["useradd", "--no-create-home", "--home-dir", str(home), "--shell", "/bin/bash",
-              "--user-group", "--comment", COMMENT, name])
+    with _ACCOUNTS:
+        if lookup(name) is None:
+            _run(["useradd", "--no-create-home", "--home-dir", str(home), "--shell", "/bin/bash",
+                  "--user-group", "--comment", COMMENT, name])
     entry = lookup(name)
     assert entry is not None
     return entry
 
 
 def remove(name: str) -> None:
-    if is_seat_user(name):
-        _run(["userdel", name])
+    with _ACCOUNTS:
+        if is_seat_user(name):
+            _run(["userdel", name])
 
 
 def _run(argv: list[str]) -> None:

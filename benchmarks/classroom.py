@@ -1,0 +1,84 @@
+"""Classroom figures (issue 10): memory per seat, seats per 24 GiB, 2 seats up from cold, reset,
+median check latency with two seats checking at the same moment.
+
+    sudo .venv/bin/python benchmarks/classroom.py     # ~5 min; writes benchmarks/classroom-results.json
+
+Runs its own classroom (DSELAB_CLASSROOM_ROOT=/var/lib/dselab/classroom-bench), purged first and
+at the end. Memory is the resident set (psutil RSS) of each seat's Cassandra JVMs with every lab
+node up, then again with the seat's restore node up too (step 10 of lab 05 starts it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+os.environ.setdefault("DSELAB_CLASSROOM_ROOT", "/var/lib/dselab/classroom-bench")
+
+from dselab.classroom import registry, seats  # noqa: E402
+from dselab.classroom.capacity import RESERVE_MIB  # noqa: E402
+from dselab.classroom.layout import Layout  # noqa: E402
+
+RUNS = int(os.environ.get("BENCH_RUNS", "7"))
+OUT = Path(__file__).resolve().parent / "classroom-results.json"
+GIB = 1024
+
+
+def classroom(*args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "dselab", "classroom", *args], capture_output=True, text=True)
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"benchmark: `dselab classroom {' '.join(args)}` failed: {proc.stderr[-800:]}")
+    return time.monotonic() - started, proc
+
+
+def seat_rss_mib(seat: registry.Seat) -> float:
+    total = 0
+    for proc in seats.node_processes(seat).values():
+        total += proc.memory_info().rss
+    return round(total / (1 << 20), 1)
+
+
+def main() -> None:
+    if os.geteuid() != 0:
+        raise SystemExit("benchmark: run as root (the classroom creates users and namespaces)")
+    layout = Layout.current()
+    if layout.root.exists():
+        classroom("down", "--purge")
+    results: dict[str, object] = {"runs": RUNS, "cpus": os.cpu_count()}
+    up_s, _ = classroom("up", "--seats", "2")
+    results["up_2_seats_cold_s"] = round(up_s, 1)
+    known = list(registry.load(layout).values())
+    first, second = known
+    classroom("exec", first.id, "--", "./scripts/nodetool.sh", "snapshot", "training", "-t", "lab_backup")
+    latencies: list[float] = []
+    for _ in range(RUNS):
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            latencies += list(pool.map(lambda s: classroom("check", s.id, "05", "1")[0], known))
+    results["check_05_1_two_seats_at_once"] = {
+        "median_s": round(statistics.median(latencies), 2), "min_s": round(min(latencies), 2),
+        "max_s": round(max(latencies), 2), "calls": len(latencies)}
+    time.sleep(20)  # let the nodes settle after start-up work
+    lab_only = [seat_rss_mib(s) for s in known]
+    results["seat_rss_mib_lab_nodes"] = lab_only
+    classroom("exec", first.id, "--", "./scripts/restore-cluster.sh", "up")
+    with_restore = seat_rss_mib(first)
+    results["seat_rss_mib_with_restore_node"] = with_restore
+    results["seats_per_24_gib"] = int((24 * GIB - RESERVE_MIB) // max(lab_only))
+    results["seats_per_24_gib_with_restore_node"] = int((24 * GIB - RESERVE_MIB) // with_restore)
+    reset_s, _ = classroom("reset", second.id)
+    results["reset_one_seat_s"] = round(reset_s, 1)
+    purge_s, _ = classroom("down", "--purge")
+    results["down_purge_2_seats_s"] = round(purge_s, 1)
+    OUT.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,163 @@
+"""Two classroom seats on real Cassandra (issue 10): a seat's work earns credit, the other seat's
+forgeries earn nothing and change nothing, a dead node is seen and reset, purge leaves nothing.
+
+Runs as root (CI does). Tests run in file order on one classroom; the last one purges it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import pwd
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dselab import grading
+from dselab.classroom import namespaces, registry, seats
+from dselab.classroom.layout import ROOT_ENV, Layout
+
+pytestmark = [pytest.mark.integration,
+              pytest.mark.skipif(os.geteuid() != 0, reason="the classroom creates users and namespaces: root only")]
+
+ROOT = Path(os.environ.get("DSELAB_CLASSROOM_TEST_ROOT", "/var/lib/dselab/classroom-test"))
+A, B = "alice", "Bob.B"  # B's id is no plain user name: exercises the hashed mapping
+
+
+def classroom(*args: str, timeout: float = 1200) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, ROOT_ENV: str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "dselab", "classroom", *args], capture_output=True, text=True,
+                          env=env, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def as_seat(seat: str, command: str) -> subprocess.CompletedProcess[str]:
+    return classroom("exec", seat, "--", "bash", "-c", command, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def room(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+    if ROOT.exists():
+        classroom("down", "--purge")
+    work = tmp_path_factory.mktemp("classroom")
+    key = grading.keygen(work / "course.key")
+    roster = work / "roster.txt"
+    roster.write_text(f"{A}\n{B}\n")
+    up = classroom("up", "--roster", str(roster), "--key-file", str(key))
+    assert up.returncode == 0, up.stdout + up.stderr
+    layout = Layout(ROOT)
+    known = registry.load(layout)
+    yield {"layout": layout, "key": key, "work": work, "a": known[A], "b": known[B], "up": up}
+    if ROOT.exists():
+        classroom("down", "--purge")
+
+
+def attempts(seat: registry.Seat) -> list[dict]:
+    store = seat.server_store()
+    try:
+        return store.attempts("05-backup-restore")
+    finally:
+        store.close()
+
+
+def test_up_reports_progress_per_seat_and_starts_lab_05(room: dict) -> None:
+    err = room["up"].stderr
+    for seat in (A, B):
+        assert f"{seat}: lab 05 started (baseline recorded by the server)" in err
+        assert f"{seat}: ready: user" in err
+    assert "2 of 2 seat(s) ok" in room["up"].stdout
+    again = classroom("up")  # a running classroom: nothing to start
+    assert again.returncode == 0 and "0 to start" in again.stderr, again.stderr
+
+
+def test_seat_a_passes_step_1_through_exec_and_seat_b_fails(room: dict) -> None:
+    done = classroom("exec", A, "--", "./scripts/nodetool.sh", "snapshot", "training", "-t", "lab_backup")
+    assert done.returncode == 0 and "lab_backup" in done.stdout, done.stderr
+    passed = classroom("check", A, "05", "1")
+    assert passed.returncode == 0 and "PASS" in passed.stdout, passed.stdout + passed.stderr
+    failed = classroom("check", B, "05", "1")
+    assert failed.returncode == 1 and "FAIL" in failed.stdout, failed.stdout + failed.stderr
+    assert [a["status"] for a in attempts(room["a"])] == ["pass"]
+
+
+def test_seat_b_cannot_reach_the_server_seat_a_or_the_key(room: dict) -> None:
+    layout, a, b = room["layout"], room["a"], room["b"]
+    before = (attempts(a), attempts(b))
+    store_a = a.store_dir / "state-local.sqlite"
+    forgeries = {
+        "read the server store": f"cat {store_a}",
+        "list the server folder": f"ls {layout.server}",
+        "write the server store": f"echo x >> {store_a}",
+        "plant a file on the server": f"touch {layout.server}/forged",
+        "read the course key": f"cat {layout.key_file}",
+        "read A's home": f"ls {a.home}",
+        "read A's data": f"cat {a.cluster_home}/clusters/lab/dse-seed/conf/cassandra.yaml",
+        "enter A's namespace": f"nsenter --net=/run/netns/{a.netns} true",
+        "ip netns exec into A": f"/usr/sbin/ip netns exec {a.netns} true",
+        "sign with the server's key": f"dselab grade 05 --student {A} --key-file {layout.key_file} --out /tmp/forged",
+        "verify with the server's key": f"dselab gradebook {a.home} --out /tmp/forged.csv --key-file {layout.key_file}",
+    }
+    for what, command in forgeries.items():
+        proc = as_seat(B, command)
+        assert proc.returncode != 0, f"{what} succeeded: {proc.stdout}"
+        assert any(word in (proc.stderr + proc.stdout).lower()
+                   for word in ("permission denied", "operation not permitted", "cannot")), (what, proc.stderr)
+    # nodetool and cqlsh in B's namespace reach B's own nodes only: A's snapshot is not there.
+    listing = as_seat(B, "./scripts/nodetool.sh listsnapshots")
+    assert listing.returncode == 0 and "lab_backup" not in listing.stdout
+    cql = as_seat(B, "./scripts/cqlsh.sh -e 'SELECT count(*) FROM system.peers'")
+    assert cql.returncode == 0, cql.stderr
+    # the old attack: pass rows in the seat's own store change nothing the server grades from
+    forge = as_seat(B, "python -c \"from dselab.state import StateStore; s = StateStore.for_runtime('local'); "
+                       "[s.record_attempt('05-backup-restore', st, 'pass', 'forged', []) for st in ('snapshot', 'list')]\"")
+    assert forge.returncode == 0, forge.stderr
+    assert (attempts(a), attempts(b)) == before
+    assert not (layout.server / "forged").exists()
+
+
+def test_a_dead_node_is_shown_named_by_the_check_and_reset_recovers(room: dict) -> None:
+    b = room["b"]
+    seats.node_processes(b)["dse-node-2"].kill()
+    status = json.loads(classroom("status", "--json").stdout)
+    row = next(r for r in status if r["seat"] == B)
+    assert row["nodes"]["dse-node-2"] == "down" and row["nodes"]["dse-seed"] == "UN", row
+    check = classroom("check", B, "05", "incremental")
+    assert check.returncode in (1, 2) and "dse-node-2" in check.stdout + check.stderr, check.stdout
+    reset = classroom("reset", B)
+    assert reset.returncode == 0, reset.stderr
+    row = next(r for r in json.loads(classroom("status", "--json").stdout) if r["seat"] == B)
+    assert set(row["nodes"].values()) == {"UN"} and row["passed"] == {"05-backup-restore": []}, row
+
+
+def test_gradebook_ranks_a_above_b_and_verifies_with_the_key(room: dict) -> None:
+    work = room["work"]
+    book, reports = work / "book.csv", work / "reports"
+    made = classroom("gradebook", "--out", str(book), "--reports", str(reports))
+    assert made.returncode == 0, made.stderr
+    rows = list(csv.DictReader(book.read_text().split("\n\n")[0].splitlines()))
+    score = {r["student"]: int(r["score"]) for r in rows}
+    assert score[A] >= 2 > score[B] == 0, score
+    assert (reports / f"{A}-05-backup-restore" / "report.xml").exists()
+    verify = subprocess.run([sys.executable, "-m", "dselab", "gradebook", str(reports), "--out", str(work / "v.csv"),
+                             "--key-file", str(room["key"])], capture_output=True, text=True)
+    assert verify.returncode == 0 and "2 valid, 0 flagged" in verify.stdout, verify.stdout + verify.stderr
+
+
+def test_down_purge_leaves_no_user_process_namespace_or_folder(room: dict) -> None:
+    a, b = room["a"], room["b"]
+    uids = [pwd.getpwnam(s.user).pw_uid for s in (a, b)]
+    stopped = classroom("down")
+    assert stopped.returncode == 0 and not seats.node_processes(a), stopped.stderr
+    purged = classroom("down", "--purge")
+    assert purged.returncode == 0, purged.stderr
+    for seat in (a, b):
+        with pytest.raises(KeyError):
+            pwd.getpwnam(seat.user)
+        assert not namespaces.exists(seat.netns)
+    leftovers = subprocess.run(["ps", "-o", "pid=", "-u", ",".join(map(str, uids))], capture_output=True, text=True)
+    assert leftovers.stdout.strip() == ""
+    assert not ROOT.exists()
+    assert not [p for p in Path("/tmp").glob("*") if p.lstat().st_uid in uids]
