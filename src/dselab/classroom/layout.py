@@ -64,10 +64,11 @@ class Layout:
         return self.registry.exists()
 
     def make_dirs(self) -> None:
-        """The shared folders with their modes (seats pass through root/ and seats/, never server/)."""
+        """The shared folders with their modes: seats pass through root/ and seats/ (0711: no listing
+        of the other seats), never into server/."""
         check_traversable(self.root.parent)
         for folder, mode in ((self.root, 0o755), (self.server, 0o700), (self.server / "stores", 0o700),
-                             (self.seats, 0o755), (self.toolchain, 0o755), (self.tools_conf, 0o700)):
+                             (self.seats, 0o711), (self.toolchain, 0o755), (self.tools_conf, 0o700)):
             folder.mkdir(parents=True, exist_ok=True)
             os.chown(folder, 0, 0)
             folder.chmod(mode)

@@ -168,7 +168,6 @@ def reset(seat_id: str, say: Say, lab: str = seats.DEFAULT_LAB, layout: Layout |
     require_root()
     layout = layout or Layout.current()
     seat = registry.get(layout, seat_id)
-    capacity.require(0)
     tc = toolchain.current(layout)
 
     def line(text: str) -> None:
