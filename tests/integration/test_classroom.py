@@ -98,7 +98,7 @@ def test_seat_b_cannot_reach_the_server_seat_a_or_the_key(room: dict) -> None:
         "enter A's namespace": f"nsenter --net=/run/netns/{a.netns} true",
         "ip netns exec into A": f"/usr/sbin/ip netns exec {a.netns} true",
         "sign with the server's key": f"dselab grade 05 --student {A} --key-file {layout.key_file} --out /tmp/forged",
-        "verify with the server's key": f"dselab gradebook {a.home} --out /tmp/forged.csv --key-file {layout.key_file}",
+        "verify with the server's key": f"dselab gradebook {b.home} --out /tmp/forged.csv --key-file {layout.key_file}",
     }
     for what, command in forgeries.items():
         proc = as_seat(B, command)
