@@ -67,3 +67,12 @@ def test_unknown_seat_is_one_line(tmp_path: Path, args: list[str]) -> None:
 def test_gradebook_without_any_course_key_is_refused(tmp_path: Path) -> None:
     proc = _dselab(["classroom", "gradebook", "--out", str(tmp_path / "book.csv")], tmp_path / "room")
     _one_line_error(proc, "no course key")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the classroom runs as root")
+def test_more_seats_than_memory_allows_says_how_many_fit_and_creates_nothing(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DSELAB_SEAT_MEMORY_MB", str(1 << 40))  # no host holds a seat this large
+    proc = _dselab(["classroom", "up", "--seats", "3"], tmp_path / "room")
+    _one_line_error(proc, "3 seat(s) need about", "this host holds 0 more seat(s) now")
+    assert not (tmp_path / "room").exists()
