@@ -20,6 +20,9 @@ import pytest
 from dselab import grading
 from dselab.classroom import namespaces, registry, seats
 from dselab.classroom.layout import ROOT_ENV, Layout
+from dselab.lab import get_lab
+from dselab.runtime import distribution
+from dselab.templating import render_text, version_vars
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(os.geteuid() != 0, reason="the classroom creates users and namespaces: root only")]
@@ -144,6 +147,19 @@ def test_gradebook_ranks_a_above_b_and_verifies_with_the_key(room: dict) -> None
     verify = subprocess.run([sys.executable, "-m", "dselab", "gradebook", str(reports), "--out", str(work / "v.csv"),
                              "--key-file", str(room["key"])], capture_output=True, text=True)
     assert verify.returncode == 0 and "2 valid, 0 flagged" in verify.stdout, verify.stdout + verify.stderr
+
+
+def test_every_step_of_lab_05_passes_in_a_seat_typed_verbatim(room: dict) -> None:
+    """The module's commands work as typed in a seat's shell (file copies, sstableloader, answers
+    through ./scripts/answer.sh) on small-profile nodes, and the server's checks pass them."""
+    lab = get_lab("05")
+    variables = version_vars(distribution.wanted_version(), "local")
+    for step in lab.steps[1:]:  # step 1 was done above
+        for command in step.solution:
+            done = as_seat(A, render_text(command, variables))
+            assert done.returncode == 0, (step.id, command, done.stderr[-800:])
+        check = classroom("check", A, "05", step.id)
+        assert check.returncode == 0, (step.id, check.stdout, check.stderr)
 
 
 def test_down_purge_leaves_no_user_process_namespace_or_folder(room: dict) -> None:
