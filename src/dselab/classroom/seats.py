@@ -17,6 +17,7 @@ import psutil
 from dselab import paths
 from dselab.classroom import namespaces, users
 from dselab.classroom.registry import Seat
+from dselab.classroom.terminal import ShellSpec
 from dselab.classroom.toolchain import Toolchain
 from dselab.errors import EnvironmentProblem
 from dselab.runtime.base import LAB_NODES
@@ -26,6 +27,7 @@ SEAT_PROFILE_ENV = "DSELAB_CLASSROOM_NODE_PROFILE"  # node settings for seats; "
 SEAT_LOOPBACK, SEAT_JMX_BASE = "127.0.55", "7155"  # the lab's usual ones: every seat has its own loopback
 HOME_CONTENT = ("scripts", "labs")  # copied into each home, so the module's commands work verbatim
 PASSED_THROUGH = ("JAVA_HOME", "DSELAB_START_TIMEOUT", "DSELAB_CASSANDRA_VERSION")
+ROOT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 TEMP_DIRS = (Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"))
 
 Lines = Callable[[str], None]
@@ -56,6 +58,12 @@ def seat_argv(seat: Seat, toolchain: Toolchain, argv: Sequence[str]) -> list[str
 def shell_argv(seat: Seat, toolchain: Toolchain) -> list[str]:
     """The seat's login shell: what a terminal (the browser's PTY) runs, in the seat's home."""
     return seat_argv(seat, toolchain, ["bash", "-l"])
+
+
+def shell_spec(seat: Seat, toolchain: Toolchain) -> ShellSpec:
+    """The seat's terminal for the classroom web server (classroom.terminal): its login shell, run
+    by root through `ip netns exec` and `runuser`, which find their tools on the server's PATH."""
+    return ShellSpec(tuple(shell_argv(seat, toolchain)), seat.home, {"PATH": ROOT_PATH, "TERM": "xterm-256color"})
 
 
 def run_as_seat(seat: Seat, toolchain: Toolchain, argv: Sequence[str], on_line: Lines | None = None,

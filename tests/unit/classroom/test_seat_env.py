@@ -9,7 +9,7 @@ import pytest
 from dselab.classroom import checks, registry
 from dselab.classroom.layout import Layout
 from dselab.classroom.registry import Seat
-from dselab.classroom.seats import seat_argv, seat_env, shell_argv
+from dselab.classroom.seats import seat_argv, seat_env, shell_argv, shell_spec
 from dselab.classroom.toolchain import Toolchain
 from dselab.lab import get_lab
 from dselab.state import StateStore
@@ -38,6 +38,9 @@ def test_seat_commands_run_in_its_namespace_as_its_user(seat: Seat, tmp_path: Pa
     assert argv[4:8] == ["runuser", "-u", seat.user, "--"]
     assert argv[8:10] == ["env", "-i"] and argv[-2:] == ["./scripts/nodetool.sh", "status"]
     assert shell_argv(seat, toolchain)[-2:] == ["bash", "-l"]
+    spec = shell_spec(seat, toolchain)  # what the classroom web server's terminal runs
+    assert spec.argv == tuple(shell_argv(seat, toolchain)) and spec.cwd == seat.home
+    assert "/usr/sbin" in spec.env["PATH"] and "DSELAB_HOME" not in spec.env
 
 
 def test_registry_round_trips_and_is_closed_to_others(tmp_path: Path) -> None:
