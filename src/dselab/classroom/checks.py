@@ -16,7 +16,8 @@ from typing import Any
 
 from dselab import service
 from dselab.checking import CheckResult
-from dselab.classroom import namespaces, registry
+from dselab.classroom import namespaces, registry, users
+from dselab.classroom.confine import check_seat_paths, read_seat_store
 from dselab.classroom.layout import Layout
 from dselab.classroom.registry import Seat
 from dselab.classroom.seats import SEAT_JMX_BASE, SEAT_LOOPBACK
@@ -53,6 +54,7 @@ def run_grader(layout: Layout, seat: Seat, args: Sequence[str], timeout: float =
     """One grader operation for `seat`; its JSON answer. -I: the seat's files never reach sys.path."""
     if not namespaces.exists(seat.netns):
         raise EnvironmentProblem(f"seat {seat.id} has no namespace (not up)", fix="run `dselab classroom up`")
+    check_seat_paths(seat)
     argv = namespaces.inside(seat.netns, [sys.executable, "-I", "-m", "dselab.classroom.grader", *args])
     try:
         proc = subprocess.run(argv, env=grader_env(layout, seat, current(layout)), cwd=layout.server,
@@ -70,20 +72,23 @@ def run_grader(layout: Layout, seat: Seat, args: Sequence[str], timeout: float =
     return data
 
 
-def import_seat_answers(layout: Layout, seat: Seat, lab: Lab) -> list[str]:
+def import_seat_answers(layout: Layout, seat: Seat, lab: Lab, uid: int | None = None) -> list[str]:
     """Answers given in the seat's shell (`./scripts/answer.sh`) are the student's input by nature:
     copy each new one into the server's store, where the check judges it. Returns the steps taken.
     A value changed in the seat since the last import wins; an answer recorded on the server
     stays until the seat gives a different one."""
-    seat_db = seat.cluster_home / "state-local.sqlite"
-    if not seat_db.is_file():
+    if uid is None:  # the seat user's own file only (tests name another owner)
+        entry = users.lookup(seat.user)
+        uid = entry.pw_uid if entry else -1
+    db = read_seat_store(seat, uid)
+    if db is None:
         return []
     try:
-        db = sqlite3.connect(f"file:{seat_db}?mode=ro", uri=True, timeout=5)
         rows = dict(db.execute("SELECT key, value FROM kv WHERE key LIKE ?", (f"lab:{lab.id}:answer:%",)).fetchall())
-        db.close()
     except sqlite3.Error:
-        return []  # the seat's own file is unreadable or not a store: no answers from it
+        return []  # not a store: no answers from it
+    finally:
+        db.close()
     store = seat.server_store()
     taken = []
     try:

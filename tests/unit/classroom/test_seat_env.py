@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -64,16 +65,16 @@ def test_answers_from_the_seat_are_imported_once_and_bad_ones_ignored(seat: Seat
     lab = get_lab("05")
     layout = Layout(seat.home.parent.parent)
     _seat_answer(seat, "143.08 KiB")
-    assert checks.import_seat_answers(layout, seat, lab) == ["list"]
-    assert checks.import_seat_answers(layout, seat, lab) == []  # unchanged: nothing new
+    assert checks.import_seat_answers(layout, seat, lab, os.getuid()) == ["list"]
+    assert checks.import_seat_answers(layout, seat, lab, os.getuid()) == []  # unchanged: nothing new
     server = seat.server_store()
     server.put("lab:05-backup-restore:answer:list", "99 KiB")  # answered on the server (browser)
-    assert checks.import_seat_answers(layout, seat, lab) == []  # the server's answer stays
+    assert checks.import_seat_answers(layout, seat, lab, os.getuid()) == []  # the server's answer stays
     _seat_answer(seat, "bad; rm -rf /")
-    assert checks.import_seat_answers(layout, seat, lab) == []
+    assert checks.import_seat_answers(layout, seat, lab, os.getuid()) == []
     assert server.get("lab:05-backup-restore:answer:list") == "99 KiB"
     _seat_answer(seat, "150 KiB")  # a new answer in the seat wins
-    assert checks.import_seat_answers(layout, seat, lab) == ["list"]
+    assert checks.import_seat_answers(layout, seat, lab, os.getuid()) == ["list"]
     assert server.get("lab:05-backup-restore:answer:list") == "150 KiB"
     server.close()
 
@@ -81,4 +82,4 @@ def test_answers_from_the_seat_are_imported_once_and_bad_ones_ignored(seat: Seat
 def test_a_seat_file_that_is_no_store_yields_no_answers(seat: Seat) -> None:
     seat.cluster_home.mkdir(parents=True)
     (seat.cluster_home / "state-local.sqlite").write_text("not a database")
-    assert checks.import_seat_answers(Layout(seat.home.parent.parent), seat, get_lab("05")) == []
+    assert checks.import_seat_answers(Layout(seat.home.parent.parent), seat, get_lab("05"), os.getuid()) == []
