@@ -10,8 +10,8 @@ while its check runs; see README "What it does not protect against".
 from __future__ import annotations
 
 import os
-import stat
 import sqlite3
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
