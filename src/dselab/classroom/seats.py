@@ -14,7 +14,6 @@ from pathlib import Path
 
 import psutil
 
-from dselab import paths
 from dselab.classroom import namespaces, users
 from dselab.classroom.registry import Seat
 from dselab.classroom.terminal import ShellSpec
@@ -25,7 +24,6 @@ from dselab.runtime.base import LAB_NODES
 DEFAULT_LAB = "05"
 SEAT_PROFILE_ENV = "DSELAB_CLASSROOM_NODE_PROFILE"  # node settings for seats; "small" unless set
 SEAT_LOOPBACK, SEAT_JMX_BASE = "127.0.55", "7155"  # the lab's usual ones: every seat has its own loopback
-HOME_CONTENT = ("scripts", "labs")  # copied into each home, so the module's commands work verbatim
 PASSED_THROUGH = ("JAVA_HOME", "DSELAB_START_TIMEOUT", "DSELAB_CASSANDRA_VERSION")
 ROOT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 TEMP_DIRS = (Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"))
@@ -106,22 +104,16 @@ def create(seat: Seat) -> None:
 
 
 def fill_home(seat: Seat, toolchain: Toolchain) -> None:
-    """Student scripts and lab files, `.venv` -> the shared toolchain, a prompt naming the seat."""
-    entry = users.lookup(seat.user)
-    assert entry is not None
-    for name in HOME_CONTENT:
-        shutil.copytree(paths.REPO_ROOT / name, seat.home / name, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("__pycache__"))
-    venv_link = seat.home / ".venv"
-    if not venv_link.is_symlink():
-        venv_link.symlink_to(toolchain.venv)
-    (seat.home / ".bashrc").write_text(f'PS1="{seat.id}@dselab:\\w\\$ "\ncd "$HOME"\n')
-    (seat.home / ".bash_profile").write_text('[ -f ~/.bashrc ] && . ~/.bashrc\n')
-    seat.cluster_home.mkdir(exist_ok=True)
-    for dirpath, dirnames, filenames in os.walk(seat.home):
-        for name in [*dirnames, *filenames]:
-            os.lchown(Path(dirpath, name), entry.pw_uid, entry.pw_gid)
-    os.lchown(seat.home, entry.pw_uid, entry.pw_gid)
+    """Student scripts and lab files, `.venv` -> the shared toolchain, a prompt naming the seat.
+
+    Copied by the seat user itself from the toolchain's home template: root never writes into a
+    home the student may have filled with links (a `.bashrc` pointing at /etc/passwd, say)."""
+    script = 'cp -R --remove-destination "$1"/. "$HOME"/ && ln -sfn "$2" "$HOME/.venv" && mkdir -p "$HOME/.dselab"'
+    proc = subprocess.run(["runuser", "-u", seat.user, "--", "env", "-i", f"HOME={seat.home}", "PATH=/usr/bin:/bin",
+                           "sh", "-c", script, "fill-home", str(toolchain.home_template), str(toolchain.venv)],
+                          cwd=seat.home, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if proc.returncode != 0:
+        raise EnvironmentProblem(f"seat {seat.id}: cannot fill its home: {proc.stderr.strip()[-300:]}")
 
 
 # -- processes ------------------------------------------------------------------------------------
@@ -187,9 +179,11 @@ def stop(seat: Seat, toolchain: Toolchain, on_line: Lines | None = None) -> None
 
 
 def wipe_cluster(seat: Seat) -> None:
-    """Kill the seat's processes and delete its clusters and its seat-side store (reset)."""
+    """Kill the seat's processes and delete its clusters and its seat-side store (reset); the seat
+    user deletes its own files, so a link it planted leads nowhere."""
     kill_processes(seat)
-    shutil.rmtree(seat.cluster_home, ignore_errors=True)
+    subprocess.run(["runuser", "-u", seat.user, "--", "rm", "-rf", str(seat.cluster_home)],
+                   capture_output=True, stdin=subprocess.DEVNULL)
     shutil.rmtree(seat.store_dir, ignore_errors=True)
     seat.store_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
 

@@ -16,6 +16,7 @@ import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
+from dselab import paths
 from dselab.classroom.layout import Layout, world_reachable
 from dselab.errors import EnvironmentProblem
 from dselab.progress import Progress, Silent
@@ -37,6 +38,11 @@ class Toolchain:
     @property
     def python(self) -> Path:
         return self.bin_dir / "python"
+
+    @property
+    def home_template(self) -> Path:
+        """What every seat's home starts with (the seat user copies it in)."""
+        return self.venv.parent / "home"
 
 
 def _reachable_python() -> Path:
@@ -103,6 +109,18 @@ def _link_or_copy(src: str, dst: str) -> None:
         shutil.copy2(src, dst)
 
 
+HOME_CONTENT = ("scripts", "labs")  # so the module's commands work verbatim in a seat's home
+BASHRC = 'PS1="${DSELAB_SEAT:-seat}@dselab:\\w\\$ "\ncd "$HOME"\n'
+
+
+def make_home_template(template: Path) -> None:
+    shutil.rmtree(template, ignore_errors=True)
+    for name in HOME_CONTENT:
+        shutil.copytree(paths.REPO_ROOT / name, template / name, ignore=shutil.ignore_patterns("__pycache__"))
+    (template / ".bashrc").write_text(BASHRC)
+    (template / ".bash_profile").write_text("[ -f ~/.bashrc ] && . ~/.bashrc\n")
+
+
 def ensure(layout: Layout, progress: Progress | None = None) -> Toolchain:
     progress = progress or Silent()
     venv, cache = layout.toolchain / "venv", layout.toolchain / "cache"
@@ -110,6 +128,7 @@ def ensure(layout: Layout, progress: Progress | None = None) -> Toolchain:
     _make_venv(venv)
     cache.mkdir(parents=True, exist_ok=True)
     home = _share_cassandra(cache, progress)
+    make_home_template(layout.toolchain / "home")
     for dirpath, dirnames, filenames in os.walk(layout.toolchain):
         for name in dirnames:
             Path(dirpath, name).chmod(0o755)

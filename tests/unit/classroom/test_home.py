@@ -1,0 +1,59 @@
+"""A seat's home is filled by the seat user itself: a link the student planted never makes root
+write outside the home (real user and namespace; root only, as CI runs)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dselab.classroom import namespaces, seats, toolchain, users
+from dselab.classroom.layout import Layout
+from dselab.classroom.registry import Seat
+from dselab.errors import EnvironmentProblem
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="creates a Unix user and a network namespace")
+
+
+@pytest.fixture
+def seat_and_tools() -> Iterator[tuple[Seat, toolchain.Toolchain]]:
+    layout = Layout(Path(tempfile.mkdtemp(prefix="dselab-home-test-", dir="/tmp")))
+    layout.make_dirs()
+    tools = toolchain.Toolchain(venv=layout.toolchain / "venv", cache=layout.toolchain / "cache")
+    toolchain.make_home_template(tools.home_template)
+    seat = Seat.planned(layout, "Home.Test")
+    seats.create(seat)
+    try:
+        yield seat, tools
+    finally:
+        seats.remove(seat)
+        subprocess.run(["rm", "-rf", str(layout.root)], check=True)
+    assert users.lookup(seat.user) is None and not namespaces.exists(seat.netns)
+
+
+def test_home_gets_scripts_lab_data_and_the_toolchain_link(seat_and_tools: tuple[Seat, toolchain.Toolchain]) -> None:
+    seat, tools = seat_and_tools
+    seats.fill_home(seat, tools)
+    assert (seat.home / "scripts" / "nodetool.sh").stat().st_mode & 0o111
+    assert (seat.home / "labs" / "05-backup-restore" / "data" / "new-rows.cql").is_file()
+    assert os.readlink(seat.home / ".venv") == str(tools.venv)
+    owner = users.lookup(seat.user)
+    assert owner is not None and (seat.home / ".bashrc").stat().st_uid == owner.pw_uid
+    assert seat.home.stat().st_mode & 0o777 == 0o700
+
+
+def test_a_planted_link_does_not_make_root_write_outside_the_home(seat_and_tools: tuple[Seat, toolchain.Toolchain],
+                                                                  tmp_path: Path) -> None:
+    seat, tools = seat_and_tools
+    victim = tmp_path / "victim"
+    victim.write_text("root's file\n")
+    plant = f"ln -s {victim} {seat.home}/.bashrc && mkdir -p {seat.home}/x && ln -s /etc {seat.home}/scripts"
+    subprocess.run(["runuser", "-u", seat.user, "--", "sh", "-c", plant], check=True)
+    with pytest.raises(EnvironmentProblem, match="Permission denied"):  # the seat's own cp meets /etc
+        seats.fill_home(seat, tools)
+    assert victim.read_text() == "root's file\n"
+    assert not Path("/etc/nodetool.sh").exists()
