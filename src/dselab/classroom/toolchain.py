@@ -113,10 +113,22 @@ HOME_CONTENT = ("scripts", "labs")  # so the module's commands work verbatim in 
 BASHRC = 'PS1="${DSELAB_SEAT:-seat}@dselab:\\w\\$ "\ncd "$HOME"\n'
 
 
-def make_home_template(template: Path) -> None:
+def make_home_template(template: Path, dselab: Path) -> None:
+    """scripts/ (calling `dselab`, the seats' own) and the labs' files, a prompt naming the seat."""
     shutil.rmtree(template, ignore_errors=True)
-    for name in HOME_CONTENT:
-        shutil.copytree(paths.REPO_ROOT / name, template / name, ignore=shutil.ignore_patterns("__pycache__"))
+    try:
+        from dselab.lab_folder import folder_files  # what `dselab init` writes, where it exists
+    except ImportError:
+        for name in HOME_CONTENT:  # a checkout's own folders
+            shutil.copytree(paths.REPO_ROOT / name, template / name, ignore=shutil.ignore_patterns("__pycache__"))
+    else:
+        from dselab.lab import load_all
+
+        for relative, (content, executable) in folder_files(load_all(), dselab).items():
+            target = template / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+            target.chmod(0o755 if executable else 0o644)
     (template / ".bashrc").write_text(BASHRC)
     (template / ".bash_profile").write_text("[ -f ~/.bashrc ] && . ~/.bashrc\n")
 
@@ -128,7 +140,7 @@ def ensure(layout: Layout, progress: Progress | None = None) -> Toolchain:
     _make_venv(venv)
     cache.mkdir(parents=True, exist_ok=True)
     home = _share_cassandra(cache, progress)
-    make_home_template(layout.toolchain / "home")
+    make_home_template(layout.toolchain / "home", venv / "bin" / "dselab")
     for dirpath, dirnames, filenames in os.walk(layout.toolchain):
         for name in dirnames:
             Path(dirpath, name).chmod(0o755)

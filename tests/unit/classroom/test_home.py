@@ -24,7 +24,7 @@ def seat_and_tools() -> Iterator[tuple[Seat, toolchain.Toolchain]]:
     layout = Layout(Path(tempfile.mkdtemp(prefix="dselab-home-test-", dir="/tmp")))
     layout.make_dirs()
     tools = toolchain.Toolchain(venv=layout.toolchain / "venv", cache=layout.toolchain / "cache")
-    toolchain.make_home_template(tools.home_template)
+    toolchain.make_home_template(tools.home_template, tools.bin_dir / "dselab")
     seat = Seat.planned(layout, "Home.Test")
     seats.create(seat)
     try:
