@@ -32,7 +32,8 @@ def run(op: str, args: list[str]) -> Any:
         if op == "grade" and len(args) == 2:
             return grading.grade(ws, args[0], args[1], source="classroom").to_dict()
         if op == "answer" and len(args) == 3:
-            step = service.record_answer(ws, *args)
+            lab = get_lab(args[0])
+            step = service.record_answer(ws, lab, lab.step(args[1]), args[2])
             return {"step": step.id, "number": step.number}
         if op == "status" and not args:
             return [asdict(row) for row in ws.runtime.status()]
