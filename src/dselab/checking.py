@@ -153,8 +153,9 @@ def end_of_lab(lab_id: str) -> Callable[[CheckFn], CheckFn]:
 
 
 def registered(lab_id: str, step_id: str) -> CheckFn | None:
-    import dselab.checks  # noqa: F401  (registers every lab's checks)
+    from dselab.lab import load_all
 
+    load_all()  # imports every lab root's checks modules, which register their checks
     return _REGISTRY.get((lab_id, step_id))
 
 
@@ -168,6 +169,11 @@ def unexpected_error(err: Exception, step: Step, node: str | None) -> Verdict:
                           f"{type(err).__name__}: {text}",
                    hint=(f"see the node's log with `dselab logs {node}`; " if node else "")
                    + "if the cluster is fine, this is a bug in dselab: report it with this message")
+
+
+def registrations(module_name: str) -> list[tuple[str, str]]:
+    """The (lab id, step id) pairs whose check was defined in one module."""
+    return [key for key, fn in _REGISTRY.items() if fn.__module__ == module_name]
 
 
 def run_check(ctx: CheckContext, step: Step, source: str = "cli") -> CheckResult:

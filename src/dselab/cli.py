@@ -11,6 +11,7 @@ import json
 import os
 import re
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -259,6 +260,17 @@ def _print_results(results: list[Any], as_json: bool) -> None:
 
 
 @main.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+def init(folder: Path) -> None:
+    """Make a lab folder: scripts/, the labs' data files and a README (never overwrites)."""
+    from dselab.lab_folder import init_folder
+
+    written = init_folder(folder)
+    click.echo(f"wrote {len(written)} files to {folder}; run the labs' commands from there:\n"
+               f"  cd {folder} && dselab start 05")
+
+
+@main.command()
 @click.argument("lab")
 def start(lab: str) -> None:
     """Bring the cluster up if needed, record the lab's baseline, show step 1."""
@@ -333,7 +345,9 @@ def answer(lab: str, step: str, value: str) -> None:
 @click.argument("lab", required=False)
 @click.option("--all", "all_labs", is_flag=True, help="Run the protocol for every lab.")
 @click.option("--keep", is_flag=True, help="Leave the cluster running afterwards.")
-def test_cmd(lab: str | None, all_labs: bool, keep: bool) -> None:
+@click.option("--running", is_flag=True,
+              help="Use the running cluster as it is: no purge first, no teardown (a lab author trying new checks).")
+def test_cmd(lab: str | None, all_labs: bool, keep: bool, running: bool) -> None:
     """The CI protocol: fresh cluster; per step check FAILS, solve, check PASSES; teardown."""
     from dselab.lab import get_lab, load_all
     from dselab.protocol import run_protocol
@@ -343,7 +357,7 @@ def test_cmd(lab: str | None, all_labs: bool, keep: bool) -> None:
     labs = list(load_all()) if all_labs else [get_lab(lab or "")]
     ok = True
     for one in labs:
-        report = run_protocol(workspace(), one, Console(), keep=keep)
+        report = run_protocol(workspace(), one, Console(), keep=keep or running, fresh=not running)
         for line in report.lines():
             click.echo(line)
         ok = ok and report.ok

@@ -19,7 +19,7 @@ from dselab.lab import get_lab
 from dselab.web.app import WorkspaceFactory, create_app
 from dselab.web.hosts import is_loopback, served_names
 
-DEFAULT_SITE_DIR = paths.REPO_ROOT / "build" / "site"
+DEFAULT_SITE_DIR = Path("build") / "site"  # relative to the current folder
 
 
 def _variables() -> dict[str, Any]:

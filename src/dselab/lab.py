@@ -1,9 +1,11 @@
-"""Labs and steps as plain data. Loading reads files only; it never touches a cluster.
+"""Labs and steps as plain data. Loading reads files and imports checks; it never touches a cluster.
 
-A lab is `labs/<NN-slug>/lab.yaml` plus `steps/NN-slug.md` pages whose YAML front matter says
-`id`, `title`, `solution` (the commands a student would type) and optionally `question`
-(read-only steps are checked through the student's answer). All problems in all labs are
-collected and reported at once (mkdocs' habit), not one per run.
+A lab root is a folder with `labs/` and `checks/` (resources.lab_roots: the shipped content, then
+`DSELAB_LABS`). A lab is `labs/<NN-slug>/lab.yaml` plus `steps/NN-slug.md` pages whose YAML front
+matter says `id`, `title`, `solution` (the commands a student would type) and optionally
+`question` (read-only steps are checked through the student's answer). Its checks are
+`checks/labNN_slug.py` in the same root, or the file lab.yaml names under `checks:`.
+All problems in all roots are collected and reported at once (mkdocs' habit), not one per run.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from dselab import paths
+from dselab import resources
 from dselab.errors import UsageError
 
 FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n(.*)\Z", re.S)
@@ -54,7 +56,8 @@ class Lab:
     summary: str
     steps: tuple[Step, ...]
     prerequisites: tuple[str, ...] = ()
-    root: Path = field(default=Path("."))
+    root: Path = field(default=Path("."))  # the lab's own folder, labs/<NN-slug>/
+    checks: Path | None = None  # its checks module, <lab root>/checks/<module>.py
 
     def step(self, ref: str) -> Step:
         """A step by number (`1`, `01`) or id (`snapshot`)."""
@@ -115,7 +118,18 @@ def _load_step(path: Path, meta: dict[str, Any], errors: list[str]) -> Step | No
     )
 
 
-def _load_lab(root: Path, errors: list[str]) -> Lab | None:
+def _checks_path(root: Path, lab_root: Path, meta: dict[str, Any], errors: list[str]) -> Path | None:
+    from dselab.labroot import default_module
+
+    name = str(meta.get("checks") or default_module(root.name))
+    name = name if name.endswith(".py") else name + ".py"
+    if "/" in name or "\\" in name or name.startswith("."):
+        errors.append(f"{root / 'lab.yaml'}: checks: {name!r} must be a file name in {lab_root / 'checks'}")
+        return None
+    return lab_root / "checks" / name
+
+
+def _load_lab(root: Path, lab_root: Path, errors: list[str]) -> Lab | None:
     meta_path = root / "lab.yaml"
     if not LAB_ID.fullmatch(root.name):
         errors.append(f"{root}: a lab folder is named NN-name (ASCII digits, then a-z 0-9 _ -)")
@@ -140,18 +154,39 @@ def _load_lab(root: Path, errors: list[str]) -> Lab | None:
         id=root.name, number=root.name.split("-", 1)[0], title=meta.get("title", root.name),
         summary=meta.get("summary", ""), steps=tuple(steps),
         prerequisites=tuple(meta.get("prerequisites") or ()), root=root,
+        checks=_checks_path(root, lab_root, meta, errors),
     )
 
 
+def _duplicates(labs: list[Lab], errors: list[str]) -> None:
+    """Two labs with one id or one number would make `dselab check 05` ambiguous."""
+    for attr in ("id", "number"):
+        seen: dict[str, Lab] = {}
+        for lab in labs:
+            key = str(int(lab.number)) if attr == "number" else lab.id  # LAB_ID: numbers are ASCII digits
+            if key in seen:
+                errors.append(f"{lab.root}: lab {attr} {getattr(lab, attr)!r} is also used by {seen[key].root}")
+            else:
+                seen[key] = lab
+
+
 @cache
-def load_all(labs_dir: Path | None = None) -> tuple[Lab, ...]:
-    labs_dir = labs_dir or paths.LABS_DIR
+def _load_roots(roots: tuple[Path, ...]) -> tuple[Lab, ...]:
+    from dselab.labroot import load_checks
+
     errors: list[str] = []
     labs = []
-    for root in sorted(p for p in labs_dir.iterdir() if (p / "lab.yaml").exists()):
-        lab = _load_lab(root, errors)
-        if lab:
-            labs.append(lab)
+    for lab_root in roots:
+        labs_dir = lab_root / "labs"
+        if not labs_dir.is_dir():
+            errors.append(f"{lab_root}: not a lab root (it has no labs/ folder)")
+            continue
+        for root in sorted(p for p in labs_dir.iterdir() if (p / "lab.yaml").exists()):
+            lab = _load_lab(root, lab_root, errors)
+            if lab:
+                labs.append(lab)
+    _duplicates(labs, errors)
+    load_checks(labs, errors)
     if errors:
         raise ContentError("lab content has errors:\n  " + "\n  ".join(errors))
     return tuple(labs)
@@ -174,6 +209,11 @@ def find_lab(labs: Sequence[Lab], ref: str) -> Lab:
     raise UsageError(f"no lab {ref!r}; valid labs: {valid}")
 
 
-def get_lab(ref: str, labs_dir: Path | None = None) -> Lab:
-    """A lab of labs/ by number (`05`, `5`) or full id (`05-backup-restore`)."""
-    return find_lab(load_all(labs_dir), ref)
+def load_all(roots: tuple[Path, ...] | None = None) -> tuple[Lab, ...]:
+    """Every lab of the given lab roots (default: the shipped content, then DSELAB_LABS)."""
+    return _load_roots(tuple(roots) if roots is not None else resources.lab_roots())
+
+
+def get_lab(ref: str, roots: tuple[Path, ...] | None = None) -> Lab:
+    """A lab of the lab roots by number (`05`, `5`) or full id (`05-backup-restore`)."""
+    return find_lab(load_all(roots), ref)

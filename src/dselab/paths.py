@@ -1,17 +1,14 @@
 """Where dselab keeps things: the state home (clusters, progress) and the download cache.
 
 Both live outside the repository. `DSELAB_HOME` and `DSELAB_CACHE` move them, which is how the
-tests keep a developer's own lab cluster untouched.
+tests keep a developer's own lab cluster untouched. Where dselab's own content (labs, site,
+scripts) is found: dselab.resources.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-LABS_DIR = Path(os.environ.get("DSELAB_LABS", REPO_ROOT / "labs"))
-SITE_DIR = REPO_ROOT / "site"
 
 
 def home() -> Path:

@@ -28,7 +28,7 @@ from markdown_it.common.utils import escapeHtml, unescapeAll
 from markdown_it.token import Token
 from markupsafe import Markup
 
-from dselab import paths
+from dselab import resources
 from dselab.errors import UsageError
 from dselab.lab import Lab, Step, find_lab, load_all
 from dselab.templating import render_text, version_vars
@@ -196,7 +196,9 @@ def md_inline(text: str) -> Markup:
 
 
 @cache
-def jinja_env(templates: Path = paths.SITE_DIR / "templates") -> Environment:
+def jinja_env(templates: Path | None = None) -> Environment:
+    """The site's templates (the packaged site/templates unless `templates` is given)."""
+    templates = templates or resources.site_dir() / "templates"
     env = Environment(loader=FileSystemLoader(str(templates)), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["md_inline"] = md_inline
@@ -299,7 +301,7 @@ def build_site(out_dir: Path, variables: dict[str, Any] | None = None, *,
             html = render_step_html(lab, step, variables, live=False, labs=labs, links=deep,
                                     alternative=alternative)
             _write(out_dir / "labs" / lab.id / f"{step.id}.html", html, written)
-    for asset in sorted((paths.SITE_DIR / "static").iterdir()):
+    for asset in sorted((resources.site_dir() / "static").iterdir()):
         if asset.is_file():
             target = out_dir / "static" / asset.name
             target.parent.mkdir(parents=True, exist_ok=True)

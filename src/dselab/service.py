@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dselab import cluster, paths
+from dselab import cluster
 from dselab.checking import END_OF_LAB, CheckContext, CheckResult, registered, run_check, run_checks
 from dselab.command_failure import reason_line
 from dselab.errors import EnvironmentProblem, UsageError
@@ -146,7 +146,7 @@ def resume_point(lab: Lab, passed: set[str]) -> int:
 
 def solve(ws: Workspace, lab_ref: str | Lab, step_refs: list[str] | tuple[str, ...] = (),
           progress: Progress | None = None, check: bool = False) -> SolveRun:
-    """Run each step's solution: the commands a student would type, in the repo root. Named steps
+    """Run each step's solution: the commands a student would type, in a lab folder. Named steps
     are solved as named; with none, the lab resumes from the first step not passed in this run.
     With `check`, each step is checked right after its solution (recorded like a student's check,
     so a later resume starts after it) and the run stops at a step whose check fails."""
@@ -181,9 +181,12 @@ def student_env(runtime_name: str) -> dict[str, str]:
 
 
 def run_student_command(command: str, runtime_name: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """Type one command in a lab folder (scripts/ and labs' data/, as `dselab init` makes it)."""
+    from dselab.lab_folder import working_folder
+
     # Its own process group, so a timeout ends the whole pipeline, not only bash (a child left
     # holding the output pipe would keep us waiting).
-    with subprocess.Popen(["bash", "-euo", "pipefail", "-c", command], cwd=paths.REPO_ROOT,
+    with subprocess.Popen(["bash", "-euo", "pipefail", "-c", command], cwd=working_folder(),
                           env=student_env(runtime_name), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True, stdin=subprocess.DEVNULL, start_new_session=True) as child:
         try:

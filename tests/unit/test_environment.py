@@ -1,7 +1,8 @@
 """The training data is deterministic: its expected fingerprint needs no cluster, and the CQL file
 students load in lab 05 holds exactly the generated new rows."""
 
-from dselab import environment, paths
+from dselab import environment
+from dselab.lab import get_lab
 
 
 def test_base_data_has_12000_rows_and_a_stable_fingerprint():
@@ -19,5 +20,5 @@ def test_new_rows_change_the_fingerprint():
 
 
 def test_committed_cql_file_matches_the_generator():
-    committed = (paths.LABS_DIR / "05-backup-restore" / "data" / "new-rows.cql").read_text()
+    committed = (get_lab("05").root / "data" / "new-rows.cql").read_text()
     assert committed == environment.new_rows_cql()

@@ -25,12 +25,12 @@ def test_unknown_ids_list_the_valid_ones():
 
 
 def test_every_content_error_is_reported_at_once(tmp_path: Path):
-    bad = tmp_path / "07-broken"
+    bad = tmp_path / "labs" / "07-broken"
     (bad / "steps").mkdir(parents=True)
     (bad / "lab.yaml").write_text("title: Broken\nsteps:\n  - page: steps/01-a.md\n  - page: steps/02-b.md\n")
     (bad / "steps" / "01-a.md").write_text("no front matter here\n")
     with pytest.raises(ContentError) as err:
-        load_all(tmp_path)
+        load_all((tmp_path,))
     assert "01-a.md: no front matter" in err.value.message
     assert "02-b.md: missing step page" in err.value.message
 

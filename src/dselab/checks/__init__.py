@@ -1,3 +1,4 @@
-"""Check functions, one module per lab; importing this package registers them all."""
+"""Helpers for lab checks modules in any lab root (disk.py: a node's data folders).
 
-from dselab.checks import backup_restore, environment  # noqa: F401
+The checks themselves are content: `checks/labNN_name.py` in a lab root, see docs/writing-a-lab.md.
+"""

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from dselab import paths
+from dselab import resources
 from dselab.command_failure import reason_line
 from dselab.cql import connect
 from dselab.errors import ClusterDown, EnvironmentProblem, UsageError
@@ -113,7 +113,7 @@ def compose_files() -> list[Path]:
     listed = os.environ.get("DSELAB_COMPOSE_FILES")
     if listed:
         return [Path(p) for p in listed.split(os.pathsep) if p]
-    base = Path(os.environ.get("DSELAB_COMPOSE_FILE", paths.REPO_ROOT / "docker-compose.yml"))
+    base = resources.compose_file()  # DSELAB_COMPOSE_FILE, else the packaged docker-compose.yml
     override = base.with_name("docker-compose.override.yml")
     return [base, override] if override.exists() else [base]
 

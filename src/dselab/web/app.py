@@ -20,7 +20,7 @@ from flask import Flask, Response, jsonify, request
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
-from dselab import paths, render, service
+from dselab import render, resources, service
 from dselab.checking import ERROR
 from dselab.errors import ClusterDown, DselabError, UsageError
 from dselab.lab import Lab, Step, load_all
@@ -170,7 +170,7 @@ def create_app(workspace_factory: WorkspaceFactory, labs: LabsSource | Sequence[
     """The web lab. `workspace_factory` is called once, on first use; `labs` defaults to labs/;
     requests must name one of `allowed_hosts` (web.hosts.served_names) in their Host header."""
     source: LabsSource = labs if callable(labs) else (lambda: tuple(labs)) if labs is not None else load_all
-    app = Flask(__name__, static_folder=str(paths.SITE_DIR / "static"), static_url_path="/static")
+    app = Flask(__name__, static_folder=str(resources.site_dir() / "static"), static_url_path="/static")
     protect(app, allowed_hosts)
     state = WebState(workspace_factory, source)
     app.extensions["dselab"] = state
