@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -210,7 +211,8 @@ class LocalRuntime(CommonRuntime):
 
     def cqlsh_argv(self, node: str, args: Sequence[str]) -> list[str]:
         spec = self.require_running(node)
-        cqlsh = shutil.which("cqlsh")
+        # Beside our interpreter first: pipx exposes only `dselab`, not the cqlsh installed with it.
+        cqlsh = shutil.which("cqlsh", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
         if not cqlsh:
             raise EnvironmentProblem("cqlsh is not installed", fix="run `make setup` (pip installs cqlsh)")
         return [cqlsh, spec.address, str(NATIVE_PORT), *args]
