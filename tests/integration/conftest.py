@@ -18,10 +18,12 @@ os.environ.setdefault("DSELAB_JMX_BASE", "7955")
 RUNTIME = os.environ.get("DSELAB_TEST_RUNTIME", "local")
 os.environ["DSELAB_RUNTIME"] = RUNTIME
 
-from dselab import environment, paths, service  # noqa: E402
+from dselab import environment, service  # noqa: E402
+from dselab.lab_folder import working_folder  # noqa: E402
 from dselab.runtime.base import LAB_NODES  # noqa: E402
 
 pytestmark = pytest.mark.integration
+CHECKOUT = Path(__file__).resolve().parents[2]  # the tests run from the source tree
 
 # Chromium for the browser tests comes from Debian (/usr/bin/chromium): Playwright downloads no browser.
 CHROMIUM = Path("/usr/bin/chromium")
@@ -32,7 +34,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "test-artifacts"  # 
 
 @pytest.fixture(scope="session")
 def test_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    home = Path(os.environ.get("DSELAB_TEST_HOME", paths.REPO_ROOT / "build" / "test-home"))
+    home = Path(os.environ.get("DSELAB_TEST_HOME", CHECKOUT / "build" / "test-home"))
     home.mkdir(parents=True, exist_ok=True)
     old = os.environ.get("DSELAB_HOME")
     os.environ["DSELAB_HOME"] = str(home)
@@ -59,7 +61,7 @@ def lab_workspace(test_home: Path) -> Iterator[service.Workspace]:
 
 
 class Student:
-    """Types commands in the repo root, exactly like a student (scripts/ on the real cluster)."""
+    """Types commands in a lab folder, exactly like a student (scripts/ on the real cluster)."""
 
     def __init__(self, ws: service.Workspace) -> None:
         self.ws = ws
@@ -70,7 +72,7 @@ class Student:
     def run_status(self, command: str) -> tuple[int, str, str]:
         import subprocess
 
-        proc = subprocess.run(["bash", "-c", command], cwd=paths.REPO_ROOT, env=service.student_env(RUNTIME),
+        proc = subprocess.run(["bash", "-c", command], cwd=working_folder(), env=service.student_env(RUNTIME),
                               capture_output=True, text=True, timeout=600)
         return proc.returncode, proc.stdout, proc.stderr
 

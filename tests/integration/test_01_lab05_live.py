@@ -12,6 +12,7 @@ import pytest
 
 from dselab import environment, service
 from dselab.lab import get_lab
+from dselab.lab_folder import working_folder
 from dselab.runtime.base import LAB_NODES, SEED
 
 pytestmark = pytest.mark.integration
@@ -34,7 +35,7 @@ def training_data_bytes(ws: service.Workspace, node: str) -> int:
 
 
 def test_three_nodes_up_with_training_data(lab_workspace, student):
-    rows = json.loads(student.run(".venv/bin/dselab status --json"))
+    rows = json.loads(student.run("dselab status --json"))
     assert [(r["name"], r["state"]) for r in rows] == [(n, "UN") for n in LAB_NODES]
     assert all(r["version"].startswith("5.0") for r in rows)
     actual = environment.fingerprint(lab_workspace.runtime)
@@ -46,7 +47,7 @@ def test_up_cluster_is_idempotent(lab_workspace, student):
     assert all(before)
     student.run("./scripts/up-cluster.sh")
     assert started(lab_workspace) == before  # nothing restarted
-    opened = student.run(".venv/bin/dselab start 05")  # what `make lab` runs
+    opened = student.run("dselab start 05")  # what `make lab` runs
     assert started(lab_workspace) == before
     assert "Take a snapshot of the training keyspace" in opened and "/labs/05/1" in opened
 
@@ -143,10 +144,10 @@ def test_clearing_every_snapshot_fails_step_4(lab_workspace, student):
     ("./scripts/nodetool-node.sh dse-node-9 status", "unknown node 'dse-node-9'"),
     ("./scripts/nodetool.sh snapshot training -t 'x;rm -rf /'", "snapshot tag 'x;rm -rf /' is not allowed"),
     ("./scripts/nodetool.sh snapshot training -t ../escape", "snapshot tag '../escape' is not allowed"),
-    (".venv/bin/dselab check 06", "no lab '06'; valid labs: 01 (01-environment), 05 (05-backup-restore)"),
-    (".venv/bin/dselab check 05 12 nope", "lab 05 has no step '12', 'nope'; valid steps: 1 (snapshot)"),
-    (".venv/bin/dselab answer 05 1 7", "step 1 (snapshot) takes no answer"),
-    (".venv/bin/dselab answer 05 2 '$(reboot)'", "an answer is 1-64 letters"),
+    ("dselab check 06", "no lab '06'; valid labs: 01 (01-environment), 05 (05-backup-restore)"),
+    ("dselab check 05 12 nope", "lab 05 has no step '12', 'nope'; valid steps: 1 (snapshot)"),
+    ("dselab answer 05 1 7", "step 1 (snapshot) takes no answer"),
+    ("dselab answer 05 2 '$(reboot)'", "an answer is 1-64 letters"),
 ])
 def test_bad_input_is_one_line_and_exit_2(student, command, expected):
     code, out, err = student.run_status(command)
@@ -158,11 +159,11 @@ def test_bad_input_is_one_line_and_exit_2(student, command, expected):
 @pytest.mark.skipif(RUNTIME != "local", reason="an empty DSELAB_HOME is a down cluster only for local processes")
 def test_cluster_down_is_a_clear_error(student, tmp_path):
     env = {**service.student_env("local"), "DSELAB_HOME": str(tmp_path)}
-    proc = subprocess.run([".venv/bin/dselab", "check", "05", "1"], cwd=service.paths.REPO_ROOT, env=env,
+    proc = subprocess.run(["dselab", "check", "05", "1"], cwd=working_folder(), env=env,
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert "the lab cluster is down" in proc.stdout and "up-cluster.sh" in proc.stdout
-    proc = subprocess.run(["./scripts/nodetool.sh", "status"], cwd=service.paths.REPO_ROOT, env=env,
+    proc = subprocess.run(["./scripts/nodetool.sh", "status"], cwd=working_folder(), env=env,
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "cluster is down" in proc.stderr
@@ -179,7 +180,7 @@ def test_node_that_died_mid_step_is_named(lab_workspace, student):
         code, _out, err = student.run_status("./scripts/nodetool-node.sh dse-node-2 status")
         assert code == 2 and "dse-node-2 is not running" in err
     finally:
-        student.run(".venv/bin/dselab node start dse-node-2")
+        student.run("dselab node start dse-node-2")
     assert all(s.state == "UN" for s in ws.runtime.status())
 
 
