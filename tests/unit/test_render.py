@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from jinja2 import UndefinedError
 
-from dselab import render
+from dselab import render, resources
 from dselab.errors import UsageError
 from dselab.lab import Lab, Step, load_all
 
@@ -212,5 +212,5 @@ def test_aligned_table_cells_use_classes_not_inline_style() -> None:
     assert "style=" not in html
     assert '<th class="align-center">a</th>' in html and '<td class="align-right">2</td>' in html
     assert "<td>3</td>" in html
-    css = (paths.SITE_DIR / "static" / "lab.css").read_text()
+    css = (resources.site_dir() / "static" / "lab.css").read_text()
     assert all(f"td.align-{side}" in css for side in ("left", "center", "right"))
