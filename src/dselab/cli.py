@@ -280,7 +280,9 @@ def start(lab: str) -> None:
     from dselab.render import render_step_terminal  # lazy: most commands need no Markdown
 
     click.echo(render_step_terminal(opened, opened.steps[0], service.template_vars(ws)))
-    click.echo(f"\nIn a browser, with Check buttons: .venv/bin/dselab serve, then open "
+    from dselab.lab_folder import typed_command
+
+    click.echo(f"\nIn a browser, with Check buttons: {typed_command()} serve, then open "
                f"http://127.0.0.1:{paths.WEB_PORT}/labs/{opened.number}/1")
 
 

@@ -53,6 +53,18 @@ def dselab_command() -> Path:
                              fix="install dselab so that `dselab` is on PATH, then run init again")
 
 
+def typed_command() -> str:
+    """How to type this dselab here: `dselab` when PATH finds it, `.venv/bin/dselab` in the folder
+    holding its venv (a checkout after make setup), else its absolute path."""
+    mine = dselab_command()
+    on_path = shutil.which("dselab")
+    if on_path and Path(on_path).resolve() == mine.resolve():
+        return "dselab"
+    if len(mine.parents) > 2 and mine.parents[2] == Path.cwd():
+        return str(mine.relative_to(Path.cwd()))
+    return str(mine)
+
+
 def launcher_text(dselab: Path) -> str:
     """scripts/_dselab.sh with the dselab command recorded in it."""
     text = (resources.scripts_dir() / LAUNCHER).read_text()

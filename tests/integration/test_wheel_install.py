@@ -76,6 +76,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
     yield inst
     TIMES.parent.mkdir(parents=True, exist_ok=True)
     TIMES.write_text(json.dumps(inst.times, indent=2) + "\n")
+    shutil.rmtree(root, ignore_errors=True)  # the venv is a few hundred MB
 
 
 def test_the_installed_wheel_carries_its_content_and_works_offline(installed: Installed) -> None:

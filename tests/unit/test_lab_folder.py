@@ -87,3 +87,14 @@ def test_solve_types_in_a_working_folder_rewritten_for_this_installation(monkeyp
     assert (folder / "labs" / "05-backup-restore" / "data" / "new-rows.cql").is_file()
     assert os.access(folder / "scripts" / "cqlsh.sh", os.X_OK)
     assert not list(folder.rglob(".*.new"))
+
+
+def test_messages_name_dselab_as_it_can_be_typed_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    dselab = Path(sys.executable).parent / "dselab"
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    monkeypatch.chdir(dselab.parents[2])  # the checkout: .venv/bin/dselab
+    assert lab_folder.typed_command() == str(dselab.relative_to(dselab.parents[2]))
+    monkeypatch.chdir("/")
+    assert lab_folder.typed_command() == str(dselab)
+    monkeypatch.setenv("PATH", str(dselab.parent))
+    assert lab_folder.typed_command() == "dselab"
