@@ -1,5 +1,5 @@
 """The wheel is the product: built from the checkout, installed into a fresh venv in a temporary
-folder outside the repository, and used from there (init, show, build-site, a live check).
+folder outside the repository, and used from there (init, show, build-site, start and a live check).
 
 pip takes the dependencies from its cache or PyPI; the phases' times are written to
 build/test-artifacts/wheel-install.json.
@@ -118,6 +118,10 @@ def test_the_installed_dselab_checks_the_live_cluster_from_an_init_folder(instal
     assert installed.run(f"dselab init {lab}", cwd=tmp_path, **cluster).returncode == 0
     started = time.monotonic()
     try:
+        opened = installed.run("dselab start 05", cwd=lab, **cluster)  # the cluster runs: only the baseline
+        assert opened.returncode == 0, opened.stdout + opened.stderr
+        assert "Take a snapshot of the training keyspace" in opened.stdout
+        assert "Check buttons: dselab serve, then open" in opened.stdout  # dselab is on PATH here
         installed.run("./scripts/nodetool.sh clearsnapshot training -t lab_backup", cwd=lab, **cluster)
         before = installed.run("dselab check 05 1", cwd=lab, **cluster)
         assert before.returncode == 1, before.stdout + before.stderr
