@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 XTERM_VENDOR := site/static/vendor/xterm
 NODE_STAMP := node_modules/.package-lock.json
 
-.PHONY: setup frontend lab test test-docker unit lint browser-deps docker-deps classroom-deps clean
+.PHONY: setup frontend lab test test-docker unit lint wheel browser-deps docker-deps classroom-deps clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -76,6 +76,12 @@ test-docker: setup docker-deps
 	  DSELAB_TEST_RUNTIME=docker DSELAB_TEST_HOME=$(CURDIR)/build/docker-test-home \
 	    $(PY) -m pytest -v tests/integration/test_01_lab05_live.py tests/docker_runtime && \
 	  DSELAB_HOME=$(CURDIR)/build/docker-protocol-home $(DSELAB) --runtime docker test 05'
+
+# The wheel carries the engine and its content (labs, checks, site with the vendored xterm.js, scripts).
+wheel: setup
+	rm -rf build/lib build/bdist.*  # setuptools' staging folders: no file of an older build may ride along
+	$(PY) -m pip wheel --no-deps --quiet --wheel-dir dist .
+	@ls dist/dselab-*.whl
 
 unit: setup
 	$(PY) -m pytest tests/unit -q

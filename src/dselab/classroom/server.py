@@ -30,7 +30,7 @@ from flask_sock import Sock
 from werkzeug.exceptions import Forbidden, HTTPException
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from dselab import paths
+from dselab import resources
 from dselab.classroom.auth import ClassroomAuth
 from dselab.classroom.terminal import ShellSpec, TerminalRegistry
 from dselab.classroom.terminal_socket import CLOSE_NO_SHELL, Socket, bridge
@@ -52,7 +52,7 @@ def create_classroom_app(shells: Mapping[str, ShellSpec], key: bytes,
                          terminals: TerminalRegistry | None = None) -> Flask:
     """The classroom server for `shells` (seat id -> its terminal's command). `key` is the course key;
     the app's TerminalRegistry (app.extensions["dselab_terminals"]) must be closed by its owner."""
-    site = paths.SITE_DIR  # the pages, scripts and the vendored xterm.js (site/static/vendor)
+    site = resources.site_dir()  # the pages, scripts and the vendored xterm.js (site/static/vendor)
     app = Flask(__name__, static_folder=str(site / "static"), static_url_path="/static",
                 template_folder=str(site / "templates"))
     app.config["SOCK_SERVER_OPTIONS"] = WS_OPTIONS
