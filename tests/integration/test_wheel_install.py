@@ -87,7 +87,8 @@ def test_the_installed_wheel_carries_its_content_and_works_offline(installed: In
     content = Path(where.stdout.strip())
     assert content.parts[-3:] == ("site-packages", "dselab", "content")
     for shipped in ("labs/05-backup-restore/lab.yaml", "checks/lab05_backup_restore.py", "site/templates/step.html",
-                    "scripts/nodetool.sh", "docker-compose.yml", "site/static/vendor/xterm/xterm.js"):
+                    "scripts/nodetool.sh", "docker-compose.yml", "docker-compose.override.yml",
+                    "site/static/vendor/xterm/xterm.js"):
         if (CHECKOUT / shipped).exists():  # the vendored xterm.js exists after `make frontend`
             assert (content / shipped).is_file(), f"{shipped} is missing from the wheel"
 
