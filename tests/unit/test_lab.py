@@ -57,15 +57,15 @@ def test_cli_show_with_a_superscript_is_one_line_and_exit_2():
 
 
 def test_non_ascii_step_ids_and_lab_names_are_content_errors(tmp_path: Path):
-    lab = tmp_path / "07-ünicode"
+    lab = tmp_path / "labs" / "07-ünicode"
     (lab / "steps").mkdir(parents=True)
     (lab / "lab.yaml").write_text("title: X\nsteps:\n  - page: steps/01-a.md\n")
     (lab / "steps" / "01-a.md").write_text("---\nid: schritt\ntitle: A\nsolution: []\n---\nbody\n")
-    good = tmp_path / "08-ok"
+    good = tmp_path / "labs" / "08-ok"
     (good / "steps").mkdir(parents=True)
     (good / "lab.yaml").write_text("title: Y\nsteps:\n  - page: steps/01-a.md\n")
     (good / "steps" / "01-a.md").write_text("---\nid: schritt²\ntitle: A\nsolution: []\n---\nbody\n")
     with pytest.raises(ContentError) as err:
-        load_all(tmp_path)
+        load_all((tmp_path,))
     assert "07-ünicode: a lab folder is named NN-name" in err.value.message
     assert "step id 'schritt²' is not 1-64 of a-z 0-9 _ - (ASCII)" in err.value.message

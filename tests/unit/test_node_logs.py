@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from dselab import cli, paths, service
+from dselab import cli, service
 from dselab.lab import Lab, Step
 from dselab.state import StateStore
 
@@ -78,7 +78,8 @@ def test_unknown_node_is_one_line_exit_2(ws: service.Workspace) -> None:
 def test_every_dselab_logs_a_message_mentions_is_a_real_command() -> None:
     """Grep the sources: each `dselab logs ...` in a message parses as a command line."""
     mentions = set()
-    for path in (paths.REPO_ROOT / "src" / "dselab").rglob("*.py"):
+    checkout = Path(__file__).resolve().parents[2]
+    for path in [*(checkout / "src" / "dselab").rglob("*.py"), *(checkout / "checks").rglob("*.py")]:
         mentions |= set(re.findall(r"`dselab logs ([^`]*)`", path.read_text()))
     assert mentions, "error messages point to `dselab logs`"
     for args in mentions:
