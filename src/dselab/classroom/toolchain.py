@@ -16,7 +16,6 @@ import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
-from dselab import paths
 from dselab.classroom.layout import Layout, world_reachable
 from dselab.errors import EnvironmentProblem
 from dselab.progress import Progress, Silent
@@ -109,26 +108,20 @@ def _link_or_copy(src: str, dst: str) -> None:
         shutil.copy2(src, dst)
 
 
-HOME_CONTENT = ("scripts", "labs")  # so the module's commands work verbatim in a seat's home
 BASHRC = 'PS1="${DSELAB_SEAT:-seat}@dselab:\\w\\$ "\ncd "$HOME"\n'
 
 
 def make_home_template(template: Path, dselab: Path) -> None:
     """scripts/ (calling `dselab`, the seats' own) and the labs' files, a prompt naming the seat."""
-    shutil.rmtree(template, ignore_errors=True)
-    try:
-        from dselab.lab_folder import folder_files  # what `dselab init` writes, where it exists
-    except ImportError:
-        for name in HOME_CONTENT:  # a checkout's own folders
-            shutil.copytree(paths.REPO_ROOT / name, template / name, ignore=shutil.ignore_patterns("__pycache__"))
-    else:
-        from dselab.lab import load_all
+    from dselab.lab import load_all
+    from dselab.lab_folder import folder_files  # what `dselab init` writes
 
-        for relative, (content, executable) in folder_files(load_all(), dselab).items():
-            target = template / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(content)
-            target.chmod(0o755 if executable else 0o644)
+    shutil.rmtree(template, ignore_errors=True)
+    for relative, (content, executable) in folder_files(load_all(), dselab).items():
+        target = template / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+        target.chmod(0o755 if executable else 0o644)
     (template / ".bashrc").write_text(BASHRC)
     (template / ".bash_profile").write_text("[ -f ~/.bashrc ] && . ~/.bashrc\n")
 
