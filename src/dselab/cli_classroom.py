@@ -15,6 +15,7 @@ import click
 
 from dselab.errors import EXIT_CHECK_FAILED, EXIT_USAGE, UsageError
 
+DEFAULT_PORT = 8055
 KEY_HELP = "course key file (kept on the server, mode 0600; reports are signed with it)"
 
 
@@ -51,7 +52,63 @@ def up_command(count: int | None, roster: Path | None, key_file: str | None, lab
     if count is not None and roster is not None:
         raise UsageError("give --seats or --roster, not both")
     ids = rosters.read_roster(roster) if roster else rosters.numbered_seats(count) if count is not None else None
-    _finish(lifecycle.up(ids, key_file, _say, lab))
+    outcomes = lifecycle.up(ids, key_file, _say, lab)
+    if any(o.ok for o in outcomes):
+        _print_links(f"http://localhost:{DEFAULT_PORT}")
+    _finish(outcomes)
+
+
+def _print_links(url: str) -> None:
+    from dselab.classroom.layout import Layout
+    from dselab.classroom.serving import join_links
+
+    click.echo("Join links (serve them with `dselab classroom serve`; hand each student their own):")
+    for seat_id, link in join_links(Layout.current(), url).items():
+        click.echo(f"  {seat_id:<20} {link}")
+
+
+@classroom.command("links")
+@click.option("--url", default=f"http://localhost:{DEFAULT_PORT}", show_default=True,
+              help="the address students reach `classroom serve` at (behind a proxy: the proxy's https URL)")
+def links_command(url: str) -> None:
+    """Print every seat's join link (a token derived from the course key)."""
+    from dselab.classroom.privilege import require_root
+
+    require_root()
+    _print_links(url.rstrip("/"))
+
+
+@classroom.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="address to listen on; anything but loopback is reachable from the network")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME",
+              help="another name students reach the server by (e.g. behind a proxy); repeatable")
+@click.option("--certfile", type=click.Path(dir_okay=False, path_type=Path), help="TLS certificate (PEM)")
+@click.option("--keyfile", type=click.Path(dir_okay=False, path_type=Path), help="TLS private key (PEM)")
+@click.option("--lab", default="05", show_default=True)
+def serve_command(host: str, port: int, allow_hosts: tuple[str, ...], certfile: Path | None,
+                  keyfile: Path | None, lab: str) -> None:
+    """Serve every seat in the browser: its join link opens the lab's steps beside a terminal;
+    the instructor's login link (printed here only) opens the grid of students by steps."""
+    from dselab.classroom import serving
+    from dselab.classroom.layout import Layout
+    from dselab.classroom.privilege import require_root
+    from dselab.cli_web import _check_port
+
+    require_root()
+    ssl = serving.tls_files(certfile, keyfile)
+    warning = serving.plain_http_warning(host, ssl is not None)
+    if warning:
+        _say(warning)
+    _check_port(host, port)
+    served = serving.make_server(host, port, allow_hosts, lab, ssl)
+    layout = Layout.current()
+    click.echo(f"Classroom server at {served.url}/ (Ctrl+C to stop)")
+    click.echo(f"Instructor (keep it to yourself): {serving.instructor_link(layout, served.url)}")
+    click.echo("Join links: `dselab classroom links`")
+    sys.stdout.flush()
+    serving.run(served, _say)
 
 
 @classroom.command("down")

@@ -230,8 +230,9 @@ def _common(variables: dict[str, Any], labs: Sequence[Lab], links: Links, live: 
 def render_step_html(lab: Lab, step: Step, variables: dict[str, Any], *, live: bool,
                      labs: Sequence[Lab] | None = None, links: Links = LIVE_LINKS,
                      alternative: dict[str, Any] | None = None,
-                     progress: dict[str, Any] | None = None) -> str:
-    """One step page. live=True adds the Check button, the answer field, the status box, progress."""
+                     progress: dict[str, Any] | None = None, frame: dict[str, Any] | None = None) -> str:
+    """One step page. live=True adds the Check button, the answer field, the status box, progress.
+    `frame`: another page around it (`layout`: its template, plus that template's variables)."""
     labs = labs or (lab,)
     where = f"question of step {step.id}"
     return jinja_env().get_template("step.html").render(
@@ -240,16 +241,18 @@ def render_step_html(lab: Lab, step: Step, variables: dict[str, Any], *, live: b
         question=markdown_html(render_text(step.question, variables, where=where), labs, links, where)
         if step.question else None,
         solutions=solution_forms(step, variables, alternative), alternative=alternative,
-        progress=progress or {}, alt_label=variant_label(alternative) if alternative else "",
+        progress=progress or {}, alt_label=variant_label(alternative) if alternative else "", **(frame or {}),
     )
 
 
 def render_lab_html(lab: Lab, variables: dict[str, Any], *, live: bool, labs: Sequence[Lab] | None = None,
-                    links: Links = LIVE_LINKS, progress: dict[str, Any] | None = None) -> str:
+                    links: Links = LIVE_LINKS, progress: dict[str, Any] | None = None,
+                    frame: dict[str, Any] | None = None) -> str:
     labs = labs or (lab,)
     prereqs = [find_lab(labs, ref) for ref in lab.prerequisites if _known(labs, ref)]
     return jinja_env().get_template("lab.html").render(
         **_common(variables, labs, links, live), lab=lab, prerequisites=prereqs, progress=progress or {},
+        **(frame or {}),
     )
 
 

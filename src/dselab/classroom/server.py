@@ -32,11 +32,13 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from dselab import resources
 from dselab.classroom.auth import ClassroomAuth
+from dselab.classroom.instructor_grid import add_grid_routes
+from dselab.classroom.seat_pages import add_lab_routes, policy_with_style_nonce
 from dselab.classroom.terminal import ShellSpec, TerminalRegistry
 from dselab.classroom.terminal_socket import CLOSE_NO_SHELL, Socket, bridge
+from dselab.classroom.work import ClassroomWork
 from dselab.errors import DselabError
 from dselab.web.guards import refuse_cross_site
-from dselab.web.headers import CONTENT_SECURITY_POLICY
 from dselab.web.hosts import LOOPBACK_NAMES, served_names
 from dselab.web.security import protect
 
@@ -49,9 +51,11 @@ WS_OPTIONS = {"max_message_size": 64 * 1024, "ping_interval": 25}  # pings keep 
 
 def create_classroom_app(shells: Mapping[str, ShellSpec], key: bytes,
                          allowed_hosts: Iterable[str] = LOOPBACK_NAMES,
-                         terminals: TerminalRegistry | None = None) -> Flask:
+                         terminals: TerminalRegistry | None = None, work: ClassroomWork | None = None) -> Flask:
     """The classroom server for `shells` (seat id -> its terminal's command). `key` is the course key;
-    the app's TerminalRegistry (app.extensions["dselab_terminals"]) must be closed by its owner."""
+    the app's TerminalRegistry (app.extensions["dselab_terminals"]) must be closed by its owner.
+    With `work` (the seats' lab on the server) a seat's page is its lab's steps beside the terminal,
+    and the instructor's page is the grid of students by steps."""
     site = resources.site_dir()  # the pages, scripts and the vendored xterm.js (site/static/vendor)
     app = Flask(__name__, static_folder=str(site / "static"), static_url_path="/static",
                 template_folder=str(site / "templates"))
@@ -63,8 +67,8 @@ def create_classroom_app(shells: Mapping[str, ShellSpec], key: bytes,
     sock = Sock(app)
 
     app.register_blueprint(_join_routes(auth, shells))
-    app.register_blueprint(_seat_routes(auth, shells, registry, sock))
-    app.register_blueprint(_instructor_routes(auth, shells, registry))
+    app.register_blueprint(_seat_routes(auth, shells, registry, sock, work))
+    app.register_blueprint(_instructor_routes(auth, shells, registry, work))
 
     @app.get("/")
     def index() -> str:
@@ -81,11 +85,13 @@ def create_classroom_app(shells: Mapping[str, ShellSpec], key: bytes,
 
 
 def make_classroom_server(host: str, port: int, shells: Mapping[str, ShellSpec], key: bytes,
-                          allow_hosts: Iterable[str] = ()) -> BaseWSGIServer:
+                          allow_hosts: Iterable[str] = (), work: ClassroomWork | None = None,
+                          ssl_context: tuple[str, str] | None = None) -> BaseWSGIServer:
     """The classroom server on host:port (0: any free port), threaded: every open terminal holds a thread.
-    It answers the loopback names, `host` and `allow_hosts` (web.hosts.served_names)."""
-    app = create_classroom_app(shells, key, served_names(host, allow_hosts))
-    return make_server(host, port, app, threaded=True)
+    It answers the loopback names, `host` and `allow_hosts` (web.hosts.served_names); HTTPS with
+    `ssl_context` (certificate file, key file)."""
+    app = create_classroom_app(shells, key, served_names(host, allow_hosts), work=work)
+    return make_server(host, port, app, threaded=True, ssl_context=ssl_context)
 
 
 def _cookie(response: Response, name: str, value: str, max_age: int) -> None:
@@ -116,7 +122,7 @@ def _join_routes(auth: ClassroomAuth, shells: Mapping[str, ShellSpec]) -> Bluepr
 
 
 def _seat_routes(auth: ClassroomAuth, shells: Mapping[str, ShellSpec], registry: TerminalRegistry,
-                 sock: Sock) -> Blueprint:
+                 sock: Sock, work: ClassroomWork | None) -> Blueprint:
     bp = Blueprint("seat", __name__, url_prefix="/seat")
 
     def cookie_seat() -> str | None:
@@ -143,10 +149,13 @@ def _seat_routes(auth: ClassroomAuth, shells: Mapping[str, ShellSpec], registry:
 
     @bp.get("/<seat_id>/")
     def page(seat_id: str) -> Response:
+        if work is not None:  # the lab's first step, beside the terminal
+            return redirect(url_for("seat.step_page", seat_id=seat_id, lab_ref=work.lab.id,
+                                    step_ref=work.lab.steps[0].id))
         nonce = secrets.token_urlsafe(16)
         response = make_response(render_template("classroom/seat.html", seat_id=seat_id, nonce=nonce,
                                                   terminal_path=f"{request.script_root}/seat/{seat_id}/terminal"))
-        response.headers["Content-Security-Policy"] = _policy_with_style_nonce(nonce)
+        response.headers["Content-Security-Policy"] = policy_with_style_nonce(nonce)
         response.headers["Cache-Control"] = "no-store"
         return response
 
@@ -160,17 +169,13 @@ def _seat_routes(auth: ClassroomAuth, shells: Mapping[str, ShellSpec], registry:
             return
         bridge(ws, session)
 
+    if work is not None:
+        add_lab_routes(bp, work)
     return bp
 
 
-def _policy_with_style_nonce(nonce: str) -> str:
-    """The server's policy, plus style elements carrying this page's nonce: xterm.js builds its
-    colour and size rules as <style> elements, which the page script stamps with the nonce."""
-    return CONTENT_SECURITY_POLICY.replace("style-src 'self'", f"style-src 'self' 'nonce-{nonce}'")
-
-
 def _instructor_routes(auth: ClassroomAuth, shells: Mapping[str, ShellSpec],
-                       registry: TerminalRegistry) -> Blueprint:
+                       registry: TerminalRegistry, work: ClassroomWork | None) -> Blueprint:
     bp = Blueprint("instructor", __name__, url_prefix="/instructor")
 
     @bp.before_request
@@ -197,12 +202,15 @@ def _instructor_routes(auth: ClassroomAuth, shells: Mapping[str, ShellSpec],
 
     @bp.get("")
     def overview() -> str:
-        # The grid of steps per seat goes here once the seats' stores are wired in (issue 11 item 4).
+        if work is not None:
+            return render_template("classroom/grid.html", lab=work.lab)
         return render_template("classroom/instructor.html", rows=terminal_rows())
 
     @bp.get("/api/terminals")
     def terminals() -> Response:
         return jsonify({"seats": terminal_rows()})
 
+    if work is not None:
+        add_grid_routes(bp, work)
     return bp
 

@@ -76,3 +76,36 @@ def test_more_seats_than_memory_allows_says_how_many_fit_and_creates_nothing(tmp
     proc = _dselab(["classroom", "up", "--seats", "3"], tmp_path / "room")
     _one_line_error(proc, "3 seat(s) need about", "this host holds 0 more seat(s) now")
     assert not (tmp_path / "room").exists()
+
+
+def test_serve_wants_certfile_and_keyfile_together(tmp_path: Path) -> None:
+    proc = _dselab(["classroom", "serve", "--certfile", str(tmp_path / "c.pem")], tmp_path / "room")
+    _one_line_error(proc, "--certfile and --keyfile together")
+
+
+def test_serve_without_seats_says_to_bring_them_up(tmp_path: Path) -> None:
+    proc = _dselab(["classroom", "serve", "--port", "0"], tmp_path / "room")
+    _one_line_error(proc, "no seats", "classroom up")
+
+
+def test_links_prints_each_seats_join_link_from_the_course_key(tmp_path: Path) -> None:
+    from lab_server import COURSE_KEY, registered_layout
+
+    from dselab.classroom.auth import ClassroomAuth
+
+    layout = registered_layout(tmp_path / "room", ("alice", "bob"))
+    layout.key_file.write_bytes(COURSE_KEY + b"\n")
+    proc = _dselab(["classroom", "links", "--url", "https://class.example/"], layout.root)
+    assert proc.returncode == 0, proc.stderr
+    auth = ClassroomAuth(COURSE_KEY)
+    assert f"https://class.example/join/{auth.join_token('alice')}" in proc.stdout
+    assert f"https://class.example/join/{auth.join_token('bob')}" in proc.stdout
+    assert auth.instructor_token() not in proc.stdout
+
+
+def test_plain_http_beyond_loopback_is_warned_about_unless_tls() -> None:
+    from dselab.classroom.serving import plain_http_warning
+
+    assert "plain HTTP" in (plain_http_warning("0.0.0.0", tls=False) or "")
+    assert plain_http_warning("0.0.0.0", tls=True) is None
+    assert plain_http_warning("127.0.0.1", tls=False) is None

@@ -1,0 +1,45 @@
+"""A classroom server with the lab wired in, over seats faked at the registry level (no users, no
+namespaces, no clusters): enough for every door and every page; checks then say the seat is not up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from dselab.classroom import registry
+from dselab.classroom.auth import ClassroomAuth
+from dselab.classroom.layout import Layout
+from dselab.classroom.registry import Seat
+from dselab.classroom.server import INSTRUCTOR_COOKIE, SEAT_COOKIE, create_classroom_app
+from dselab.classroom.terminal import ShellSpec
+from dselab.classroom.work import ClassroomWork
+
+COURSE_KEY = b"test course key 0123456789abcdef"
+
+
+def registered_layout(root: Path, seat_ids: tuple[str, ...]) -> Layout:
+    layout = Layout(root)
+    (layout.server / "stores").mkdir(parents=True)
+    seats = {seat_id: Seat.planned(layout, seat_id) for seat_id in seat_ids}
+    for seat in seats.values():
+        seat.store_dir.mkdir(parents=True)
+    registry.save(layout, seats)
+    return layout
+
+
+def lab_app(layout: Layout, shells: dict[str, ShellSpec]) -> Flask:
+    return create_classroom_app(shells, COURSE_KEY, work=ClassroomWork(layout, "05"))
+
+
+def as_seat(app: Flask, seat: str) -> FlaskClient:
+    client = app.test_client()
+    client.set_cookie(SEAT_COOKIE, ClassroomAuth(COURSE_KEY).seat_cookie(seat))
+    return client
+
+
+def as_instructor(app: Flask) -> FlaskClient:
+    client = app.test_client()
+    client.set_cookie(INSTRUCTOR_COOKIE, ClassroomAuth(COURSE_KEY).instructor_cookie())
+    return client

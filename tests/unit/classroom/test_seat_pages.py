@@ -1,0 +1,114 @@
+"""A seat's lab pages in the classroom server: the step pages beside the terminal, Check and answers
+on the server, progress, and a 403 for every other seat's page, check, answer, terminal or progress."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from lab_server import COURSE_KEY, as_seat, lab_app, registered_layout
+from test_terminal_server import WS_HEADERS
+
+from dselab.classroom.auth import ClassroomAuth
+from dselab.classroom.registry import get
+from dselab.classroom.terminal import ShellSpec
+
+STEP1 = "/labs/05-backup-restore/snapshot"
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.fixture
+def layout(tmp_path: Path):
+    return registered_layout(tmp_path / "room", ("alice", "bob"))
+
+
+@pytest.fixture
+def app(layout, shells: dict[str, ShellSpec]) -> Iterator[Flask]:
+    app = lab_app(layout, shells)
+    yield app
+    app.extensions["dselab_terminals"].close()
+
+
+def test_the_seat_page_opens_the_first_step(app: Flask) -> None:
+    response = as_seat(app, "alice").get("/seat/alice/")
+    assert response.status_code == 302 and response.location.endswith(f"/seat/alice{STEP1}")
+
+
+def test_a_step_page_shows_the_step_beside_the_terminal_with_seat_scoped_calls(app: Flask) -> None:
+    response = as_seat(app, "alice").get(f"/seat/alice{STEP1}")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert 'id="terminal" data-socket-path="/seat/alice/terminal"' in html
+    assert 'data-url="/seat/alice/api/labs/05-backup-restore/steps/snapshot/check"' in html
+    assert "nodetool" in html and 'src="/static/lab.js"' in html
+    assert ClassroomAuth(COURSE_KEY).instructor_token() not in html
+    assert "nonce-" in response.headers["Content-Security-Policy"]
+
+
+def test_the_answer_step_has_its_answer_box_posting_to_the_seat(app: Flask) -> None:
+    html = as_seat(app, "alice").get("/seat/alice/labs/05/list").get_data(as_text=True)
+    assert 'data-url="/seat/alice/api/labs/05-backup-restore/steps/list/answer"' in html
+
+
+def test_check_runs_the_server_side_check_of_that_seat(app: Flask) -> None:
+    """No namespace here: the real check_seat says the seat is not up, as a result, not a crash."""
+    response = as_seat(app, "alice").post("/seat/alice/api/labs/05/steps/1/check", json={})
+    assert response.status_code == 200
+    result = response.get_json()
+    assert result["status"] == "error" and "alice" in result["message"] and "not up" in result["message"]
+
+
+def test_progress_reads_the_servers_store_for_that_seat(app: Flask, layout) -> None:
+    store = get(layout, "alice").server_store()
+    store.record_attempt("05-backup-restore", "snapshot", "pass", "ok", {}, source="web")
+    store.close()
+    mine = as_seat(app, "alice").get("/seat/alice/api/labs/05/progress").get_json()
+    theirs = as_seat(app, "bob").get("/seat/bob/api/labs/05/progress").get_json()
+    assert mine["passed"] == 1 and mine["steps"][0]["passed"]
+    assert theirs["passed"] == 0
+
+
+def test_an_empty_answer_is_refused_with_a_message(app: Flask) -> None:
+    response = as_seat(app, "alice").post("/seat/alice/api/labs/05/steps/list/answer", json={"value": " "})
+    assert response.status_code == 400 and "value" in response.get_json()["message"]
+
+
+@pytest.mark.parametrize("method,path", [
+    ("get", "/seat/bob/"), ("get", f"/seat/bob{STEP1}"), ("get", "/seat/bob/labs/05/"),
+    ("post", "/seat/bob/api/labs/05/steps/snapshot/check"), ("post", "/seat/bob/api/labs/05/steps/list/answer"),
+    ("get", "/seat/bob/api/labs/05/progress"), ("get", "/seat/bob/api/status"),
+])
+def test_another_seats_pages_checks_answers_and_progress_are_403(app: Flask, method: str, path: str) -> None:
+    response = getattr(as_seat(app, "alice"), method)(path, json={"value": "x"} if method == "post" else None)
+    assert response.status_code == 403
+
+
+def test_another_seats_terminal_is_403(app: Flask) -> None:
+    assert as_seat(app, "alice").get("/seat/bob/terminal", headers=WS_HEADERS).status_code == 403
+
+
+def test_no_cookie_gets_403_on_a_seats_lab_routes(app: Flask) -> None:
+    assert app.test_client().get(f"/seat/alice{STEP1}").status_code == 403
+    assert app.test_client().post("/seat/alice/api/labs/05/steps/1/check", json={}).status_code == 403
+
+
+def test_cross_site_check_is_refused_even_with_the_seats_cookie(app: Flask) -> None:
+    client = as_seat(app, "alice")
+    other_origin = client.post("/seat/alice/api/labs/05/steps/1/check", json={},
+                               headers={"Origin": "http://evil.example"})
+    cross_site = client.post("/seat/alice/api/labs/05/steps/1/check", json={},
+                             headers={"Sec-Fetch-Site": "cross-site"})
+    form = client.post("/seat/alice/api/labs/05/steps/1/check", data={"a": "b"})
+    assert other_origin.status_code == 403 and cross_site.status_code == 403
+    assert form.status_code == 415
+
+
+def test_a_foreign_host_is_refused(app: Flask) -> None:
+    response = as_seat(app, "alice").get(f"/seat/alice{STEP1}", headers={"Host": "evil.example"})
+    assert response.status_code == 400
+
+
+def test_another_lab_is_not_served(app: Flask) -> None:
+    assert as_seat(app, "alice").get("/seat/alice/labs/99/1").status_code == 404
