@@ -86,9 +86,11 @@ def links_command(url: str) -> None:
               help="another name students reach the server by (e.g. behind a proxy); repeatable")
 @click.option("--certfile", type=click.Path(dir_okay=False, path_type=Path), help="TLS certificate (PEM)")
 @click.option("--keyfile", type=click.Path(dir_okay=False, path_type=Path), help="TLS private key (PEM)")
+@click.option("--behind-proxy", is_flag=True,
+              help="a TLS reverse proxy in front passes X-Forwarded-Proto and X-Forwarded-Host (trusted)")
 @click.option("--lab", default="05", show_default=True)
 def serve_command(host: str, port: int, allow_hosts: tuple[str, ...], certfile: Path | None,
-                  keyfile: Path | None, lab: str) -> None:
+                  keyfile: Path | None, behind_proxy: bool, lab: str) -> None:
     """Serve every seat in the browser: its join link opens the lab's steps beside a terminal;
     the instructor's login link (printed here only) opens the grid of students by steps."""
     from dselab.classroom import serving
@@ -102,7 +104,7 @@ def serve_command(host: str, port: int, allow_hosts: tuple[str, ...], certfile: 
     if warning:
         _say(warning)
     _check_port(host, port)
-    served = serving.make_server(host, port, allow_hosts, lab, ssl)
+    served = serving.make_server(host, port, allow_hosts, lab, ssl, behind_proxy=behind_proxy)
     layout = Layout.current()
     click.echo(f"Classroom server at {served.url}/ (Ctrl+C to stop)")
     click.echo(f"Instructor (keep it to yourself): {serving.instructor_link(layout, served.url)}")

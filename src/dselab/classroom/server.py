@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping
 from flask import Blueprint, Flask, Response, jsonify, make_response, redirect, render_template, request, url_for
 from flask_sock import Sock
 from werkzeug.exceptions import Forbidden, HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from dselab import resources
@@ -86,11 +87,15 @@ def create_classroom_app(shells: Mapping[str, ShellSpec], key: bytes,
 
 def make_classroom_server(host: str, port: int, shells: Mapping[str, ShellSpec], key: bytes,
                           allow_hosts: Iterable[str] = (), work: ClassroomWork | None = None,
-                          ssl_context: tuple[str, str] | None = None) -> BaseWSGIServer:
+                          ssl_context: tuple[str, str] | None = None, behind_proxy: bool = False) -> BaseWSGIServer:
     """The classroom server on host:port (0: any free port), threaded: every open terminal holds a thread.
     It answers the loopback names, `host` and `allow_hosts` (web.hosts.served_names); HTTPS with
-    `ssl_context` (certificate file, key file)."""
+    `ssl_context` (certificate file, key file). `behind_proxy`: one reverse proxy in front whose
+    X-Forwarded-Proto/-Host are the browser's scheme and host (the Origin check and Secure cookies
+    compare against those)."""
     app = create_classroom_app(shells, key, served_names(host, allow_hosts), work=work)
+    if behind_proxy:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     return make_server(host, port, app, threaded=True, ssl_context=ssl_context)
 
 

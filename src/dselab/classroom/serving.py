@@ -28,7 +28,7 @@ def base_url(host: str, port: int, tls: bool = False) -> str:
 
 def plain_http_warning(host: str, tls: bool) -> str | None:
     """What to say when students' cookies and keystrokes would cross the network unencrypted."""
-    if tls or is_loopback(host):
+    if tls or is_loopback(host):  # a proxy on this machine reaches a loopback server
         return None
     return (f"warning: --host {host} serves plain HTTP: join links, cookies and every keystroke of the "
             "terminals cross the network unencrypted. Give --certfile/--keyfile, or put a TLS reverse "
@@ -64,7 +64,8 @@ class Served:
 
 
 def make_server(host: str, port: int, allow_hosts: Iterable[str] = (), lab: str = "05",
-                ssl: tuple[str, str] | None = None, layout: Layout | None = None) -> Served:
+                ssl: tuple[str, str] | None = None, layout: Layout | None = None,
+                behind_proxy: bool = False) -> Served:
     """The classroom server for every seat in the registry (port 0: any free port)."""
     layout = layout or Layout.current()
     work = ClassroomWork(layout, lab)
@@ -72,7 +73,8 @@ def make_server(host: str, port: int, allow_hosts: Iterable[str] = (), lab: str 
     if not shells:
         raise UsageError("the classroom has no seats", fix="run `dselab classroom up --seats N` first")
     key = lifecycle.course_key(layout, None)
-    server = make_classroom_server(host, port, shells, key, allow_hosts, work=work, ssl_context=ssl)
+    server = make_classroom_server(host, port, shells, key, allow_hosts, work=work, ssl_context=ssl,
+                                  behind_proxy=behind_proxy)
     return Served(server, base_url(host, server.server_port, ssl is not None), work)
 
 

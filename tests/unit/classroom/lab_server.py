@@ -33,9 +33,12 @@ def lab_app(layout: Layout, shells: dict[str, ShellSpec]) -> Flask:
     return create_classroom_app(shells, COURSE_KEY, work=ClassroomWork(layout, "05"))
 
 
-def as_seat(app: Flask, seat: str) -> FlaskClient:
+SEATS = ("unit-alice", "unit-bob")  # names no integration seat uses: namespaces are host-wide
+
+
+def as_seat(app: Flask, seat: str, domain: str = "localhost") -> FlaskClient:
     client = app.test_client()
-    client.set_cookie(SEAT_COOKIE, ClassroomAuth(COURSE_KEY).seat_cookie(seat))
+    client.set_cookie(SEAT_COOKIE, ClassroomAuth(COURSE_KEY).seat_cookie(seat), domain=domain)
     return client
 
 
