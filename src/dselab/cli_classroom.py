@@ -54,7 +54,10 @@ def up_command(count: int | None, roster: Path | None, key_file: str | None, lab
     ids = rosters.read_roster(roster) if roster else rosters.numbered_seats(count) if count is not None else None
     outcomes = lifecycle.up(ids, key_file, _say, lab)
     if any(o.ok for o in outcomes):
-        _print_links(f"http://localhost:{DEFAULT_PORT}")
+        try:
+            _print_links(f"http://localhost:{DEFAULT_PORT}")
+        except UsageError as err:  # no course key kept: the seats are up all the same
+            _say(f"no join links: {err.one_line()}")
     _finish(outcomes)
 
 

@@ -150,7 +150,7 @@ def test_in_the_browser_a_passes_step_1_from_the_page_terminal_b_does_not_and_th
         assert "pass" in teacher.text_content("#evidence-body")
         teacher.screenshot(path=str(ARTIFACTS / "classroom-instructor-grid.png"), full_page=True)
 
-        export = teacher.context.request.get(f"{served.url}/instructor/export/reports.zip")
+        export = teacher.context.request.get(f"{served.url}/instructor/export/reports.zip", timeout=300_000)
         assert export.status == 200
         reports = room["work"] / "exported"
         zipfile.ZipFile(io.BytesIO(export.body())).extractall(reports)
@@ -158,7 +158,7 @@ def test_in_the_browser_a_passes_step_1_from_the_page_terminal_b_does_not_and_th
                                    str(room["work"] / "exported.csv"), "--key-file", str(room["key"])],
                                   capture_output=True, text=True, timeout=120)
         assert verified.returncode == 0, verified.stdout + verified.stderr
-        book = teacher.context.request.get(f"{served.url}/instructor/export/gradebook.csv")
+        book = teacher.context.request.get(f"{served.url}/instructor/export/gradebook.csv", timeout=300_000)
         assert book.status == 200 and A in book.text() and B in book.text()
         refused_probe = f"{b_seat}/terminal"  # the browser logs the 403 of the websocket probe above
         assert [e for e in console_errors if refused_probe not in e] == []
@@ -172,7 +172,7 @@ def test_seat_a_passes_step_1_through_exec_and_seat_b_fails(room: dict) -> None:
     assert passed.returncode == 0 and "PASS" in passed.stdout, passed.stdout + passed.stderr
     failed = classroom("check", B, "05", "1")
     assert failed.returncode == 1 and "FAIL" in failed.stdout, failed.stdout + failed.stderr
-    assert {a["status"] for a in attempts(room["a"])} == {"pass"}
+    assert {a["status"] for a in attempts(room["a"]) if a["step"] == "snapshot"} == {"pass"}
 
 
 def test_seat_b_cannot_reach_the_server_seat_a_or_the_key(room: dict) -> None:
