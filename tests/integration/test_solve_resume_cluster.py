@@ -25,7 +25,7 @@ def test_solve_resumes_after_the_steps_the_student_did(fresh_lab: service.Worksp
     assert passed(ws, "snapshot")
     row = next(line.split() for line in student.run("./scripts/nodetool.sh listsnapshots").splitlines()
                if line.startswith("lab_backup") and " orders " in line)
-    student.run(f".venv/bin/dselab answer 05 2 '{row[5]} {row[6]}'")
+    student.run(f"dselab answer 05 2 '{row[5]} {row[6]}'")
     assert passed(ws, "list")
     student.run("./scripts/nodetool.sh enablebackup")
     assert passed(ws, "incremental")
@@ -35,10 +35,10 @@ def test_solve_resumes_after_the_steps_the_student_did(fresh_lab: service.Worksp
         service.run_student_command("./scripts/nodetool.sh snapshot training -t lab_backup", "local")
     assert "already exists" in err.value.message and "Thread.java" not in err.value.message, err.value.message
     # Step 1's solution is now safe to run again, on a lab where lab_backup exists.
-    code, out, errout = student.run_status(".venv/bin/dselab solve 05 1")
+    code, out, errout = student.run_status("dselab solve 05 1")
     assert code == 0, out + errout
 
-    code, out, errout = student.run_status(".venv/bin/dselab solve 05")
+    code, out, errout = student.run_status("dselab solve 05")
     assert code == 0, out + errout
     assert "skipped (passed in this lab run): 1 (snapshot), 2 (list), 3 (incremental)" in out
     lab = get_lab("05")
@@ -49,10 +49,10 @@ def test_solve_resumes_after_the_steps_the_student_did(fresh_lab: service.Worksp
     report = grading.grade(ws, lab, "resumed")
     assert report.score == report.max_score, [(s.id, s.status, s.counted_from) for s in report.steps]
 
-    code, out, _ = student.run_status(".venv/bin/dselab solve 05")
+    code, out, _ = student.run_status("dselab solve 05")
     assert code == 0 and "nothing to solve" in out
 
-    code, out, errout = student.run_status(".venv/bin/dselab logs dse-seed -n 5")
+    code, out, errout = student.run_status("dselab logs dse-seed -n 5")
     assert code == 0 and len(out.splitlines()) == 5, errout
-    code, out, errout = student.run_status(".venv/bin/dselab logs dse-node-1 --since-lab -n 0")
+    code, out, errout = student.run_status("dselab logs dse-node-1 --since-lab -n 0")
     assert code == 0 and "Cleanup" in out and "DEBUG" not in out, errout
