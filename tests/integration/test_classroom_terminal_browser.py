@@ -8,16 +8,17 @@ no inline script): the tab ends with no console error. Screenshots go to build/t
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from classroom_web import type_line, wait_for_text
 
 from dselab.classroom.auth import ClassroomAuth
 from dselab.classroom.server import make_classroom_server
 from dselab.classroom.terminal import ShellSpec
+from threaded_server import serving
 
 pytestmark = pytest.mark.browser
 
@@ -36,24 +37,9 @@ def classroom(tmp_path: Path) -> Iterator[str]:
     """The classroom server with seats `ana` and `ben` on a free loopback port."""
     server = make_classroom_server("127.0.0.1", 0, {"ana": plain_bash(tmp_path), "ben": plain_bash(tmp_path)},
                                    COURSE_KEY)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        server.app.extensions["dselab_terminals"].close()  # type: ignore[attr-defined]
+    with serving(server) as url:
+        yield url
 
-
-def wait_for_text(page, text: str, timeout_ms: int = 15_000) -> None:
-    page.wait_for_function("t => (document.querySelector('.xterm-rows') || {}).textContent?.includes(t)",
-                           arg=text, timeout=timeout_ms)
-
-
-def type_line(page, line: str) -> None:
-    page.click("#terminal")
-    page.keyboard.type(line)
-    page.keyboard.press("Enter")
 
 
 def test_join_type_reload_and_the_running_command_finishes_on_the_page(classroom: str, browser_page,

@@ -11,9 +11,8 @@ any failed request, shows as a console error in the lab's tab: every test ends w
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import pytest
 
 from dselab import service
 from dselab.cli_web import make_web_server
+from threaded_server import serving as serve_in_thread
 
 CHECK_TIMEOUT_MS = 240_000  # a check runs several nodetool JVMs
 
@@ -31,16 +31,9 @@ pytestmark = [
 ]
 
 
-@contextmanager
-def serving(ws: service.Workspace) -> Iterator[str]:
+def serving(ws: service.Workspace) -> AbstractContextManager[str]:
     """`dselab serve` on a free port, in a thread, on the given workspace (its owner closes it)."""
-    server = make_web_server("127.0.0.1", 0, lambda: ws)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    return serve_in_thread(make_web_server("127.0.0.1", 0, lambda: ws))
 
 
 @pytest.fixture
@@ -145,13 +138,8 @@ def attacker_site(lab_url: str) -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://localhost:{server.server_port}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_in_thread(ThreadingHTTPServer(("127.0.0.1", 0), Handler), host="localhost") as url:
+        yield url + "/"
 
 
 def test_another_site_cannot_answer_or_check_but_the_page_can(browser_page, tmp_path: Path,

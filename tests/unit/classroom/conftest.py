@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from flask import Flask
 from dselab.classroom.auth import ClassroomAuth
 from dselab.classroom.server import create_classroom_app, make_classroom_server
 from dselab.classroom.terminal import ShellSpec
+from threaded_server import serving
 
 COURSE_KEY = b"test course key 0123456789abcdef"
 SEATS = ("alice", "bob")
@@ -45,11 +45,5 @@ def classroom_app(shells: dict[str, ShellSpec]) -> Iterator[Flask]:
 @pytest.fixture
 def classroom_url(shells: dict[str, ShellSpec]) -> Iterator[str]:
     """The classroom server on a free loopback port, in a thread; its shells end with it."""
-    server = make_classroom_server("127.0.0.1", 0, shells, COURSE_KEY)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        server.app.extensions["dselab_terminals"].close()  # type: ignore[attr-defined]
+    with serving(make_classroom_server("127.0.0.1", 0, shells, COURSE_KEY)) as url:
+        yield url
