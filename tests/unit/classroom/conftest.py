@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from lab_server import SEATS as LAB_SEATS
+from lab_server import lab_app
 
 from dselab.classroom.auth import ClassroomAuth
 from dselab.classroom.server import create_classroom_app, make_classroom_server
@@ -47,3 +49,17 @@ def classroom_url(shells: dict[str, ShellSpec]) -> Iterator[str]:
     """The classroom server on a free loopback port, in a thread; its shells end with it."""
     with serving(make_classroom_server("127.0.0.1", 0, shells, COURSE_KEY)) as url:
         yield url
+
+
+@pytest.fixture
+def lab_shells(tmp_path: Path) -> dict[str, ShellSpec]:
+    """Plain-bash terminals for the seats the lab-serving tests register (lab_server.SEATS)."""
+    return {seat: plain_bash(tmp_path) for seat in LAB_SEATS}
+
+
+@pytest.fixture
+def app(layout, lab_shells: dict[str, ShellSpec]) -> Iterator[Flask]:
+    """The classroom app serving lab 05 over the test module's own `layout` fixture."""
+    app = lab_app(layout, lab_shells)
+    yield app
+    app.extensions["dselab_terminals"].close()

@@ -4,17 +4,14 @@ needs a same-origin JSON confirmation, and none of it open to a student's cookie
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import plain_bash
 from flask import Flask
-from lab_server import SEATS, as_instructor, as_seat, lab_app, registered_layout
+from lab_server import SEATS, as_instructor, as_seat, registered_layout
 
 from dselab.classroom import lifecycle
 from dselab.classroom.registry import get
-from dselab.classroom.terminal import ShellSpec
 
 LAB = "05-backup-restore"
 
@@ -29,18 +26,6 @@ def layout(tmp_path: Path):
     store.record_attempt(LAB, "incremental", "fail", "incremental backups are off", {}, source="web")
     store.close()
     return layout
-
-
-@pytest.fixture
-def shells(tmp_path: Path) -> dict[str, ShellSpec]:
-    return {seat: plain_bash(tmp_path) for seat in SEATS}
-
-
-@pytest.fixture
-def app(layout, shells: dict[str, ShellSpec]) -> Iterator[Flask]:
-    app = lab_app(layout, shells)
-    yield app
-    app.extensions["dselab_terminals"].close()
 
 
 def test_the_grid_shows_passed_failed_and_not_tried_with_attempts(app: Flask) -> None:

@@ -3,18 +3,15 @@ on the server, progress, and a 403 for every other seat's page, check, answer, t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import plain_bash
 from flask import Flask
-from lab_server import COURSE_KEY, SEATS, as_seat, lab_app, registered_layout
+from lab_server import COURSE_KEY, SEATS, as_seat, registered_layout
 from test_terminal_server import WS_HEADERS
 
 from dselab.classroom.auth import ClassroomAuth
 from dselab.classroom.registry import get
-from dselab.classroom.terminal import ShellSpec
 
 STEP1 = "/labs/05-backup-restore/snapshot"
 JSON = {"Content-Type": "application/json"}
@@ -23,18 +20,6 @@ JSON = {"Content-Type": "application/json"}
 @pytest.fixture
 def layout(tmp_path: Path):
     return registered_layout(tmp_path / "room", SEATS)
-
-
-@pytest.fixture
-def shells(tmp_path: Path) -> dict[str, ShellSpec]:
-    return {seat: plain_bash(tmp_path) for seat in SEATS}
-
-
-@pytest.fixture
-def app(layout, shells: dict[str, ShellSpec]) -> Iterator[Flask]:
-    app = lab_app(layout, shells)
-    yield app
-    app.extensions["dselab_terminals"].close()
 
 
 def test_the_seat_page_opens_the_first_step(app: Flask) -> None:
@@ -120,14 +105,14 @@ def test_another_lab_is_not_served(app: Flask) -> None:
     assert as_seat(app, "unit-alice").get("/seat/unit-alice/labs/99/1").status_code == 404
 
 
-def test_behind_a_proxy_the_forwarded_https_origin_is_the_served_one(layout, shells) -> None:
+def test_behind_a_proxy_the_forwarded_https_origin_is_the_served_one(layout, lab_shells) -> None:
     """A TLS proxy forwards to plain HTTP: with --behind-proxy the browser's https Origin matches."""
     from werkzeug.middleware.proxy_fix import ProxyFix
 
     from dselab.classroom.server import create_classroom_app
     from dselab.classroom.work import ClassroomWork
 
-    app = create_classroom_app(shells, COURSE_KEY, allowed_hosts={"class.example"}, work=ClassroomWork(layout, "05"))
+    app = create_classroom_app(lab_shells, COURSE_KEY, allowed_hosts={"class.example"}, work=ClassroomWork(layout, "05"))
     headers = {"Origin": "https://class.example", "Host": "class.example"}
     check = "/seat/unit-alice/api/labs/05/steps/1/check"
     try:  # not trusted: the request is plain http here
