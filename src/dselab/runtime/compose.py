@@ -231,10 +231,13 @@ class ComposeRuntime(CommonRuntime):
     def cql_endpoint(self, node: str) -> tuple[str, int]:
         """Where this machine reaches the node's CQL port: its own address on the host's network,
         else the port docker-compose.override.yml publishes on 127.0.0.1."""
-        container = self.container(node)
-        if container is not None and _on_host_network(container):
+        if self.on_host_network(node):
             return self.address(node), NATIVE_PORT
         return CQL_HOST, CQL_PORTS[node]
+
+    def on_host_network(self, node: str) -> bool:
+        container = self.container(node)
+        return container is not None and _on_host_network(container)
 
     def cassandra_version(self) -> str:
         if self._version is None:
@@ -445,8 +448,7 @@ class ComposeRuntime(CommonRuntime):
     def cql_node(self, node: str | None) -> str:
         """Only nodes with a published CQL port, or on the host's network, can be reached from here."""
         node = super().cql_node(node)
-        container = self.container(node)
-        if node not in CQL_PORTS and not (container is not None and _on_host_network(container)):
+        if node not in CQL_PORTS and not self.on_host_network(node):  # asks the engine only when it must
             via = self.node_names()[0]
             raise UsageError(
                 f"in the docker runtime CQL goes through {via} ({CQL_HOST}:{CQL_PORTS[via]}); "
