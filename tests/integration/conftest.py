@@ -60,6 +60,18 @@ def lab_workspace(test_home: Path) -> Iterator[service.Workspace]:
     ws.close()
 
 
+@pytest.fixture(scope="session")
+def trust_room(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """Two real classroom seats (mallory attacks, victim works) shared by the trust tests; root only."""
+    if os.geteuid() != 0:
+        pytest.skip("the classroom creates users and namespaces: root only")
+    from trust_room import close_room, open_room
+
+    room = open_room(tmp_path_factory.mktemp("trust-room"))
+    yield room
+    close_room()
+
+
 class Student:
     """Types commands in a lab folder, exactly like a student (scripts/ on the real cluster)."""
 
