@@ -159,8 +159,8 @@ def status_command(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="JSON: id, number, status, message, hint per step")
 def check_command(seat: str, lab: str, steps: tuple[str, ...], as_json: bool) -> None:
     """Run and record SEAT's checks on the server; exit codes as `dselab check`."""
-    from dselab.classroom.checks import check_seat
     from dselab.classroom.privilege import require_root
+    from dselab.classroom.recording import check_seat
     from dselab.cli import _print_results
 
     require_root()
@@ -178,8 +178,8 @@ def check_command(seat: str, lab: str, steps: tuple[str, ...], as_json: bool) ->
 @click.argument("value")
 def answer_command(seat: str, lab: str, step: str, value: str) -> None:
     """Record SEAT's answer to a read-only step on the server (students can also use ./scripts/answer.sh)."""
-    from dselab.classroom.checks import record_answer
     from dselab.classroom.privilege import require_root
+    from dselab.classroom.recording import record_answer
 
     require_root()
     done = record_answer(seat, lab, step, value)
