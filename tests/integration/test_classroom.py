@@ -206,14 +206,15 @@ def test_seat_b_cannot_reach_the_server_seat_a_or_the_key(room: dict) -> None:
     forge = as_seat(B, "python -c \"from dselab.state import StateStore; s = StateStore.for_runtime('local'); "
                        "[s.record_attempt('05-backup-restore', st, 'pass', 'forged', []) for st in ('snapshot', 'list')]\"")
     assert forge.returncode == 0, forge.stderr
-    # a link from B's cluster to A's would make the grader (root) read A's files for B: refused
+    # a link from B's cluster to A's reads nothing of A's: B's observer is B's group's, not A's
     logs = "~/.dselab/clusters/lab/dse-seed/logs"
     linked = as_seat(B, f"mv {logs} {logs}.mine && ln -s {a.cluster_home}/clusters/lab/dse-seed/logs {logs}")
     assert linked.returncode == 0, linked.stderr
-    refused = classroom("check", B, "05", "1")
-    assert refused.returncode == 2 and "leads outside the seat's home" in refused.stderr, refused.stderr
+    checked = classroom("check", B, "05", "cleanup", "--json")  # the check that reads the logs
+    assert checked.returncode in (1, 2) and json.loads(checked.stdout)[0]["status"] != "pass", checked.stdout
     assert as_seat(B, f"rm {logs} && mv {logs}.mine {logs}").returncode == 0
-    assert (attempts(a), attempts(b)) == before
+    assert attempts(a) == before[0] and attempts(b)[:len(before[1])] == before[1]
+    assert [x["step"] for x in attempts(b)[len(before[1]):]] == ["cleanup"]
     assert not (layout.server / "forged").exists()
 
 
