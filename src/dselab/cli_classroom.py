@@ -62,8 +62,8 @@ def up_command(count: int | None, roster: Path | None, key_file: str | None, lab
 
 
 def _print_links(url: str) -> None:
+    from dselab.classroom.join_links import join_links
     from dselab.classroom.layout import Layout
-    from dselab.classroom.serving import join_links
 
     click.echo("Join links (serve them with `dselab classroom serve`; hand each student their own):")
     for seat_id, link in join_links(Layout.current(), url).items():
@@ -97,6 +97,7 @@ def serve_command(host: str, port: int, allow_hosts: tuple[str, ...], certfile: 
     """Serve every seat in the browser: its join link opens the lab's steps beside a terminal;
     the instructor's login link (printed here only) opens the grid of students by steps."""
     from dselab.classroom import serving
+    from dselab.classroom.join_links import instructor_link
     from dselab.classroom.layout import Layout
     from dselab.classroom.privilege import require_root
     from dselab.cli_web import _check_port
@@ -110,7 +111,7 @@ def serve_command(host: str, port: int, allow_hosts: tuple[str, ...], certfile: 
     served = serving.make_server(host, port, allow_hosts, lab, ssl, behind_proxy=behind_proxy)
     layout = Layout.current()
     click.echo(f"Classroom server at {served.url}/ (Ctrl+C to stop)")
-    click.echo(f"Instructor (keep it to yourself): {serving.instructor_link(layout, served.url)}")
+    click.echo(f"Instructor (keep it to yourself): {instructor_link(layout, served.url)}")
     click.echo("Join links: `dselab classroom links`")
     sys.stdout.flush()
     serving.run(served, _say)
