@@ -168,13 +168,18 @@ def _seat_routes(auth: ClassroomAuth, shells: Mapping[str, ShellSpec], registry:
 
     @sock.route("/<seat_id>/terminal", bp=bp)
     def terminal(ws: Socket, seat_id: str) -> None:
+        cookie = request.cookies.get(SEAT_COOKIE)  # asked again while open: a rotation ends the page's shell
+
+        def still_allowed() -> bool:
+            return auth.seat_from_cookie(cookie) == seat_id
+
         try:
             session = registry.session(seat_id)
         except DselabError as err:  # the shell cannot start: say why in the terminal itself
             ws.send(f"\r\n[{err.one_line()}]\r\n".encode())
             ws.close(CLOSE_NO_SHELL, "the shell cannot start")
             return
-        bridge(ws, session)
+        bridge(ws, session, still_allowed)
 
     if work is not None:
         add_lab_routes(bp, work)

@@ -3,6 +3,7 @@ at the next request, and every link that opens nothing gets one and the same 403
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from lab_server import COURSE_KEY
+from simple_websocket import ConnectionClosed
+from test_terminal_server import connect, receive_until
 
 from dselab.classroom import links
 from dselab.classroom.auth import ClassroomAuth
@@ -18,6 +21,7 @@ from dselab.classroom.layout import Layout
 from dselab.classroom.links import LiveLinks
 from dselab.classroom.server import create_classroom_app
 from dselab.classroom.terminal import ShellSpec
+from dselab.classroom.terminal_socket import CLOSE_SESSION_ENDED
 
 SEATS = ("alice", "bob")
 
@@ -120,3 +124,21 @@ def test_rotating_the_instructor_voids_the_login_link_and_the_instructors_sessio
     again = app.test_client()
     assert again.get(f"/instructor/login/{auth.instructor_token()}").status_code == 200
     assert again.get("/instructor").status_code == 200
+
+
+def test_a_rotation_ends_the_open_terminal_of_the_leaked_link_and_no_other(classroom_url: str, auth: ClassroomAuth,
+                                                                          layout: Layout) -> None:
+    """A real server and websockets: a page opened with the leaked link loses the shell within a poll."""
+    leaked, other = connect(classroom_url, "alice", auth), connect(classroom_url, "bob", auth)
+    for ws, word in ((leaked, b"alice-42"), (other, b"bob-42")):
+        ws.send(json.dumps({"type": "input", "data": f"echo {word.decode()[:-3]}-$((6*7))\r"}))
+        receive_until(ws, word)
+    links.rotate(layout, ["alice"])
+    deadline = time.monotonic() + 10
+    with pytest.raises(ConnectionClosed) as closed:
+        while time.monotonic() < deadline:
+            leaked.receive(timeout=1)
+    assert closed.value.reason == CLOSE_SESSION_ENDED and "join link" in closed.value.message
+    other.send(json.dumps({"type": "input", "data": "echo still-$((1+1))\r"}))
+    receive_until(other, b"still-2")
+    other.close()
