@@ -24,7 +24,7 @@ from classroom_web import WS_HEADERS, classroom_serve, type_line, wait_for_text,
 
 from dselab import grading
 from dselab.classroom import namespaces, registry, seats
-from dselab.classroom.auth import ClassroomAuth
+from dselab.classroom.join_links import join_links
 from dselab.classroom.layout import ROOT_ENV, Layout
 from dselab.lab import get_lab
 from dselab.runtime import distribution
@@ -91,11 +91,11 @@ def test_in_the_browser_a_passes_step_1_from_the_page_terminal_b_does_not_and_th
         room: dict, chromium, console_errors) -> None:
     """`classroom serve` for both seats; three browser contexts: student A, student B, the instructor."""
     with classroom_serve(ROOT) as served:
-        auth = ClassroomAuth(grading.load_key(room["key"]))
+        links = join_links(room["layout"], served.url)
         step1 = "/labs/05-backup-restore/snapshot"
         a = chromium.new_context(viewport={"width": 1500, "height": 900}).new_page()
         console_errors.watch(a)
-        a.goto(f"{served.url}/join/{auth.join_token(A)}")
+        a.goto(links[A])
         a.wait_for_url(f"{served.url}/seat/{A}{step1}")
         a.wait_for_selector("#terminal-state.up", timeout=60_000)
         type_line(a, "echo ready-$((6*7))")
@@ -121,7 +121,7 @@ def test_in_the_browser_a_passes_step_1_from_the_page_terminal_b_does_not_and_th
         a.screenshot(path=str(ARTIFACTS / "classroom-seat-page.png"))
 
         b = chromium.new_context(viewport={"width": 1500, "height": 900}).new_page()
-        b.goto(f"{served.url}/join/{auth.join_token(B)}")
+        b.goto(links[B])
         b.wait_for_selector("#check-button")
         b.click("#check-button")
         b.wait_for_selector("#check-result.pass, #check-result.fail, #check-result.error", timeout=300_000)

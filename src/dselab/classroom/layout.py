@@ -1,6 +1,7 @@
 """Where a classroom keeps things, and who owns what.
 
-    <root>/server/      root, 0700: the seat registry, each seat's grading store, the course key
+    <root>/server/      root, 0700: the seat registry, each seat's grading store, the course key,
+                        the live join links (links.json: the classroom id and a nonce per seat)
     <root>/seats/<user> the seat user's home, 0700: scripts, labs, the seat's clusters (.dselab/)
     <root>/toolchain/   root, world-readable: the Python and Cassandra jars every seat runs
     <root>/observers/<user>  a seat observer's home (that user's, 0700): nodetool's history, nothing more
@@ -40,6 +41,11 @@ class Layout:
     @property
     def key_file(self) -> Path:
         return self.server / "course.key"
+
+    @property
+    def links_file(self) -> Path:
+        """The classroom id and the link nonces every join token and cookie mixes in (classroom.links)."""
+        return self.server / "links.json"
 
     @property
     def tools_conf(self) -> Path:

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from dselab import grading
-from dselab.classroom import capacity, recording, registry, seats, toolchain, users
+from dselab.classroom import capacity, links, recording, registry, seats, toolchain, users
 from dselab.classroom.layout import Layout
 from dselab.classroom.observe import make_observer
 from dselab.classroom.privilege import require_root
@@ -115,6 +115,7 @@ def up(student_ids: Sequence[str] | None, key_file: str | None, say: Say, lab: s
     known = registry.load(layout)
     known.update({s.id: s for s in planned})
     registry.save(layout, known)
+    links.ensure(layout, known)  # the first `up` of this root makes the classroom id its links are bound to
 
     def bring_up(seat: Seat) -> str:
         def line(text: str) -> None:
