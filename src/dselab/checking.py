@@ -21,6 +21,7 @@ from dselab.runtime.base import CommandResult, FileEntry, Runtime
 from dselab.state import StateStore
 
 PASS, FAIL, ERROR = "pass", "fail", "error"
+LOG_TAIL_EVIDENCE_BYTES = 2048  # a timed-out node's log tail kept in the attempt's evidence
 
 
 @dataclass
@@ -191,6 +192,9 @@ def run_check(ctx: CheckContext, step: Step, source: str = "cli") -> CheckResult
         status, message, hint = verdict.status, verdict.message, verdict.hint
     except DselabError as err:
         status, message, hint = ERROR, err.message, err.fix or ""
+        if getattr(err, "log_tail", ""):  # a NodeTimeout: the log is the node owner's text, evidence only
+            ctx.evidence.append({"node": getattr(err, "node", None) or ctx.node,
+                                 "log_tail": err.log_tail.encode()[-LOG_TAIL_EVIDENCE_BYTES:].decode("utf-8", "ignore")})
     except Exception as err:  # noqa: BLE001  (the point: any failure becomes a result)
         verdict = unexpected_error(err, step, ctx.node)
         status, message, hint = verdict.status, verdict.message, verdict.hint

@@ -1,7 +1,8 @@
 """The `dselab` command: parse, call one plain function, print, map errors to exit codes.
 
 Exit codes: 0 ok, 1 a check failed, 2 usage or environment error. A DselabError becomes one
-line on stderr; nothing a user can cause ends in a traceback.
+line on stderr (a node timeout adds the node's log tail below it); nothing a user can cause ends
+in a traceback.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ class FriendlyGroup(click.Group):
             return super().invoke(ctx)
         except DselabError as err:
             click.echo(f"dselab: error: {err.one_line()}", err=True)
+            tail = getattr(err, "log_tail", "")  # a NodeTimeout: this user's own node's log
+            if tail:
+                click.echo("last log lines:\n" + "\n".join(f"  {line}" for line in tail.splitlines()), err=True)
             ctx.exit(err.code)
         except KeyboardInterrupt:
             click.echo("dselab: interrupted", err=True)

@@ -75,8 +75,9 @@ class Runtime(Protocol):
 
     Log marks are byte offsets into the node's debug log (it holds every system log line and the
     DEBUG ones), so `log_since` reads the debug log unless told otherwise; a mark larger than
-    the log means the log was replaced, and the whole log is read. Commands that overrun their
-    timeout raise NodeTimeout naming the node and quoting its log tail.
+    the log means the log was replaced, and the whole log is read. A runtime may cap what it reads
+    (the local one keeps the last 8 MiB after a mark, with a note). Commands that overrun their
+    timeout raise NodeTimeout naming the node; its log tail rides on the error, not in its message.
     """
 
     name: str

@@ -1,7 +1,7 @@
 """What both runtimes do the same way, written once.
 
 Node names and the "not running" errors, CQL sessions (one per node, closed with the node), the
-wait for the ready line, timeouts that name the node and quote its log (ccm's habit), the ring's
+wait for the ready line, timeouts that name the node and carry its log tail (ccm's habit), the ring's
 own view of each address from `nodetool status`, and reading a log from a mark. A runtime
 subclasses `CommonRuntime` and supplies how to reach its nodes: the hooks marked below.
 """
@@ -222,13 +222,6 @@ class CommonRuntime(ABC):
         if size < mark:  # the log was replaced (purged cluster): read all of it
             mark = 0
         return self._read_log(node, debug, mark)
-
-
-def read_from(path: str | os.PathLike[str], offset: int) -> str:
-    """A file's text from a byte offset on (undecodable bytes replaced)."""
-    with open(path, "rb") as fh:
-        fh.seek(offset)
-        return fh.read().decode("utf-8", "replace")
 
 
 def last_lines(text: str, lines: int) -> list[str]:

@@ -4,6 +4,9 @@ Each node has its own folder under `<home>/clusters/<cluster>/<node>/` with conf
 commitlog/, logs/ and a pid file, its own 127.x address and its own JMX port (LocalSettings says
 which). Preconditions (Java, loopback addresses, free ports, disk) are checked before any process
 starts. What both runtimes share lives in common.py.
+
+Whoever owns a node's folder (a classroom seat) may have planted links, FIFOs or huge files there:
+every read of a node's files goes through safe_files (no link followed, regular files only, capped).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +24,9 @@ import psutil
 
 from dselab.errors import EnvironmentProblem, UsageError
 from dselab.progress import Progress
-from dselab.runtime import distribution, preflight, processes
+from dselab.runtime import distribution, preflight, processes, safe_files
 from dselab.runtime.base import COMMAND_TIMEOUT_S, CommandResult, FileEntry, NodeStatus
-from dselab.runtime.common import STOP_GRACE_S, CommonRuntime, last_lines, read_from
+from dselab.runtime.common import STOP_GRACE_S, CommonRuntime, last_lines
 from dselab.runtime.local_config import (
     LOGBACK_XML,
     NATIVE_PORT,
@@ -51,6 +55,7 @@ class LocalRuntime(CommonRuntime):
         self.name = "local"
         self.settings = settings or LocalSettings.from_env()
         self.root = self.settings.cluster_root(cluster)
+        self._anchor = safe_files.anchor(self.settings.home)  # reads walk down from here, no link followed
         self.specs = node_specs(cluster, self.settings)
         self._cassandra_home = cassandra_home
         self._dist: distribution.Distribution | None = None
@@ -84,8 +89,11 @@ class LocalRuntime(CommonRuntime):
 
     def process(self, node: str) -> psutil.Process | None:
         """The node's live process, or None."""
-        spec = self.spec(node)
-        return processes.node_process(spec.pid_file, str(spec.conf_dir))
+        try:
+            pid = int(safe_files.read_whole(self._anchor, self._below(node, "cassandra.pid"), safe_files.MAX_PID_BYTES))
+        except (OSError, ValueError, safe_files.RefusedPath):
+            return None
+        return processes.node_process(pid, str(self.spec(node).conf_dir))
 
     def is_running(self, node: str) -> bool:
         return self.process(node) is not None
@@ -113,8 +121,7 @@ class LocalRuntime(CommonRuntime):
         if not checked:
             preflight.check_all([spec], NATIVE_PORT, disk_root=self.root)
         self._write_config(spec)
-        log = spec.log_dir / "system.log"
-        mark = log.stat().st_size if log.exists() else 0
+        mark = self._log_size(node, debug=False)
         argv = [preflight.java_binary(), *server_jvm_args(spec, self.dist.jamm_agent), "-cp",
                 f"{spec.conf_dir}:{self.dist.classpath}",
                 "org.apache.cassandra.service.CassandraDaemon"]
@@ -128,7 +135,7 @@ class LocalRuntime(CommonRuntime):
         def gone() -> str | None:
             return None if proc.poll() is None else f"exited with code {proc.returncode}"
 
-        self.wait_ready(node, lambda: read_from(log, mark) if log.exists() else "", gone,
+        self.wait_ready(node, lambda: self._read_log(node, False, mark), gone,
                         fix=f"see {spec.log_dir}/system.log and output.log", interval=1)
         self.progress.done(f"{node} is up ({spec.address})")
 
@@ -227,56 +234,82 @@ class LocalRuntime(CommonRuntime):
     def data_dir(self, node: str) -> str:
         return str(self.spec(node).data_dir)
 
+    def _below(self, node: str, *parts: str) -> str:
+        """A path of the node's folder relative to the anchor, for safe_files."""
+        return "/".join((f"clusters/{self.cluster}/{self.check_node(node)}", *parts))
+
+    def _data(self, node: str, relative: str) -> str:
+        try:
+            return self._below(node, "data", *safe_files.components(relative))
+        except safe_files.RefusedPath:
+            raise self.outside_data_dir(node, relative) from None
+
     def _inside(self, node: str, relative: str) -> Path:
-        base = self.spec(node).data_dir.resolve()
-        path = (base / relative).resolve()
-        if path != base and base not in path.parents:
-            raise self.outside_data_dir(node, relative)
-        return path
+        """The path below the data folder (lexically: '..' and absolute paths are refused)."""
+        return self._anchor / self._data(node, relative)
 
     def list_files(self, node: str, relative: str = "") -> list[FileEntry]:
-        base = self.spec(node).data_dir
-        top = self._inside(node, relative)
-        out: list[FileEntry] = []
-        for dirpath, _dirs, files in os.walk(top):
-            for name in files:
-                full = Path(dirpath) / name
-                try:
-                    st = full.stat()
-                except FileNotFoundError:  # compaction may remove files while we walk
-                    continue
-                out.append(FileEntry(str(full.relative_to(base)), st.st_size, st.st_mtime,
-                                     st.st_ino, st.st_nlink))
-        return out
+        """Regular files below data/RELATIVE, links not entered, capped (see safe_files): a
+        truncated listing says so in its `truncated`."""
+        top = self._data(node, relative)
+        prefix = "/".join(safe_files.components(relative))
+        try:
+            found = safe_files.list_capped(self._anchor, top)
+        except FileNotFoundError:
+            return safe_files.Listing()
+        if prefix:
+            listing = safe_files.Listing(replace(e, path=f"{prefix}/{e.path}") for e in found)
+            listing.truncated = found.truncated
+            return listing
+        return found
 
     def read_text(self, node: str, relative: str) -> str:
-        return self._inside(node, relative).read_text()
+        data = safe_files.read_whole(self._anchor, self._data(node, relative), safe_files.MAX_TEXT_BYTES)
+        return data.decode("utf-8", "replace")
 
     def copy_files(self, node: str, sources: Sequence[str], dest_dir: str) -> None:
-        dest = self._inside(node, dest_dir)
-        dest.mkdir(parents=True, exist_ok=True)
-        for src in sources:
-            shutil.copy2(self._inside(node, src), dest / Path(src).name)
+        dest = self._data(node, dest_dir)
+        (self._anchor / dest).mkdir(parents=True, exist_ok=True)
+        with safe_files.opened_below(self._anchor, dest, directory=True) as folder:
+            for src in sources:
+                safe_files.copy_into(self._anchor, self._data(node, src), folder)
 
     def remove_files(self, node: str, relatives: Sequence[str]) -> None:
         for rel in relatives:
-            self._inside(node, rel).unlink(missing_ok=True)
+            parent, _, name = self._data(node, rel).rpartition("/")
+            try:
+                with safe_files.opened_below(self._anchor, parent, directory=True) as folder:
+                    os.unlink(name, dir_fd=folder)  # unlink never follows the final link either
+            except FileNotFoundError:
+                pass
 
-    def _log_path(self, node: str, debug: bool) -> Path:
-        return self.spec(node).log_dir / ("debug.log" if debug else "system.log")
+    def _log(self, node: str, name: str) -> str:
+        return self._below(node, "logs", name)
 
     def _log_size(self, node: str, debug: bool) -> int:
-        path = self._log_path(node, debug)
-        return path.stat().st_size if path.exists() else 0
+        return safe_files.size_below(self._anchor, self._log(node, "debug.log" if debug else "system.log"))
 
     def _read_log(self, node: str, debug: bool, offset: int) -> str:
-        return read_from(self._log_path(node, debug), offset)
+        """The log from `offset` on, at most its last MAX_LOG_BYTES: a note says what was skipped."""
+        try:
+            chunk = safe_files.read_capped(self._anchor, self._log(node, "debug.log" if debug else "system.log"),
+                                           offset, safe_files.MAX_LOG_BYTES)
+        except FileNotFoundError:
+            return ""
+        text = chunk.data.decode("utf-8", "replace")
+        if not chunk.skipped:
+            return text
+        return (f"[dselab: {chunk.skipped} bytes of this log were not read: a read keeps its last "
+                f"{safe_files.MAX_LOG_BYTES >> 20} MiB]\n" + text.partition("\n")[2])
 
     def log_tail(self, node: str, lines: int = 40) -> list[str]:
-        """The system log's last lines (output.log's when the JVM died before logging)."""
+        """The system log's last lines (output.log's when the JVM died before logging); capped."""
+        want = min(safe_files.MAX_LOG_BYTES, max(8000, 400 * lines))
         for name in ("system.log", "output.log"):
-            path = self.spec(node).log_dir / name
-            size = path.stat().st_size if path.exists() else 0
-            if size:
-                return last_lines(read_from(path, max(0, size - max(8000, 400 * lines))), lines)
+            try:
+                chunk = safe_files.read_capped(self._anchor, self._log(node, name), 0, want)
+            except FileNotFoundError:
+                continue
+            if chunk.data:
+                return last_lines(chunk.data.decode("utf-8", "replace"), lines)
         return []

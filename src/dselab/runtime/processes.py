@@ -1,13 +1,13 @@
 """The local nodes' processes through psutil (Linux and macOS alike): find, stop, kill, measure.
 
-A node's process is found from its pid file, and only counts when its command line still names
-the node's own config folder: a pid can be reused by an unrelated process after a crash.
+A node's process is found from its pid file (the runtime reads it, capped), and only counts when
+its command line still names the node's own config folder: a pid can be reused by an unrelated
+process after a crash.
 """
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import psutil
 
@@ -25,12 +25,13 @@ def alive(proc: psutil.Process) -> bool:
         return False
 
 
-def node_process(pid_file: Path, marker: str) -> psutil.Process | None:
-    """The process named in pid_file, if it is alive and `marker` is in its command line."""
+def node_process(pid: int, marker: str) -> psutil.Process | None:
+    """The process `pid` (read from a node's pid file), if it is alive and `marker` is in its
+    command line."""
     try:
-        proc = psutil.Process(int(pid_file.read_text().strip()))
+        proc = psutil.Process(pid)
         cmdline = proc.cmdline()
-    except (OSError, ValueError, psutil.Error):
+    except (ValueError, psutil.Error):
         return None
     return proc if alive(proc) and any(marker in arg for arg in cmdline) else None
 
