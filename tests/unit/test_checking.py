@@ -11,7 +11,7 @@ import pytest
 
 from dselab import grading, service
 from dselab.checking import CheckContext, CheckResult, check, run_checks
-from dselab.errors import EnvironmentProblem
+from dselab.errors import EnvironmentProblem, NodeTimeout
 from dselab.lab import Lab, Step
 from dselab.runtime.base import CommandResult
 from dselab.state import StateStore
@@ -101,3 +101,19 @@ def test_grading_goes_on_past_an_unexpected_exception(ctx: CheckContext) -> None
     assert [s.status for s in report.steps] == ["error", "error", "error", "pass"]
     assert report.score == 1 and "ConnectionRefusedError" in report.steps[0].message
     assert "AttributeError" in report.cluster["error"]  # this runtime cannot say its version: still a report
+
+
+def test_a_node_timeout_keeps_its_log_out_of_the_message_and_in_capped_evidence(ctx: CheckContext) -> None:
+    """A node's log is its owner's text (a seat can make it say anything, a key included): what a
+    student sees names only the node, what was awaited and the wait."""
+    secret = "0123456789abcdef" * 4
+
+    @check(LAB_ID, "stall")
+    def _stall(ctx: CheckContext) -> None:
+        raise NodeTimeout("dse-seed", 120, "`nodetool listsnapshots`", "x" * 5000 + "\n" + secret)
+
+    (result,) = run_checks(ctx, [Step(id="stall", number=6, title="stall", body="", solution=())])
+    assert result.message == "dse-seed: `nodetool listsnapshots` did not happen within 120s"
+    assert secret not in result.message + result.hint
+    (tail,) = [e["log_tail"] for e in ctx.store.attempts(LAB_ID)[-1]["evidence"] if "log_tail" in e]
+    assert tail.endswith(secret) and len(tail.encode()) <= 2048

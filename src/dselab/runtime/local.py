@@ -299,8 +299,9 @@ class LocalRuntime(CommonRuntime):
         text = chunk.data.decode("utf-8", "replace")
         if not chunk.skipped:
             return text
+        _, newline, whole_lines = text.partition("\n")  # the first line is cut: drop it
         return (f"[dselab: {chunk.skipped} bytes of this log were not read: a read keeps its last "
-                f"{safe_files.MAX_LOG_BYTES >> 20} MiB]\n" + text.partition("\n")[2])
+                f"{safe_files.MAX_LOG_BYTES >> 20} MiB]\n" + (whole_lines if newline else text))
 
     def log_tail(self, node: str, lines: int = 40) -> list[str]:
         """The system log's last lines (output.log's when the JVM died before logging); capped."""

@@ -14,9 +14,11 @@ import psutil
 import pytest
 
 from dselab.errors import EnvironmentProblem, NodeTimeout, UsageError
+from dselab.runtime import safe_files
 from dselab.runtime.local import LocalRuntime
 from dselab.runtime.local_config import server_jvm_args
 from dselab.runtime.local_settings import LocalSettings
+from dselab.runtime.safe_files import RefusedPath
 
 # Each says "ready" once its signal handling is in place, so no signal races the interpreter's start.
 SLEEP = "import time; print('ready', flush=True); time.sleep(60)"
@@ -217,3 +219,81 @@ def test_the_restore_cluster_of_a_seat_keeps_the_seats_settings(tmp_path: Path) 
     assert restore.cluster == "restore" and restore.settings is lab.settings
     assert restore.address("dse-restore") == "127.0.72.4"
     assert restore.root == tmp_path / "seat2" / "clusters" / "restore"
+
+
+# -- reads of files the node's owner controls (a classroom seat) --------------------------------
+
+def test_a_log_linked_to_a_secret_is_never_read(tmp_path: Path) -> None:
+    """Issue 16's attack: system.log removed, output.log linked to the course key, then a timeout."""
+    runtime = seat(tmp_path, 1)
+    logs = runtime.spec("dse-seed").log_dir
+    logs.mkdir(parents=True)
+    (tmp_path / "course.key").write_text("feedc0de" * 8)
+    (logs / "output.log").symlink_to(tmp_path / "course.key")
+    with pytest.raises(RefusedPath, match="output.log is a symbolic link"):
+        runtime.log_tail("dse-seed")
+    err = runtime.timeout_error("dse-seed", 120, "`nodetool listsnapshots`")
+    assert "feedc0de" not in err.message + err.log_tail + (err.fix or "")
+
+
+def test_the_pid_file_is_read_capped_and_never_through_a_link(tmp_path: Path,
+                                                              children: list[subprocess.Popen[bytes]]) -> None:
+    runtime = seat(tmp_path, 1)
+    proc = fake_node(runtime, "dse-seed", children)
+    pid_file = runtime.spec("dse-seed").pid_file
+    pid_file.unlink()
+    (tmp_path / "elsewhere.pid").write_text(str(proc.pid))
+    pid_file.symlink_to(tmp_path / "elsewhere.pid")
+    assert not runtime.is_running("dse-seed")
+    pid_file.unlink()
+    with pid_file.open("wb") as fh:
+        fh.write(str(proc.pid).encode())
+        fh.truncate(20 << 30)
+    assert not runtime.is_running("dse-seed")  # a 20 GiB pid file is not read
+
+
+def test_a_20_gib_log_is_read_within_the_cap_and_says_so(tmp_path: Path) -> None:
+    runtime = seat(tmp_path, 1)
+    logs = runtime.spec("dse-seed").log_dir
+    logs.mkdir(parents=True)
+    with (logs / "debug.log").open("wb") as fh:
+        fh.truncate(20 << 30)
+        fh.seek(20 << 30)
+        fh.write(b"\nINFO the last line\n")
+    text = runtime.log_since("dse-seed", 0)
+    assert text.startswith("[dselab: ") and "were not read" in text.splitlines()[0]
+    assert text.endswith("INFO the last line\n") and len(text) <= safe_files.MAX_LOG_BYTES + 200
+    assert runtime.log_mark("dse-seed") == (20 << 30) + len("\nINFO the last line\n")
+
+
+def test_file_reads_refuse_links_giants_and_loops(tmp_path: Path) -> None:
+    runtime = seat(tmp_path, 1)
+    data = runtime.spec("dse-seed").data_dir
+    (data / "ks" / "t-1").mkdir(parents=True)
+    (data / "ks" / "t-1" / "nb-1-big-Data.db").write_text("x")
+    (data / "ks" / "loop").symlink_to("loop")
+    (data / "ks" / "key.json").symlink_to(tmp_path / "course.key")
+    (tmp_path / "course.key").write_text("secret")
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "stolen.db").write_text("x")
+    (data / "ks" / "t-2").symlink_to(tmp_path / "outside")
+    assert [e.path for e in runtime.list_files("dse-seed", "ks")] == ["ks/t-1/nb-1-big-Data.db"]
+    assert [e.path for e in runtime.list_files("dse-seed")] == ["ks/t-1/nb-1-big-Data.db"]
+    with pytest.raises(RefusedPath):
+        runtime.read_text("dse-seed", "ks/key.json")
+    with pytest.raises(RefusedPath):
+        runtime.read_text("dse-seed", "ks/loop/x")
+    with pytest.raises(RefusedPath):
+        runtime.list_files("dse-seed", "ks/t-2")
+    with (data / "ks" / "t-1" / "manifest.json").open("wb") as fh:
+        fh.truncate(20 << 30)
+    with pytest.raises(RefusedPath, match="larger than"):
+        runtime.read_text("dse-seed", "ks/t-1/manifest.json")
+    with pytest.raises(UsageError, match="leaves the data directory"):
+        runtime.read_text("dse-seed", "../cassandra.pid")
+    runtime.remove_files("dse-seed", ["ks/t-1/manifest.json", "ks/t-1/gone.db"])
+    with pytest.raises(RefusedPath):
+        runtime.remove_files("dse-seed", ["ks/t-2/stolen.db"])  # not through the linked folder
+    assert (tmp_path / "outside" / "stolen.db").exists()
+    runtime.copy_files("dse-seed", ["ks/t-1/nb-1-big-Data.db"], "ks/t-3")
+    assert (data / "ks" / "t-3" / "nb-1-big-Data.db").read_text() == "x"
