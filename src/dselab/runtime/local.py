@@ -180,7 +180,7 @@ class LocalRuntime(CommonRuntime):
     def _java_tool(self, spec: NodeSpec, main: str, args: Sequence[str], shown: tuple[str, ...],
                    timeout: float, cwd: Path | None = None) -> CommandResult:
         conf = tools_conf_dir(spec)
-        argv = [preflight.java_binary(), *tool_jvm_args(conf), "-cp",
+        argv = [preflight.java_binary(), *tool_jvm_args(conf, nodetool=main == NODETOOL_MAIN), "-cp",
                 f"{conf}:{self.dist.classpath}", main, *args]
         return self._run(spec.name, argv, shown, timeout, cwd)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from dselab.runtime.base import LAB_NODES, RESTORE_NODE
 from dselab.runtime.local_settings import LocalSettings
+from dselab.runtime.nodetool_jvm import nodetool_jvm_flags
 
 STORAGE_PORT = 7000
 NATIVE_PORT = 9042
@@ -236,11 +237,13 @@ def tools_conf_dir(spec: NodeSpec) -> Path:
     return Path(folder) if folder else spec.conf_dir
 
 
-def tool_jvm_args(conf_dir: Path) -> list[str]:
-    """Short-lived client JVMs (nodetool, sstableloader): small heap, fast start."""
+def tool_jvm_args(conf_dir: Path, nodetool: bool) -> list[str]:
+    """Short-lived client JVMs (nodetool, sstableloader): small heap, fast start. nodetool reads
+    what answers on a JMX port: it gets the serial filter and only the module flags it needs
+    (nodetool_jvm.py); sstableloader loads Cassandra's internals and keeps the server's flags."""
     return [
         "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
         "-Djava.net.preferIPv4Stack=true",
         f"-Dlogback.configurationFile=file://{conf_dir / 'logback-tools.xml'}",
-        *JAVA17_MODULE_FLAGS,
+        *(nodetool_jvm_flags() if nodetool else JAVA17_MODULE_FLAGS),
     ]
