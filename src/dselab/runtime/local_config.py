@@ -15,7 +15,7 @@ from pathlib import Path
 
 from dselab.runtime.base import LAB_NODES, RESTORE_NODE
 from dselab.runtime.local_settings import LocalSettings
-from dselab.runtime.nodetool_jvm import nodetool_jvm_flags
+from dselab.runtime.nodetool_jvm import NODETOOL_MODULE_FLAGS, SERIAL_FILTER_FLAG
 
 STORAGE_PORT = 7000
 NATIVE_PORT = 9042
@@ -238,12 +238,13 @@ def tools_conf_dir(spec: NodeSpec) -> Path:
 
 
 def tool_jvm_args(conf_dir: Path, nodetool: bool) -> list[str]:
-    """Short-lived client JVMs (nodetool, sstableloader): small heap, fast start. nodetool reads
-    what answers on a JMX port: it gets the serial filter and only the module flags it needs
-    (nodetool_jvm.py); sstableloader loads Cassandra's internals and keeps the server's flags."""
+    """Short-lived client JVMs (nodetool, sstableloader): small heap, fast start, and the serial
+    filter (nodetool_jvm.py; sstableloader deserializes nothing, so it costs it nothing). nodetool
+    gets only the two module flags it needs; sstableloader loads Cassandra's internals and keeps
+    the server's."""
     return [
         "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
         "-Djava.net.preferIPv4Stack=true",
         f"-Dlogback.configurationFile=file://{conf_dir / 'logback-tools.xml'}",
-        *(nodetool_jvm_flags() if nodetool else JAVA17_MODULE_FLAGS),
+        SERIAL_FILTER_FLAG, *(NODETOOL_MODULE_FLAGS if nodetool else JAVA17_MODULE_FLAGS),
     ]

@@ -2,7 +2,8 @@
 
 nodetool deserializes whatever answers on the node's JMX port, and in a classroom that port is a
 seat's: a seat can stop its node and listen there itself. So every nodetool JVM dselab starts (a
-student's, the grader's, the observer's) gets a `jdk.serialFilter` that lets through only what
+student's, the grader's, the observer's; sstableloader's too, which deserializes nothing) gets a
+`jdk.serialFilter` that lets through only what
 JMX over RMI and nodetool's open types carry, and rejects every other class (`!*`): a gadget
 chain (Commons Collections, Spring, ...) on Cassandra's classpath is refused before its
 readObject runs. The list was taken from the JDK's own filter trace
@@ -44,12 +45,9 @@ ALLOWED = (
 )
 
 SERIAL_FILTER = ";".join((*LIMITS, *ALLOWED, "!*"))
+SERIAL_FILTER_FLAG = f"-Djdk.serialFilter={SERIAL_FILTER}"
 
 # nodetool needs none of the server's --add-opens: only Cassandra's FileUtils, loaded for the
 # command history, reaches two JDK internals (the direct-buffer cleaner).
-MODULE_FLAGS = ["--add-exports=java.base/sun.nio.ch=ALL-UNNAMED",
-                "--add-exports=java.base/jdk.internal.ref=ALL-UNNAMED"]
-
-
-def nodetool_jvm_flags() -> list[str]:
-    return [f"-Djdk.serialFilter={SERIAL_FILTER}", *MODULE_FLAGS]
+NODETOOL_MODULE_FLAGS = ["--add-exports=java.base/sun.nio.ch=ALL-UNNAMED",
+                         "--add-exports=java.base/jdk.internal.ref=ALL-UNNAMED"]
