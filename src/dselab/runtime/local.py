@@ -268,9 +268,7 @@ class LocalRuntime(CommonRuntime):
         return data.decode("utf-8", "replace")
 
     def copy_files(self, node: str, sources: Sequence[str], dest_dir: str) -> None:
-        dest = self._data(node, dest_dir)
-        (self._anchor / dest).mkdir(parents=True, exist_ok=True)
-        with safe_files.opened_below(self._anchor, dest, directory=True) as folder:
+        with safe_files.opened_below(self._anchor, self._data(node, dest_dir), directory=True, create=True) as folder:
             for src in sources:
                 safe_files.copy_into(self._anchor, self._data(node, src), folder)
 

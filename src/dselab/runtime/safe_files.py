@@ -16,7 +16,7 @@ import os
 import shutil
 import stat
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,16 +78,20 @@ def _refusal(parent: int, name: str, shown: str, err: OSError) -> OSError:
     return err
 
 
-def open_below(root: str | os.PathLike[str], relative: str, directory: bool = False) -> int:
+def open_below(root: str | os.PathLike[str], relative: str, directory: bool = False, create: bool = False) -> int:
     """A descriptor of root/relative, every component opened below the previous one with O_NOFOLLOW.
-    A file must be regular (fstat S_ISREG); `directory` asks for a folder. The caller closes it.
-    Raises FileNotFoundError when something is missing and RefusedPath for a link or another kind."""
+    A file must be regular (fstat S_ISREG); `directory` asks for a folder, `create` makes the
+    missing ones (mkdir below the held descriptor too). The caller closes it. Raises
+    FileNotFoundError when something is missing and RefusedPath for a link or another kind."""
     names = components(relative)
     fd = os.open(root, _DIR_FLAGS & ~os.O_NOFOLLOW)  # the anchor itself is trusted
     try:
         for i, name in enumerate(names):
             last = i == len(names) - 1
             flags = _FILE_FLAGS if last and not directory else _DIR_FLAGS
+            if create and flags == _DIR_FLAGS:
+                with suppress(FileExistsError):
+                    os.mkdir(name, 0o755, dir_fd=fd)
             try:
                 child = os.open(name, flags, dir_fd=fd)
             except OSError as err:
@@ -103,8 +107,9 @@ def open_below(root: str | os.PathLike[str], relative: str, directory: bool = Fa
 
 
 @contextmanager
-def opened_below(root: str | os.PathLike[str], relative: str, directory: bool = False) -> Iterator[int]:
-    fd = open_below(root, relative, directory)
+def opened_below(root: str | os.PathLike[str], relative: str, directory: bool = False,
+                 create: bool = False) -> Iterator[int]:
+    fd = open_below(root, relative, directory, create)
     try:
         yield fd
     finally:

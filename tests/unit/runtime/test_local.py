@@ -295,5 +295,8 @@ def test_file_reads_refuse_links_giants_and_loops(tmp_path: Path) -> None:
     with pytest.raises(RefusedPath):
         runtime.remove_files("dse-seed", ["ks/t-2/stolen.db"])  # not through the linked folder
     assert (tmp_path / "outside" / "stolen.db").exists()
-    runtime.copy_files("dse-seed", ["ks/t-1/nb-1-big-Data.db"], "ks/t-3")
-    assert (data / "ks" / "t-3" / "nb-1-big-Data.db").read_text() == "x"
+    runtime.copy_files("dse-seed", ["ks/t-1/nb-1-big-Data.db"], "ks/t-3/new")
+    assert (data / "ks" / "t-3" / "new" / "nb-1-big-Data.db").read_text() == "x"
+    with pytest.raises(RefusedPath):
+        runtime.copy_files("dse-seed", ["ks/t-1/nb-1-big-Data.db"], "ks/t-2/sub")  # no folder made through it
+    assert not (tmp_path / "outside" / "sub").exists()
