@@ -5,8 +5,10 @@ there (even swapped in while a check runs) must not redirect a read to another f
 not block it, and a 20 GiB sparse file or 100,000 folders must not make it unbounded. So every
 path is opened one component at a time below a held directory descriptor with O_NOFOLLOW (a link
 anywhere is refused, never followed), only regular files are read (O_NONBLOCK: opening a FIFO
-never waits), and every read and listing has a cap. `root` is the trusted anchor (the dselab
-home, resolved once); `relative` is a plain relative path below it ('..' is refused).
+never waits), and every read and listing has a cap. `root` is the anchor (the dselab home with
+its links resolved once, by anchor()): it too is walked from / with O_NOFOLLOW, so a folder above a
+node swapped for a link later is refused as well. `relative` is a plain relative path below it
+('..' is refused).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ MAX_LIST_ENTRIES = 20_000  # a lab node's data folder holds a few thousand
 MAX_LIST_DEPTH = 8  # data/<ks>/<table>/snapshots/<tag>/.<index>/<file> is 6 deep
 
 _DIR_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
+# Folders only passed through: O_PATH (Linux) needs search permission alone, as a path lookup does.
+_PASS_FLAGS = (_DIR_FLAGS & ~os.O_RDONLY) | getattr(os, "O_PATH", os.O_RDONLY)
 _FILE_FLAGS = (os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)
                | getattr(os, "O_CLOEXEC", 0))
 _CHUNK = 1 << 20
@@ -84,12 +88,12 @@ def open_below(root: str | os.PathLike[str], relative: str, directory: bool = Fa
     missing ones (mkdir below the held descriptor too). The caller closes it. Raises
     FileNotFoundError when something is missing and RefusedPath for a link or another kind."""
     names = components(relative)
-    fd = os.open(root, _DIR_FLAGS & ~os.O_NOFOLLOW)  # the anchor itself is trusted
+    fd = _open_anchor(root)
     try:
         for i, name in enumerate(names):
             last = i == len(names) - 1
-            flags = _FILE_FLAGS if last and not directory else _DIR_FLAGS
-            if create and flags == _DIR_FLAGS:
+            flags = (_DIR_FLAGS if directory else _FILE_FLAGS) if last else _PASS_FLAGS
+            if create and flags != _FILE_FLAGS:
                 with suppress(FileExistsError):
                     os.mkdir(name, 0o755, dir_fd=fd)
             try:
@@ -98,8 +102,34 @@ def open_below(root: str | os.PathLike[str], relative: str, directory: bool = Fa
                 raise _refusal(fd, name, "/".join(names[:i + 1]), err) from None
             os.close(fd)
             fd = child
+        if not names:  # the anchor itself, opened to pass through: reopen it to be read
+            child = os.open(".", _DIR_FLAGS & ~os.O_NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = child
         if not directory and not stat.S_ISREG(os.fstat(fd).st_mode):
             raise RefusedPath(f"{relative} is not a regular file")
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _open_anchor(root: str | os.PathLike[str]) -> int:
+    """The anchor's descriptor, walked from / one folder at a time with O_NOFOLLOW: the anchor had
+    its links resolved when it was made, so a link met now was swapped in since."""
+    path = os.fspath(root)
+    if not os.path.isabs(path):
+        raise RefusedPath(f"root {path!r} is not absolute")
+    fd = os.open("/", _PASS_FLAGS & ~os.O_NOFOLLOW)
+    names = [name for name in path.split("/") if name]
+    try:
+        for i, name in enumerate(names):
+            try:
+                child = os.open(name, _PASS_FLAGS, dir_fd=fd)
+            except OSError as err:
+                raise _refusal(fd, name, "/" + "/".join(names[:i + 1]), err) from None
+            os.close(fd)
+            fd = child
         return fd
     except BaseException:
         os.close(fd)

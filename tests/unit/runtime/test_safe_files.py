@@ -19,7 +19,9 @@ SECRET = "course key 0123456789abcdef\n"
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    """A node-like tree, and a secret outside it that links will point at."""
+    """A node-like tree, and a secret outside it that links will point at (the tmp folder with its
+    links resolved, as a runtime's anchor is: macOS's /var is one)."""
+    tmp_path = safe_files.anchor(tmp_path)
     (tmp_path / "secret.key").write_text(SECRET)
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "elsewhere" / "manifest.json").write_text(SECRET)
@@ -48,6 +50,9 @@ def test_a_plain_file_is_read_and_listed(root: Path) -> None:
     listing = list_capped(root, "data/ks")
     assert sorted(e.path for e in listing) == ["t-1/nb-1-big-Data.db", "t-1/snapshots/tag/manifest.json"]
     assert listing.truncated == "" and listing[0].links == 1
+    assert len(list_capped(root / "data", "")) == 2  # the root itself
+    with pytest.raises(RefusedPath, match="not a regular file"):
+        read_whole(root, "", 100)
 
 
 def test_a_link_in_the_middle_of_a_path_is_refused(root: Path) -> None:
@@ -146,6 +151,18 @@ def test_a_file_swapped_for_a_link_between_listing_and_reading_is_refused(root: 
     tag.symlink_to(root.parent / "elsewhere")
     with pytest.raises(RefusedPath, match="snapshots/tag is a symbolic link"):
         read_whole(root, "data/ks/t-1/snapshots/tag/manifest.json", 1000)
+
+
+def test_a_folder_above_the_node_swapped_for_a_link_is_refused(root: Path) -> None:
+    """The anchor is walked from / without following links too: a seat that swaps its cluster
+    folder for a link after the runtime was made redirects nothing."""
+    os.rename(root, root.parent / "node-real")
+    root.symlink_to(root.parent / "node-real")
+    with pytest.raises(RefusedPath, match="node is a symbolic link"):
+        read_whole(root, "data/ks/t-1/snapshots/tag/manifest.json", 100)
+    with pytest.raises(RefusedPath):
+        list_capped(root, "data")
+    assert read_whole(safe_files.anchor(root), "data/ks/t-1/snapshots/tag/manifest.json", 100)  # resolved: fine
 
 
 @pytest.mark.parametrize("path", ["../secret.key", "/etc/passwd", "data/../../secret.key"])
