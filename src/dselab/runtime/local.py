@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -251,6 +252,13 @@ class LocalRuntime(CommonRuntime):
 
     def read_text(self, node: str, relative: str) -> str:
         return self._inside(node, relative).read_text()
+
+    def read_bytes(self, node: str, relative: str, limit: int) -> bytes:
+        fd = os.open(self._inside(node, relative), os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+        with os.fdopen(fd, "rb") as file:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise OSError(f"{node}:{relative} is not a regular file")
+            return file.read(max(0, limit))
 
     def copy_files(self, node: str, sources: Sequence[str], dest_dir: str) -> None:
         dest = self._inside(node, dest_dir)
