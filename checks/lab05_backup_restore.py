@@ -7,7 +7,17 @@ from collections.abc import Callable
 from dselab import environment
 from dselab.cassandra_log import CleanupEvidence, cleanup_always_logged, cleanup_evidence, parse_log, parse_utc_offset
 from dselab.checking import CheckContext, check, end_of_lab
-from dselab.checks.disk import manifest_mtime, snapshot_problem, table_folders
+from dselab.checks import writetimes
+from dselab.checks.disk import (
+    DATA_FILE,
+    HashBudget,
+    TableFolder,
+    manifest_mtime,
+    snapshot_problem,
+    sstable_problems,
+    table_folders,
+)
+from dselab.checks.sstables import predating_files
 from dselab.command_failure import reason_line
 from dselab.nodetool_output import (
     SnapshotRow,
@@ -25,6 +35,9 @@ TAG = "lab_backup"
 FULL_PREFIX = "full_backup_"
 # A node may hold somewhat more than its share (estimates, rows added later); not 1.5x as much.
 OWNERSHIP_SLACK = 1.15
+# Step 7 records the rows' write times here (a small fact: it crosses from the classroom's observer).
+WRITE_TIMES = f"lab:{LAB}:write_times"
+Rows = dict[str, list[dict]]
 
 
 def _snapshots(ctx: CheckContext, node: str) -> list:
@@ -162,9 +175,43 @@ def _cleanup_hint(nodes: list[str]) -> str:
                      for n in nodes)
 
 
+def _predating(folder: TableFolder, tag: str, seed: CleanupEvidence) -> str | None:
+    """Why snapshots/<tag>/ of this table holds SSTables from before seed's cleanup, or None."""
+    name = folder.folder.rsplit("/", 1)[-1]
+    files = {f.path.rsplit("/", 1)[-1]: f.inode for f in folder.snapshot_files(tag)
+             if DATA_FILE.match(f.path.rsplit("/", 1)[-1])}
+    rewritten = seed.rewritten.get(name, set())
+    stale = predating_files(files, folder.live_data_inodes(), rewritten, seed.written.get(name, set()))
+    if not stale:
+        return None
+    why = ("which cleanup rewrote" if stale[0] in rewritten
+           else f"which {SEED} no longer holds and which is older than the SSTables cleanup wrote")
+    return (f"{tag} holds {KS}.{folder.table} {stale[0]}, {why}: it was taken before cleanup "
+            "(a newer manifest.json does not make the SSTables in it newer)")
+
+
+def _after_cleanup_problem(ctx: CheckContext, folders: dict[str, TableFolder], tag: str,
+                           seed: CleanupEvidence) -> str | None:
+    """Why snapshot `tag` is not a whole snapshot of what cleanup left on dse-seed, or None.
+
+    Proves: every table's snapshot is whole (manifest, SSTables with their TOC components and
+    digests) and its SSTables are the ones the node held after its cleanup (hard links of live
+    SSTables, or not older than what cleanup wrote; none that cleanup rewrote). A `touch`ed old
+    manifest changes none of that. Cannot prove: that it came after the *other* nodes' cleanup;
+    that order rests on the manifest's time, which `touch` can set. dse-seed's snapshot holds
+    dse-seed's data only, which the other nodes' cleanup does not change."""
+    budget = HashBudget()
+    for folder in folders.values():
+        problem = snapshot_problem(ctx, SEED, folder, tag, budget) or _predating(folder, tag, seed)
+        if problem:
+            return problem
+    return None
+
+
 @check(LAB, "cleanup")
 def cleanup_everywhere(ctx: CheckContext) -> None:
-    finished = {n: _cleanup_evidence(ctx, n).finished_at for n in LAB_NODES}
+    evidence = {n: _cleanup_evidence(ctx, n) for n in LAB_NODES}
+    finished = {n: e.finished_at for n, e in evidence.items()}
     missing = [n for n, at in finished.items() if at is None]
     if missing and cleanup_always_logged(ctx.runtime.cassandra_version()):
         raise ctx.failed(f"cleanup has not run on {', '.join(missing)} since the lab started", hint=_cleanup_hint(missing))
@@ -184,12 +231,17 @@ def cleanup_everywhere(ctx: CheckContext) -> None:
     ran = "cleanup ran on " + (", ".join(n for n in LAB_NODES if n not in missing) if missing else "all three nodes")
     last = max((at for at in finished.values() if at is not None), default=float(ctx.baseline.get("started_at", 0)))
     folders = table_folders(ctx, SEED, KS)
-    fresh = sorted({tag for f in folders.values() for tag in f.snapshots
-                    if (m := manifest_mtime(f, tag)) and m > last
-                    and all(tag in g.snapshots for g in folders.values())})
+    candidates = sorted({tag for f in folders.values() for tag in f.snapshots
+                         if (m := manifest_mtime(f, tag)) and m > last
+                         and all(tag in g.snapshots for g in folders.values())})
+    hint = f"./scripts/nodetool.sh snapshot {KS} -t after_cleanup"
+    if not candidates:
+        raise ctx.failed(f"{ran}, but no {KS} snapshot on {SEED} was taken after it finished" + unlogged, hint=hint)
+    problems = {tag: _after_cleanup_problem(ctx, folders, tag, evidence[SEED]) for tag in candidates}
+    fresh = [tag for tag, problem in problems.items() if problem is None]
     if not fresh:
-        raise ctx.failed(f"{ran}, but no {KS} snapshot on {SEED} was taken after it finished" + unlogged,
-                         hint=f"./scripts/nodetool.sh snapshot {KS} -t after_cleanup")
+        raise ctx.failed(f"{ran}, but no {KS} snapshot on {SEED} holds what cleanup left: "
+                         + "; ".join(p for p in problems.values() if p) + unlogged, hint=hint)
     raise ctx.passed(f"{ran}; snapshot {fresh[-1]} was taken after it" + unlogged)
 
 
@@ -232,6 +284,18 @@ def _snapshot_rows(ctx: CheckContext, node: str, output: str) -> list[SnapshotRo
     return [r for r in resolved if r is not None]
 
 
+def _covers_everything(rows: list[SnapshotRow]) -> bool:
+    return "system_schema" in {r.keyspace for r in rows} and \
+        set(environment.TABLES) <= {r.table for r in rows if r.keyspace == KS}
+
+
+def _whole_snapshot_problems(ctx: CheckContext, node: str, tag: str) -> list[str]:
+    """Why the training tables' snapshots/<tag>/ on `node` are not whole nodetool snapshots."""
+    budget = HashBudget()
+    folders = table_folders(ctx, node, KS).values()
+    return [p for f in folders if (p := snapshot_problem(ctx, node, f, tag, budget))]
+
+
 @check(LAB, "snapshot-all")
 def full_snapshot_everywhere(ctx: CheckContext) -> None:
     results = ctx.nodetool_all(LAB_NODES, "listsnapshots")
@@ -241,12 +305,13 @@ def full_snapshot_everywhere(ctx: CheckContext) -> None:
         for row in _snapshot_rows(ctx, node, result.stdout):
             if row.tag.startswith(FULL_PREFIX):
                 by_tag.setdefault(row.tag, []).append(row)
+        covering = sorted(tag for tag, rows in by_tag.items() if _covers_everything(rows))
         if not by_tag:
             problems.append(f"no {FULL_PREFIX}* snapshot on {node}")
-        elif not any("system_schema" in {r.keyspace for r in rows}
-                     and set(environment.TABLES) <= {r.table for r in rows if r.keyspace == KS}
-                     for rows in by_tag.values()):
+        elif not covering:
             problems.append(f"{min(by_tag)} on {node} does not cover all keyspaces (took a keyspace name?)")
+        else:  # listed by nodetool, and on disk whole SSTables (not folders made or emptied by hand)
+            problems += _whole_snapshot_problems(ctx, node, covering[-1])
     if problems:
         raise ctx.failed("; ".join(problems),
                          hint="snapshot every keyspace on every node: ./scripts/nodetool.sh snapshot -t "
@@ -254,29 +319,19 @@ def full_snapshot_everywhere(ctx: CheckContext) -> None:
     raise ctx.passed("every node has a full_backup_ snapshot of all keyspaces")
 
 
-@check(LAB, "incremental-files")
-def incremental_files(ctx: CheckContext) -> None:
-    state = _backup_running(ctx, LAB_NODES)
-    off = [n for n, running in state.items() if running is not True]
-    if off:
-        raise ctx.failed(f"incremental backup is not running on {', '.join(off)}",
-                         hint="enablebackup on every node (nodetool.sh and nodetool-node.sh)")
-    count = ctx.runtime.cql(f"SELECT count(*) AS n FROM {KS}.customers", consistency="ALL")[0]["n"]
-    ctx.note(customers_rows=count)
-    if count < environment.CUSTOMERS + environment.NEW_CUSTOMERS:
-        raise ctx.failed(f"{KS}.customers has {count} rows; the new rows of this step are not written yet",
-                         hint="./scripts/cqlsh.sh -f labs/05-backup-restore/data/new-rows.cql")
-    empty = [f"{t.table} on {n}" for n in LAB_NODES for t in table_folders(ctx, n, KS).values()
-             if not t.backup_data_files()]
-    if empty:
-        raise ctx.failed(f"no SSTable hard links in backups/ yet for {', '.join(empty)}",
-                         hint="flush every node so the new rows land in SSTables: nodetool flush training")
-    raise ctx.passed("new rows were flushed and hard-linked into backups/ on every node")
+# -- rows and their write times --------------------------------------------------------------------
+
+def _read_tables(ctx: CheckContext, runtime: Runtime, node: str | None) -> Rows:
+    """Every row of both tables with its write time, read at consistency ALL (one read per table)."""
+    tables = {t: runtime.cql(writetimes.select_statement(t), node=node, consistency="ALL") for t in environment.TABLES}
+    ctx.note(cluster=runtime.cluster, rows={t: len(rows) for t, rows in tables.items()})
+    return tables
 
 
-def _fingerprint_problem(ctx: CheckContext, runtime, node: str | None) -> str | None:
+def _fingerprint_problem(ctx: CheckContext, tables: Rows) -> str | None:
     expected = environment.expected_fingerprint(with_new_rows=True)
-    actual = environment.fingerprint(runtime, node=node)
+    actual = {t: environment.digest_rows(tuple(r[c] for c in environment.COLUMNS[t]) for r in rows)
+              for t, rows in tables.items()}
     ctx.note(expected={t: f.to_dict() for t, f in expected.items()},
              actual={t: f.to_dict() for t, f in actual.items()})
     for table, want in expected.items():
@@ -288,25 +343,146 @@ def _fingerprint_problem(ctx: CheckContext, runtime, node: str | None) -> str | 
     return None
 
 
+def _record_write_times(ctx: CheckContext, tables: Rows) -> None:
+    """Keep the rows' write times for the restore checks: a restore brings them back unchanged.
+    An unchanged record keeps its time, so checking step 7 again after the restore changes nothing."""
+    times = {t: writetimes.table_times(t, rows) for t, rows in tables.items()}
+    old = ctx.store.get(WRITE_TIMES)
+    if not old or old.get("tables") != times:
+        ctx.store.put(WRITE_TIMES, writetimes.fact(times))
+
+
+def _backup_file_problems(ctx: CheckContext) -> tuple[list[str], list[str]]:
+    """(table and node where backups/ holds no SSTable, why the SSTables in backups/ are not whole)."""
+    empty, broken, budget = [], [], HashBudget()
+    for node in LAB_NODES:
+        for folder in table_folders(ctx, node, KS).values():
+            if not folder.backup_data_files():
+                empty.append(f"{folder.table} on {node}")
+            broken += sstable_problems(ctx, node, folder.backups, f"backups/ of {KS}.{folder.table} on {node}", budget)
+    return empty, broken
+
+
+@check(LAB, "incremental-files")
+def incremental_files(ctx: CheckContext) -> None:
+    """Proves: backup runs on every node, the new rows are there (read at ALL), and every node's
+    backups/ holds whole SSTables of both tables (TOC components, none empty, Data.db matching
+    its Digest.crc32): a `touch`ed Data.db is none. Records the rows' write times for steps 9-10.
+    Cannot prove: that a whole SSTable in backups/ was linked there by a flush rather than copied
+    there from elsewhere (hard links go when compaction replaces the live files, so they are not
+    required)."""
+    state = _backup_running(ctx, LAB_NODES)
+    off = [n for n, running in state.items() if running is not True]
+    if off:
+        raise ctx.failed(f"incremental backup is not running on {', '.join(off)}",
+                         hint="enablebackup on every node (nodetool.sh and nodetool-node.sh)")
+    tables = _read_tables(ctx, ctx.runtime, None)
+    want = {t: f.rows for t, f in environment.expected_fingerprint(with_new_rows=True).items()}
+    for table in environment.TABLES:
+        if len(tables[table]) < want[table]:
+            raise ctx.failed(f"{KS}.{table} has {len(tables[table])} rows; the new rows of this step are not written yet",
+                             hint="./scripts/cqlsh.sh -f labs/05-backup-restore/data/new-rows.cql")
+    empty, broken = _backup_file_problems(ctx)
+    if empty:
+        raise ctx.failed(f"no SSTable hard links in backups/ yet for {', '.join(empty)}",
+                         hint="flush every node so the new rows land in SSTables: nodetool flush training")
+    if broken:
+        raise ctx.failed("not SSTables Cassandra wrote: " + "; ".join(broken[:4]),
+                         hint="remove the files you put in backups/ by hand; Cassandra links whole SSTables "
+                              "there when it flushes with backup on (nodetool flush training)")
+    _record_write_times(ctx, tables)
+    raise ctx.passed("new rows were flushed and hard-linked into backups/ on every node")
+
+
+def _truncations(ctx: CheckContext) -> dict[str, float | None]:
+    """When each training table was last truncated, from dse-seed's system.local. TRUNCATE runs
+    on every node (it fails unless all are up), so one node's record stands for the cluster."""
+    ids = {r["table_name"]: r["id"] for r in ctx.runtime.cql(
+        "SELECT table_name, id FROM system_schema.tables WHERE keyspace_name = %s", [KS])}
+    local = ctx.runtime.cql("SELECT truncated_at FROM system.local", node=SEED)
+    when = writetimes.truncations({t: ids.get(t) for t in environment.TABLES},
+                                  local[0].get("truncated_at") if local else None)
+    ctx.note(truncated_at=when)
+    return when
+
+
+def _loss_problem(ctx: CheckContext, when: dict[str, float | None]) -> str | None:
+    """No truncation of every table after step 7 recorded the rows (or, before that, after the
+    lab started): then nothing was lost that a restore could bring back."""
+    recorded = ctx.store.get(WRITE_TIMES)
+    if recorded:
+        return writetimes.loss_problem(when, float(recorded["recorded_at"]), "step 7 recorded the rows you backed up")
+    return writetimes.loss_problem(when, float(ctx.baseline.get("started_at", 0)), "this lab run started")
+
+
 @check(LAB, "loss")
 def data_lost(ctx: CheckContext) -> None:
+    """Proves: both tables are empty, and Cassandra's truncation record says both were truncated
+    in this lab run (after step 7, once it passed). Cannot prove more than a TRUNCATE did it."""
     counts = {t: ctx.runtime.cql(f"SELECT count(*) AS n FROM {KS}.{t}", consistency="ALL")[0]["n"]
               for t in environment.TABLES}
     ctx.note(rows=counts)
+    hint = "simulate the loss: ./scripts/cqlsh.sh -e \"TRUNCATE training.customers; TRUNCATE training.orders;\""
     if any(counts.values()):
-        raise ctx.failed(f"the {KS} tables still hold data ({counts})",
-                         hint="simulate the loss: ./scripts/cqlsh.sh -e \"TRUNCATE training.customers; "
-                              "TRUNCATE training.orders;\"")
+        raise ctx.failed(f"the {KS} tables still hold data ({counts})", hint=hint)
+    problem = _loss_problem(ctx, _truncations(ctx))
+    if problem:
+        raise ctx.failed(problem, hint=hint)
     raise ctx.passed(f"both {KS} tables are empty: time to restore")
+
+
+def _reinserted_problem(tables: Rows, when: dict[str, float | None]) -> str | None:
+    for table, rows in tables.items():
+        at = when.get(table)
+        late = writetimes.written_after(rows, at) if at else []
+        if late:
+            key = writetimes.key_text(writetimes.key_of(table, late[0]))
+            return (f"{len(late)} of {len(rows)} rows of {KS}.{table} were written after the TRUNCATE at "
+                    f"{writetimes.when_text(int(at * 1e6))} (e.g. {table[:-1]} {key}): inserted again, not restored; "
+                    "rows restored from snapshot and backups/ keep the write times they had before the loss")
+    return None
+
+
+def _write_time_problem(ctx: CheckContext, tables: Rows, label: str = "") -> str | None:
+    """Proves: every row carries the write time it had when step 7 recorded it (a SHA-256 over
+    every key and write time, the snapshot's rows and backups/' rows apart). Cannot prove: rows
+    re-inserted `USING TIMESTAMP` with the original times, read before the loss on purpose."""
+    recorded = ctx.store.get(WRITE_TIMES)
+    if not recorded:
+        return (f"{label}the rows' write times were never recorded in this lab run (step 7's check records them "
+                "before the loss), so restored rows cannot be told from rows inserted again")
+    actual = {t: writetimes.table_times(t, rows) for t, rows in tables.items()}
+    for table in environment.TABLES:
+        problem = writetimes.write_time_problem(table, recorded["tables"][table], actual[table], label)
+        if problem:
+            return problem
+    return None
+
+
+RESTORE_HINT = ("copy snapshots/full_backup_*/ and backups/ SSTables into each table folder on every node, "
+                "then nodetool refresh each table on each node")
+
+
+def _in_place_problem(ctx: CheckContext) -> str | None:
+    """Why the lab cluster does not hold the restored backup, or None (steps 9 and end of lab)."""
+    when = _truncations(ctx)
+    tables = _read_tables(ctx, ctx.runtime, None)
+    return (_loss_problem(ctx, when) or _fingerprint_problem(ctx, tables)
+            or _reinserted_problem(tables, when) or _write_time_problem(ctx, tables))
 
 
 @check(LAB, "restore")
 def restored_in_place(ctx: CheckContext) -> None:
-    problem = _fingerprint_problem(ctx, ctx.runtime, None)
+    """Proves: a loss (truncation) came after step 7 recorded the rows, every row of the backup is
+    back with its contents, and each carries its original write time: the rows came back from the
+    snapshot and backups/ SSTables, not from a new INSERT. See _write_time_problem for the limit."""
+    problem = _in_place_problem(ctx)
     if problem:
-        raise ctx.failed(problem, hint="copy snapshots/full_backup_*/ and backups/ SSTables into each table "
-                                       "folder on every node, then nodetool refresh each table on each node")
-    raise ctx.passed("restored data equals the backup: every row of the snapshot and the incremental files")
+        step7 = "step 7's check records them" in problem
+        raise ctx.failed(problem, hint="check step 7 before the loss, then lose and restore again (steps 8-9)"
+                         if step7 else RESTORE_HINT)
+    raise ctx.passed("restored data equals the backup: every row of the snapshot and the incremental files, "
+                     "with the write times it had before the loss")
 
 
 def _running_restore_cluster(ctx: CheckContext) -> Runtime:
@@ -316,19 +492,26 @@ def _running_restore_cluster(ctx: CheckContext) -> Runtime:
     return target
 
 
+def _elsewhere_problem(ctx: CheckContext, target: Runtime) -> str | None:
+    tables = _read_tables(ctx, target, target.node_names()[0])
+    problem = _fingerprint_problem(ctx, tables)
+    return f"restore cluster: {problem}" if problem else _write_time_problem(ctx, tables, "restore cluster: ")
+
+
 @check(LAB, "new-cluster")
 def restored_elsewhere(ctx: CheckContext) -> None:
+    """Proves: the restore cluster holds every backed-up row, each with its original write time
+    (sstableloader streams SSTables and keeps them; an INSERT there would not)."""
     target = _running_restore_cluster(ctx)
     node = target.node_names()[0]
     if not target.cql("SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = %s",
                       [KS], node=node):
         raise ctx.failed(f"keyspace {KS} does not exist on the restore cluster",
                          hint="create the keyspace and the tables (schema.cql of the snapshot) there first")
-    problem = _fingerprint_problem(ctx, target, node)
+    problem = _elsewhere_problem(ctx, target)
     if problem:
-        raise ctx.failed(f"restore cluster: {problem}",
-                         hint="sstableloader every node's snapshot and backups into the restore cluster")
-    raise ctx.passed("the new cluster holds exactly the backed-up data")
+        raise ctx.failed(problem, hint="sstableloader every node's snapshot and backups into the restore cluster")
+    raise ctx.passed("the new cluster holds exactly the backed-up data, with its original write times")
 
 
 @check(LAB, "disable-backup")
@@ -348,12 +531,15 @@ def backup_disabled(ctx: CheckContext) -> None:
 
 @end_of_lab(LAB)
 def restored_data_equals_backup(ctx: CheckContext) -> None:
-    """After the last step: both restores still hold exactly what was backed up."""
+    """After the last step: both restores still hold exactly what was backed up, write times included."""
     target = _running_restore_cluster(ctx)
-    for label, runtime, node in (("lab cluster", ctx.runtime, None), ("restore cluster", target, target.node_names()[0])):
-        problem = _fingerprint_problem(ctx, runtime, node)
-        if problem:
-            raise ctx.failed(f"{label}: {problem}")
+    problem = _in_place_problem(ctx)
+    if problem:
+        raise ctx.failed(f"lab cluster: {problem}")
+    problem = _elsewhere_problem(ctx, target)
+    if problem:
+        raise ctx.failed(problem)
     rows = {t: f.rows for t, f in environment.expected_fingerprint(with_new_rows=True).items()}
     raise ctx.passed("restored data equals the backup on the lab cluster and the restore cluster "
-                     f"(rows and SHA-256 per table: {', '.join(f'{t} {n}' for t, n in rows.items())})")
+                     f"(rows and SHA-256 per table: {', '.join(f'{t} {n}' for t, n in rows.items())}; "
+                     "every row with its original write time)")

@@ -57,6 +57,9 @@ class CleanupEvidence:
 
     finished_at: float | None = None  # the last line that shows cleanup work on the keyspace
     lines: list[str] = field(default_factory=list)
+    # Table folder ("orders-<id>") -> Data.db names cleanup took in (rewrote or dropped) / wrote.
+    rewritten: dict[str, set[str]] = field(default_factory=dict)
+    written: dict[str, set[str]] = field(default_factory=dict)
 
 
 def _cleanup_patterns(keyspace: str) -> list[re.Pattern[str]]:
@@ -71,6 +74,22 @@ def _cleanup_patterns(keyspace: str) -> list[re.Pattern[str]]:
         re.compile(rf"^Skipping cleanup for \d+/\d+ sstables for {ks}\.\w+"),  # 5.0: every SSTable kept
         re.compile(rf"^Finished Cleanup for {ks}\.\w+ successfully"),  # 5.0: per table
     ]
+
+
+def _sstable_patterns(keyspace: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """An SSTable cleanup took in ("Cleaning up X(path='...')", "SSTable X(path='...') does not
+    intersect ... dropping it") and one it wrote ("Cleaned up to /.../nb-2-big-Data.db.  ...")."""
+    where = rf"/{re.escape(keyspace)}/(?P<folder>\w+-[0-9a-f]{{32}})/(?P<name>[^/']+-Data\.db)"
+    return (re.compile(rf"^(?:Cleaning up |SSTable )[\w:]*\(path='[^']*{where}'\)"),
+            re.compile(rf"^Cleaned up to [^ ]*{where}\.(?:\s|$)"))
+
+
+def _note_sstables(evidence: CleanupEvidence, message: str, keyspace: str) -> None:
+    took, wrote = _sstable_patterns(keyspace)
+    for pattern, into in ((took, evidence.rewritten), (wrote, evidence.written)):
+        match = pattern.match(message)
+        if match:
+            into.setdefault(match["folder"], set()).add(match["name"])
 
 
 _STARTED = "Starting Cleanup on {}."  # 5.0 StorageService, one per `nodetool cleanup` and keyspace
@@ -94,6 +113,7 @@ def cleanup_evidence(lines: Iterable[LogLine], keyspace: str) -> CleanupEvidence
             started_on.discard(line.thread)
         elif not any(p.match(line.message) for p in patterns):
             continue
+        _note_sstables(evidence, line.message, keyspace)
         evidence.finished_at = max(evidence.finished_at or line.at, line.at)
         evidence.lines.append(line.text)
     return evidence

@@ -106,6 +106,13 @@ class CheckContext:
         self.evidence.append({"node": node, "read": relative, "content": text[:2000]})
         return text
 
+    def read_bytes(self, node: str, relative: str, limit: int) -> bytes:
+        """At most `limit` bytes of a file; the evidence keeps its size, not its (binary) content."""
+        self.node = node
+        data = self.runtime.read_bytes(node, relative, limit)
+        self.evidence.append({"node": node, "read": relative, "bytes": len(data)})
+        return data
+
     def log_since_mark(self, node: str) -> str:
         self.node = node
         mark = int(self.baseline.get("log_marks", {}).get(node, 0))

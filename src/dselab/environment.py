@@ -89,7 +89,7 @@ def _canonical(value: Any) -> str:
     return "\\N" if value is None else str(value)
 
 
-def _digest(rows: Iterable[tuple[Any, ...]]) -> TableFingerprint:
+def digest_rows(rows: Iterable[tuple[Any, ...]]) -> TableFingerprint:
     lines = sorted("|".join(_canonical(v) for v in row) for row in rows)
     return TableFingerprint(rows=len(lines), checksum=hashlib.sha256("\n".join(lines).encode()).hexdigest())
 
@@ -97,7 +97,7 @@ def _digest(rows: Iterable[tuple[Any, ...]]) -> TableFingerprint:
 def expected_fingerprint(with_new_rows: bool = False) -> dict[str, TableFingerprint]:
     """The fingerprint the data must have, computed from the generators, not from a cluster."""
     count = CUSTOMERS + (NEW_CUSTOMERS if with_new_rows else 0)
-    return {"customers": _digest(customer_rows(0, count)), "orders": _digest(order_rows(0, count))}
+    return {"customers": digest_rows(customer_rows(0, count)), "orders": digest_rows(order_rows(0, count))}
 
 
 def _cql_literal(value: Any) -> str:
@@ -123,5 +123,5 @@ def fingerprint(runtime: Runtime, node: str | None = None, keyspace: str = KEYSP
         cols = COLUMNS[table]
         rows = runtime.cql(f"SELECT {', '.join(cols)} FROM {keyspace}.{table}", node=node,
                            consistency=consistency)
-        out[table] = _digest(tuple(r[c] for c in cols) for r in rows)
+        out[table] = digest_rows(tuple(r[c] for c in cols) for r in rows)
     return out

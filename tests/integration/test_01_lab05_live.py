@@ -89,6 +89,8 @@ def test_snapshot_check_fails_each_variant_with_its_own_message(lab_workspace, s
 def test_module_commands_verbatim_pass_steps_1_to_5(lab_workspace, student):
     ws = lab_workspace
     service.start_lab(ws, "05")  # new baseline: nothing done yet in this run
+    # A full backup before cleanup, kept for the cheap-fake test that follows this one.
+    student.run("./scripts/nodetool.sh snapshot -t full_backup_old")
 
     student.run("./scripts/nodetool.sh snapshot training -t lab_backup")
     for entry_table in environment.TABLES:
@@ -130,6 +132,23 @@ def test_module_commands_verbatim_pass_steps_1_to_5(lab_workspace, student):
     assert "no training snapshot on dse-seed was taken after it" in check(ws, "cleanup").message
     student.run("./scripts/nodetool.sh snapshot training -t after_cleanup")
     assert check(ws, "cleanup").passed
+
+
+def test_touching_an_old_full_backup_manifest_does_not_make_it_a_snapshot_after_cleanup(lab_workspace, student):
+    """Issue 16, item 7: full_backup_old was taken before cleanup (previous test); after cleanup a
+    student touches its manifests instead of taking a snapshot. Its SSTables are the ones cleanup
+    rewrote: the check names one, whatever the manifest's time says."""
+    ws = lab_workspace
+    student.run("./scripts/nodetool.sh clearsnapshot -t after_cleanup training")
+    student.run("./scripts/node-exec.sh dse-seed sh -c 'touch training/*/snapshots/full_backup_old/manifest.json'")
+    result = check(ws, "cleanup")
+    assert result.status == "fail"
+    assert "but no training snapshot on dse-seed holds what cleanup left: full_backup_old holds training." \
+        in result.message, result.message
+    assert "which cleanup rewrote: it was taken before cleanup" in result.message
+    student.run("./scripts/nodetool.sh snapshot training -t after_cleanup")
+    assert check(ws, "cleanup").passed
+    student.run("./scripts/nodetool.sh clearsnapshot -t full_backup_old")
 
 
 def test_clearing_every_snapshot_fails_step_4(lab_workspace, student):
@@ -201,3 +220,81 @@ def test_full_sequence_restores_exactly_what_was_backed_up(lab_workspace):
     assert environment.fingerprint(target, node=target.node_names()[0]) == expected
     final = service.check_end_of_lab(ws, get_lab("05"))
     assert final is not None and final.passed, final  # what `dselab test 05` verifies after the last step
+
+
+# -- cheap fakes (issue 16, item 7): each fails with a message that names what is missing ---------
+
+def test_touched_empty_data_file_in_backups_is_not_an_incremental_backup(fresh_lab, student):
+    """Backup on and the new rows written, but no flush: `touch` a Data.db into every backups/."""
+    ws = fresh_lab
+    for node_script in ("./scripts/nodetool.sh", "./scripts/nodetool-node.sh dse-node-1",
+                        "./scripts/nodetool-node.sh dse-node-2"):
+        student.run(f"{node_script} enablebackup")
+    student.run("./scripts/cqlsh.sh < labs/05-backup-restore/data/new-rows.cql")
+    touch = "'for t in training/*/; do mkdir -p \"$t\"backups; touch \"$t\"backups/nb-9-big-Data.db; done'"
+    for node in LAB_NODES:
+        student.run(f"./scripts/node-exec.sh {node} sh -c {touch}")
+    result = check(ws, "incremental-files")
+    assert result.status == "fail"
+    assert result.message.startswith("not SSTables Cassandra wrote: backups/ of training."), result.message
+    assert "nb-9-big has no TOC.txt" in result.message and "nb-9-big Data.db is empty" in result.message
+
+    for node in LAB_NODES:  # the honest way: no hand-made files, a flush on every node
+        student.run(f"./scripts/node-exec.sh {node} sh -c 'rm training/*/backups/nb-9-big-Data.db'")
+    service.solve(ws, "05", ["incremental-files"])
+    result = check(ws, "incremental-files")
+    assert result.passed, result.message
+
+
+REINSERT = ("python -c 'from dselab import environment as e, service; ws = service.open_workspace(); "
+            "rt = ws.runtime.for_cluster(\"{cluster}\"); n = e.CUSTOMERS + e.NEW_CUSTOMERS; "
+            "e.insert_rows(rt, \"customers\", e.customer_rows(0, n)); e.insert_rows(rt, \"orders\", e.order_rows(0, n))'")
+
+
+def test_restores_skipped_or_replaced_by_inserting_the_rows_again_fail(fresh_lab, student):
+    """Skip the loss; re-insert the generator's rows (the seat has dselab) instead of restoring,
+    into the restore cluster and in place: each fails naming the truncation or the write times,
+    and so does the end-of-lab check. The honest restores pass. (Honest first: rows inserted
+    before a TRUNCATE are flushed into backups/ while backup is on, and a later restore of
+    backups/ would bring their new write times back.)"""
+    ws = fresh_lab
+    for step in ("snapshot-all", "incremental-files"):
+        service.solve(ws, "05", [step])
+        assert check(ws, step).passed, step  # step 7 records the rows' write times
+
+    service.solve(ws, "05", ["restore"])  # no loss before it: nothing to restore
+    result = check(ws, "restore")
+    assert result.status == "fail"
+    assert "before step 7 recorded the rows you backed up: lose the data (step 8) first" in result.message, \
+        result.message
+
+    for step in ("loss", "restore"):
+        service.solve(ws, "05", [step])
+        result = check(ws, step)
+        assert result.passed, (step, result.message)
+
+    for command in get_lab("05").step("new-cluster").solution[:3]:  # the restore cluster and the schema
+        student.run(command)
+    student.run(REINSERT.format(cluster="restore"))
+    result = check(ws, "new-cluster")
+    assert result.status == "fail"
+    assert result.message.startswith("restore cluster: training.customers: the 4000 rows of the snapshot carry "
+                                     "other write times than step 7 recorded before the loss"), result.message
+    final = service.check_end_of_lab(ws, get_lab("05"))
+    assert final is not None and final.status == "fail" and final.message.startswith("restore cluster: ")
+
+    student.run("./scripts/cqlsh.sh --cluster restore -e 'TRUNCATE training.customers; TRUNCATE training.orders;'")
+    service.solve(ws, "05", ["new-cluster"])  # sstableloader streams the backed-up cells, write times included
+    result = check(ws, "new-cluster")
+    assert result.passed, result.message
+    final = service.check_end_of_lab(ws, get_lab("05"))
+    assert final is not None and final.passed, final.message
+
+    service.solve(ws, "05", ["loss"])  # lose the data again, and insert it instead of restoring
+    student.run(REINSERT.format(cluster="lab"))
+    result = check(ws, "restore")
+    assert result.status == "fail"
+    assert " rows of training.customers were written after the TRUNCATE at " in result.message, result.message
+    assert "inserted again, not restored" in result.message
+    final = service.check_end_of_lab(ws, get_lab("05"))
+    assert final is not None and final.status == "fail" and final.message.startswith("lab cluster: "), final

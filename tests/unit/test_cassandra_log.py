@@ -67,6 +67,24 @@ def test_50_cleanup_with_work_real_log():
     assert any("Cleaned up to" in line for line in evidence.lines)
 
 
+@pytest.mark.parametrize("name, took, wrote", [("cleanup-5.0-with-work.log", "nb-1-big-Data.db", "nb-2-big-Data.db"),
+                                               ("cleanup-3.11-with-work.log", "mc-1-big-Data.db", "mc-3-big-Data.db")])
+def test_cleanup_names_the_sstables_it_rewrote_and_wrote_per_table_folder(name, took, wrote):
+    evidence = cleanup_evidence(log(name), "training")
+    folder = "orders-0953a1c0e8b011f187a8cb64ad7c47c2"
+    assert evidence.rewritten[folder] == {took} and evidence.written[folder] == {wrote}
+    assert set(evidence.rewritten) == set(evidence.written) == {folder, "customers-08a1b6e0e8b011f187a8cb64ad7c47c2"}
+
+
+def test_a_dropped_sstable_counts_as_rewritten():
+    line = ("INFO  [CompactionExecutor:1] 2026-11-25 09:11:51,192 CompactionManager.java:600 - SSTable "
+            "BigTableReader:big(path='/d/training/orders-0953a1c0e8b011f187a8cb64ad7c47c2/nb-4-big-Data.db') "
+            "does not intersect the owned ranges ([]), dropping it")
+    evidence = cleanup_evidence(parse_log(line), "training")
+    assert evidence.rewritten == {"orders-0953a1c0e8b011f187a8cb64ad7c47c2": {"nb-4-big-Data.db"}}
+    assert evidence.written == {}
+
+
 def test_50_node_with_nothing_to_clean_still_logs_its_cleanup_real_log():
     evidence = cleanup_evidence(log("cleanup-5.0-nothing-to-clean.log"), "training")
     assert evidence.finished_at == utc("2026-11-25 09:11:53") + 0.332

@@ -8,10 +8,22 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from dselab.checking import CheckContext
+from dselab.checks.sstables import DATA, DIGEST, TOC, component_problems, digest_problem, group_components, toc_components
 from dselab.runtime.base import FileEntry
 
 DATA_FILE = re.compile(r"^[a-z]{2}-[0-9a-z_]+-(big|bti)-Data\.db$")
 TABLE_DIR = re.compile(r"^(?P<table>\w+)-(?P<id>[0-9a-f]{32})$")
+SMALL_FILE = 64 * 1024  # TOC.txt and Digest.crc32 hold a few bytes: read no more
+HASH_FILE_CAP = 32 * 1024 * 1024  # a larger Data.db is not hashed (the lab's are well under 1 MiB)
+HASH_BUDGET = 128 * 1024 * 1024  # bytes one check hashes at most
+
+
+@dataclass
+class HashBudget:
+    """What one check may still hash, and the Data.db files it left unhashed (noted as evidence)."""
+
+    left: int = HASH_BUDGET
+    skipped: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -26,6 +38,13 @@ class TableFolder:
 
     def backup_data_files(self) -> list[FileEntry]:
         return [f for f in self.backups if DATA_FILE.match(f.path.rsplit("/", 1)[-1])]
+
+    def snapshot_files(self, tag: str) -> list[FileEntry]:
+        """The files directly in snapshots/<tag>/ (not in a secondary index's folder below it)."""
+        return [f for f in self.snapshots.get(tag, []) if f.path.count("/") == self.folder.count("/") + 3]
+
+    def live_data_inodes(self) -> set[int]:
+        return {f.inode for f in self.live if f.inode and DATA_FILE.match(f.path.rsplit("/", 1)[-1])}
 
 
 def table_folders(ctx: CheckContext, node: str, keyspace: str) -> dict[str, TableFolder]:
@@ -52,8 +71,10 @@ def table_folders(ctx: CheckContext, node: str, keyspace: str) -> dict[str, Tabl
     return folders
 
 
-def snapshot_problem(ctx: CheckContext, node: str, folder: TableFolder, tag: str) -> str | None:
-    """Why snapshots/<tag>/ of this table is not a real nodetool snapshot, or None if it is."""
+def snapshot_problem(ctx: CheckContext, node: str, folder: TableFolder, tag: str,
+                     budget: HashBudget | None = None) -> str | None:
+    """Why snapshots/<tag>/ of this table is not a real nodetool snapshot, or None if it is: a
+    manifest that lists files that are there, and whole SSTables (see sstables.py)."""
     files = folder.snapshots.get(tag)
     where = f"{folder.table} on {node}"
     if not files:
@@ -73,7 +94,9 @@ def snapshot_problem(ctx: CheckContext, node: str, folder: TableFolder, tag: str
         return f"manifest.json of {tag} for {where} lists files that are not there: {', '.join(missing[:3])}"
     if not any(DATA_FILE.match(name) for name in listed):
         return f"snapshot {tag} of {where} holds no SSTable Data file"
-    return None
+    problems = sstable_problems(ctx, node, folder.snapshot_files(tag), f"snapshot {tag} of {where}",
+                                budget or HashBudget())
+    return "; ".join(problems) if problems else None
 
 
 def manifest_mtime(folder: TableFolder, tag: str) -> float | None:
@@ -81,3 +104,44 @@ def manifest_mtime(folder: TableFolder, tag: str) -> float | None:
         if entry.path.endswith("/manifest.json"):
             return entry.mtime
     return None
+
+
+def _read_small(ctx: CheckContext, node: str, relative: str) -> str:
+    return ctx.read_bytes(node, relative, SMALL_FILE).decode("utf-8", "replace")
+
+
+def _sstable_issues(ctx: CheckContext, node: str, prefix: str, present: dict[str, int],
+                    budget: HashBudget) -> list[str]:
+    """Why one SSTable (its files start with `prefix`) is not whole, or its Data.db not the one
+    its Digest.crc32 describes; [] when it is whole and matches (or is too big to hash here)."""
+    toc = toc_components(_read_small(ctx, node, prefix + TOC)) if TOC in present else None
+    issues = component_problems(present, toc)
+    if issues or DIGEST not in present:  # other digests (3.0's adler32, 2.x's sha1) are not hashed
+        return issues
+    size = present[DATA]
+    if size > min(HASH_FILE_CAP, budget.left):
+        budget.skipped.append(prefix + DATA)
+        return []
+    budget.left -= size
+    data = ctx.read_bytes(node, prefix + DATA, size)
+    problem = digest_problem(data, _read_small(ctx, node, prefix + DIGEST))
+    return [problem] if problem else []
+
+
+def sstable_problems(ctx: CheckContext, node: str, entries: list[FileEntry], where: str,
+                     budget: HashBudget) -> list[str]:
+    """Why the SSTables among `entries` (files of one folder) are not whole SSTables, each named
+    with `where` ("backups/ of training.orders on dse-seed"); [] when every one is."""
+    if not entries:
+        return []
+    folder = entries[0].path.rsplit("/", 1)[0]
+    problems = []
+    for sstable, present in sorted(group_components({e.path.rsplit("/", 1)[-1]: e.size for e in entries}).items()):
+        try:
+            issues = _sstable_issues(ctx, node, f"{folder}/{sstable}-", present, budget)
+        except OSError as err:  # vanished, or not a regular file (a FIFO, a link)
+            issues = [f"could not be read ({type(err).__name__}: {str(err)[:120]})"]
+        problems += [f"{where}: {sstable} {issue}" for issue in issues]
+    if budget.skipped:
+        ctx.note(node=node, not_hashed_over_cap=budget.skipped[-20:])
+    return problems

@@ -8,6 +8,7 @@ in coreutils `timeout` because the SDK's exec has no time limit of its own.
 
 from __future__ import annotations
 
+import base64
 import calendar
 import math
 import os
@@ -498,6 +499,19 @@ class ComposeRuntime(CommonRuntime):
                 raise FileNotFoundError(f"{node}:{path}")
             raise EnvironmentProblem(f"reading {path} on {node} failed: {_one_line(err)}")
         return out
+
+    def read_bytes(self, node: str, relative: str, limit: int) -> bytes:
+        path = self._inside(node, relative)
+        # base64: exec output arrives as text. A FIFO or a link is refused before head could block on it.
+        script = '[ -e "$1" ] || exit 4; [ -f "$1" ] && [ ! -L "$1" ] || exit 3; head -c "$0" -- "$1" | base64'
+        rc, out, err = self._run(node, ["sh", "-c", script, str(max(0, limit)), path], timeout=60)
+        if rc == 4:
+            raise FileNotFoundError(f"{node}:{path}")
+        if rc == 3:
+            raise OSError(f"{node}:{path} is not a regular file")
+        if rc != 0:
+            raise EnvironmentProblem(f"reading {path} on {node} failed: {_one_line(err) or f'exit {rc}'}")
+        return base64.b64decode(out)
 
     def copy_files(self, node: str, sources: Sequence[str], dest_dir: str) -> None:
         dest = self._inside(node, dest_dir)

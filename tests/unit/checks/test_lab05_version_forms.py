@@ -18,6 +18,7 @@ from dselab.checking import CheckContext, CheckResult, run_check
 from dselab.lab import get_lab
 from dselab.runtime.base import LAB_NODES, CommandResult, FileEntry
 from dselab.state import StateStore
+from fake_sstables import sstable_files
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 ADDRESSES = dict(zip(LAB_NODES, ("127.0.65.1", "127.0.65.2", "127.0.65.3"), strict=True))
@@ -51,7 +52,9 @@ class FakeNodes:
         self.logs: dict[str, str] = {}
         self.nodetool_out: dict[tuple[str, tuple[str, ...]], str] = {}
         self.files: dict[str, list[FileEntry]] = {n: [] for n in LAB_NODES}
+        self.contents: dict[tuple[str, str], bytes] = {}
         self.folders = list(KEYSPACE_FOLDERS)
+        self.inodes = 100
 
     def cassandra_version(self) -> str:
         return self.version
@@ -76,11 +79,33 @@ class FakeNodes:
     def list_files(self, node: str, relative: str = "") -> list[FileEntry]:
         return [e for e in self.files[node] if e.path.startswith(relative + "/")]
 
-    def snapshot(self, node: str, keyspace: str, table: str, tag: str, at: float) -> None:
+    def read_bytes(self, node: str, relative: str, limit: int) -> bytes:
+        return self.contents[(node, relative)][:limit]
+
+    def read_text(self, node: str, relative: str) -> str:
+        return self.contents[(node, relative)].decode()
+
+    def add(self, node: str, path: str, content: bytes, mtime: float, inode: int | None = None) -> int:
+        """One file (a hard link of `inode` when given); its inode."""
+        if inode is None:
+            self.inodes += 1
+            inode = self.inodes
+        self.files[node].append(FileEntry(path, len(content), mtime, inode))
+        self.contents[(node, path)] = content
+        return inode
+
+    def snapshot(self, node: str, keyspace: str, table: str, tag: str, at: float, sstable: str = "nb-2-big",
+                 live: bool = True) -> None:
+        """A nodetool snapshot: hard links of a live SSTable (gone since, unless `live`), a manifest."""
         folder = f"{keyspace}/{table}-{TABLE_IDS[table]}"
-        self.files[node] += [FileEntry(f"{folder}/nb-1-big-Data.db", 1000, at - 600),
-                             FileEntry(f"{folder}/snapshots/{tag}/nb-1-big-Data.db", 1000, at - 600),
-                             FileEntry(f"{folder}/snapshots/{tag}/manifest.json", 60, at)]
+        files = sstable_files(sstable)
+        for name, content in files.items():
+            inode = self.add(node, f"{folder}/{name}", content, at - 600)
+            if not live:  # compaction or cleanup removed the live file: the snapshot's link is the last
+                self.files[node].pop()
+            self.add(node, f"{folder}/snapshots/{tag}/{name}", content, at - 600, inode)
+        manifest = json.dumps({"files": sorted(files)}).encode()
+        self.add(node, f"{folder}/snapshots/{tag}/manifest.json", manifest, at)
 
 
 def check(nodes: FakeNodes, step: str, tmp_path: Path) -> CheckResult:
@@ -153,6 +178,53 @@ def test_50_node_without_a_cleanup_line_has_not_run_it(tmp_path):
     assert result.passed and "logged no cleanup line" not in result.message, result.message
 
 
+def dse50_after_cleanup() -> FakeNodes:
+    """5.0: dse-seed and dse-node-1 rewrote nb-1 into nb-2 (09:11 UTC); dse-node-2 had nothing to clean."""
+    nodes = FakeNodes("5.0.9", "+0000")
+    nodes.logs = {"dse-seed": fixture("cleanup-5.0-with-work.log"), "dse-node-1": fixture("cleanup-5.0-with-work.log"),
+                  "dse-node-2": fixture("cleanup-5.0-nothing-to-clean.log")}
+    nodes.nodetool_out[("dse-seed", ("status", "training"))] = fixture("status-3.11-vnodes.txt")
+    nodes.nodetool_out[("*", TABLESTATS)] = fixture("tablestats-5.0.json")
+    return nodes
+
+
+def test_50_touching_the_manifest_of_a_snapshot_from_before_cleanup_does_not_make_it_after(tmp_path):
+    """full_backup_20261125 was taken at 08:00, before cleanup rewrote nb-1; then `touch manifest.json`."""
+    nodes = dse50_after_cleanup()
+    for table in TABLE_IDS:
+        nodes.snapshot("dse-seed", "training", table, "full_backup_20261125", utc("2026-11-25 08:00:00"),
+                       sstable="nb-1-big", live=False)
+    for i, entry in enumerate(nodes.files["dse-seed"]):
+        if entry.path.endswith("/manifest.json"):  # touch: a manifest time after the cleanup
+            nodes.files["dse-seed"][i] = FileEntry(entry.path, entry.size, utc("2026-11-25 09:30:00"), entry.inode)
+    result = check(nodes, "cleanup", tmp_path)
+    assert result.status == "fail"
+    assert result.message.startswith("cleanup ran on all three nodes, but no training snapshot on dse-seed "
+                                     "holds what cleanup left: full_backup_20261125 holds training.")
+    assert "nb-1-big-Data.db, which cleanup rewrote: it was taken before cleanup" in result.message
+    snapshot_training(nodes, "dse-seed", "after_cleanup", utc("2026-11-25 09:40:00"))  # links nb-2, the live one
+    result = check(nodes, "cleanup", tmp_path)
+    assert result.passed and "snapshot after_cleanup was taken after it" in result.message, result.message
+
+
+def test_50_a_snapshot_whose_sstable_is_gone_but_newer_than_cleanups_still_counts(tmp_path):
+    """Taken after cleanup, its nb-2 since compacted away: its generation shows it came after."""
+    nodes = dse50_after_cleanup()
+    for table in TABLE_IDS:
+        nodes.snapshot("dse-seed", "training", table, "after_cleanup", utc("2026-11-25 09:30:00"), live=False)
+    assert check(nodes, "cleanup", tmp_path).passed
+
+
+def test_50_an_emptied_data_file_in_the_snapshot_after_cleanup_is_named(tmp_path):
+    nodes = dse50_after_cleanup()
+    snapshot_training(nodes, "dse-seed", "after_cleanup", utc("2026-11-25 09:30:00"))
+    emptied = "snapshots/after_cleanup/nb-2-big-Data.db"  # replaced by an empty file of that name
+    nodes.files["dse-seed"] = [FileEntry(e.path, 0, e.mtime, 999) if e.path.endswith(emptied) else e
+                               for e in nodes.files["dse-seed"]]
+    result = check(nodes, "cleanup", tmp_path)
+    assert "snapshot after_cleanup of customers on dse-seed: nb-2-big Data.db is empty" in result.message
+
+
 # -- snapshot-all ----------------------------------------------------------------------------
 
 UNEVEN = ("full_backup_20261125training                     ", "full_backup_20261125training                    ")
@@ -182,6 +254,19 @@ def test_snapshot_all_confirms_an_unclear_tag_from_the_snapshot_folders_on_disk(
     assert result.passed, result.message
     listed = {e["listing"] for e in result.evidence if "listing" in e}
     assert {"training", "raining"} <= listed
+
+
+def test_snapshot_all_wants_whole_sstables_on_disk(tmp_path):
+    """A line appended to a Data.db of the snapshot: its CRC32 no longer matches Digest.crc32."""
+    nodes = full_backup_everywhere(fixture("listsnapshots-5.0-full-backup.txt"))
+    path = next(e.path for e in nodes.files["dse-node-1"] if e.path.endswith("full_backup_20261125/nb-2-big-Data.db"))
+    nodes.contents[("dse-node-1", path)] += b"appended\n"
+    nodes.files["dse-node-1"] = [FileEntry(e.path, len(nodes.contents[("dse-node-1", e.path)]), e.mtime, e.inode)
+                                 for e in nodes.files["dse-node-1"]]
+    result = check(nodes, "snapshot-all", tmp_path)
+    assert result.status == "fail"
+    assert "snapshot full_backup_20261125 of" in result.message and "on dse-node-1: nb-2-big has a Data.db whose CRC32" \
+        in result.message
 
 
 def test_snapshot_all_fails_when_the_disk_cannot_confirm_the_tag(tmp_path):

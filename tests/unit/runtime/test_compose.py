@@ -249,6 +249,20 @@ def test_read_text_of_a_missing_file_is_file_not_found() -> None:
         runtime.read_text("dse-seed", "training/x/manifest.json")
 
 
+def test_read_bytes_is_bounded_base64_through_exec_and_refuses_what_is_no_regular_file() -> None:
+    runtime, boxes = lab(lambda argv: (0, "AAEC/w==\n", ""))
+    assert runtime.read_bytes("dse-seed", "training/t-1/nb-1-big-Data.db", 4) == b"\x00\x01\x02\xff"
+    argv = boxes["dse-seed"].calls[0]["cmd"][4:]
+    assert argv[:2] == ["sh", "-c"] and argv[3:] == ["4", "/var/lib/cassandra/data/training/t-1/nb-1-big-Data.db"]
+    assert "head -c" in argv[2] and "base64" in argv[2]
+    missing, _ = lab(lambda argv: (4, "", ""))
+    with pytest.raises(FileNotFoundError):
+        missing.read_bytes("dse-seed", "training/t-1/nb-9-big-Data.db", 4)
+    fifo, _ = lab(lambda argv: (3, "", ""))
+    with pytest.raises(OSError, match="not a regular file"):
+        fifo.read_bytes("dse-seed", "training/t-1/nb-9-big-Data.db", 4)
+
+
 def test_log_mark_is_the_debug_log_size_and_log_since_tails_from_it() -> None:
     def handler(argv: list[str]) -> Reply:
         if argv[0] == "stat":
