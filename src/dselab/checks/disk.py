@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from dselab.checking import CheckContext
 from dselab.checks.sstables import DATA, DIGEST, TOC, component_problems, digest_problem, group_components, toc_components
+from dselab.errors import EnvironmentProblem
 from dselab.runtime.base import FileEntry
 
 DATA_FILE = re.compile(r"^[a-z]{2}-[0-9a-z_]+-(big|bti)-Data\.db$")
@@ -139,7 +140,7 @@ def sstable_problems(ctx: CheckContext, node: str, entries: list[FileEntry], whe
     for sstable, present in sorted(group_components({e.path.rsplit("/", 1)[-1]: e.size for e in entries}).items()):
         try:
             issues = _sstable_issues(ctx, node, f"{folder}/{sstable}-", present, budget)
-        except OSError as err:  # vanished, or not a regular file (a FIFO, a link)
+        except (OSError, EnvironmentProblem) as err:  # vanished, or refused: a FIFO, a link, too big
             issues = [f"could not be read ({type(err).__name__}: {str(err)[:120]})"]
         problems += [f"{where}: {sstable} {issue}" for issue in issues]
     if budget.skipped:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import stat
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -269,11 +268,8 @@ class LocalRuntime(CommonRuntime):
         return data.decode("utf-8", "replace")
 
     def read_bytes(self, node: str, relative: str, limit: int) -> bytes:
-        fd = os.open(self._inside(node, relative), os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
-        with os.fdopen(fd, "rb") as file:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise OSError(f"{node}:{relative} is not a regular file")
-            return file.read(max(0, limit))
+        """At most `limit` bytes from the start of a regular file, opened below held descriptors."""
+        return safe_files.read_prefix(self._anchor, self._data(node, relative), max(0, limit))
 
     def copy_files(self, node: str, sources: Sequence[str], dest_dir: str) -> None:
         with safe_files.opened_below(self._anchor, self._data(node, dest_dir), directory=True, create=True) as folder:

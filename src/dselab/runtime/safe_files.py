@@ -179,6 +179,12 @@ def read_whole(root: str | os.PathLike[str], relative: str, cap: int) -> bytes:
     return data
 
 
+def read_prefix(root: str | os.PathLike[str], relative: str, cap: int) -> bytes:
+    """At most the first `cap` bytes of the file."""
+    with opened_below(root, relative) as fd:
+        return _pread(fd, 0, cap)
+
+
 def read_capped(root: str | os.PathLike[str], relative: str, start: int, cap: int) -> Chunk:
     """The bytes from `start` to the end, or only the last `cap` of them (`skipped` says how many
     were left out). A sparse 20 GiB file costs one read of `cap` bytes."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dselab.errors import UsageError
+from dselab.errors import EnvironmentProblem, UsageError
 from dselab.runtime.local import LocalRuntime
 from dselab.runtime.local_settings import LocalSettings
 
@@ -30,7 +30,7 @@ def test_reads_at_most_the_limit_of_a_binary_file(tmp_path: Path) -> None:
 def test_a_fifo_is_refused_at_once_and_a_missing_file_is_not_found(tmp_path: Path) -> None:
     runtime, data = runtime_with_data(tmp_path)
     os.mkfifo(data / "training/t-1/nb-9-big-Data.db")
-    with pytest.raises(OSError, match="not a regular file"):
+    with pytest.raises(EnvironmentProblem, match="not a regular file"):  # safe_files.RefusedPath
         runtime.read_bytes("dse-seed", "training/t-1/nb-9-big-Data.db", 100)
     with pytest.raises(FileNotFoundError):
         runtime.read_bytes("dse-seed", "training/t-1/nb-8-big-Data.db", 100)
