@@ -96,7 +96,7 @@ def serve_command(host: str, port: int, allow_hosts: tuple[str, ...], certfile: 
                   keyfile: Path | None, behind_proxy: bool, lab: str) -> None:
     """Serve every seat in the browser: its join link opens the lab's steps beside a terminal;
     the instructor's login link (printed here only) opens the grid of students by steps."""
-    from dselab.classroom import serving
+    from dselab.classroom import limits, serving
     from dselab.classroom.layout import Layout
     from dselab.classroom.privilege import require_root
     from dselab.cli_web import _check_port
@@ -112,6 +112,7 @@ def serve_command(host: str, port: int, allow_hosts: tuple[str, ...], certfile: 
     click.echo(f"Classroom server at {served.url}/ (Ctrl+C to stop)")
     click.echo(f"Instructor (keep it to yourself): {serving.instructor_link(layout, served.url)}")
     click.echo("Join links: `dselab classroom links`")
+    _say(limits.describe())
     sys.stdout.flush()
     serving.run(served, _say)
 
