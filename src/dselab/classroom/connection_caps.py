@@ -6,7 +6,8 @@ per connection until the host runs out.
   threads. A connection beyond gets `503` from one answering thread (with a bounded backlog of its
   own; past that the connection is just closed) and never a thread of its own. A connection that
   sends no request for `idle_s` seconds (a slow or idle client) is closed and frees its thread;
-  during a request (a page terminal's websocket lasts for hours) no such timeout applies.
+  during a request (a page terminal's websocket lasts for hours) no such timeout applies. Over
+  TLS the handshake happens there too, not in the accept loop, where a silent client stalls everyone.
 - Per seat (`SeatCaps`, WSGI middleware): at most `per_seat` requests in flight for the seat in
   the request's cookie (its terminals, checks and polls together); beyond, `503`.
 
@@ -63,6 +64,8 @@ class CappedWSGIServer(ThreadedWSGIServer):
     def __init__(self, host: str, port: int, app: Any, max_connections: int = DEFAULT_TOTAL,
                  idle_s: float = IDLE_S, **kwargs: Any) -> None:
         super().__init__(host, port, app, kwargs.pop("handler", QuietIdleHandler), **kwargs)
+        if self.ssl_context is not None:  # the TLS handshake in the handler's thread, under the idle
+            self.socket.do_handshake_on_connect = False  # timeout, not in the accept loop (one silent client stalls it)
         self.max_connections, self.idle_s = max_connections, idle_s
         self._slots = threading.BoundedSemaphore(max_connections)
         self._rejects: queue.Queue[socket.socket] = queue.Queue(REJECT_BACKLOG)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import http.client
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -134,3 +136,23 @@ def test_the_classroom_server_caps_a_seat_by_its_cookie(monkeypatch: pytest.Monk
             ws.close()
         back = eventually(url, "/seat/alice/", {"Cookie": f"{SEAT_COOKIE}={auth.seat_cookie('alice')}"})
         assert back[0] == 200, "the seat's slot was not given back when its terminal closed"
+
+
+def test_over_tls_a_silent_client_does_not_stall_the_others(tmp_path) -> None:
+    """werkzeug shakes hands in its accept loop: a client that never says hello would stall it."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    server = CappedWSGIServer("127.0.0.1", 0, Slow(), max_connections=4, ssl_context=(str(cert), str(key)))
+    with serving(server):
+        silent = socket.create_connection(("127.0.0.1", server.server_port))
+        try:
+            time.sleep(0.2)
+            context = ssl.create_default_context(cafile=str(cert))
+            conn = http.client.HTTPSConnection("127.0.0.1", server.server_port, timeout=10, context=context)
+            conn.request("GET", "/fast")
+            assert conn.getresponse().read() == b"ok"
+            conn.close()
+        finally:
+            silent.close()
