@@ -55,6 +55,12 @@ def read(folder: Path | None, name: str) -> str:
         return ""
 
 
+def nproc(pid: int) -> list[str]:
+    """A process's RLIMIT_NPROC, soft and hard (psutil's prlimit call needs CAP_SYS_RESOURCE)."""
+    line = next(ln for ln in Path(f"/proc/{pid}/limits").read_text().splitlines() if ln.startswith("Max processes"))
+    return line.split()[2:4]
+
+
 def oom_kills(folder: Path | None) -> int:
     """How many processes the seat's memory limit killed (v1 memory.oom_control, v2 memory.events)."""
     for name in ("memory.oom_control", "memory.events"):
@@ -97,7 +103,7 @@ def test_a_seats_shell_and_nodes_run_under_its_limits(trust_room) -> None:
     nodes = seats.node_processes(mallory)
     assert len(nodes) >= 3
     for name, proc in nodes.items():
-        assert proc.rlimit(psutil.RLIMIT_NPROC) == (plan.procs, plan.procs), name
+        assert nproc(proc.pid) == [str(plan.procs)] * 2, name
         assert f"/dselab-seat-{mallory.user}" in Path(f"/proc/{proc.pid}/cgroup").read_text(), name
     memory = folder_of(mallory, "memory")
     print(f"\nlimits: {limits.describe(plan)}")
@@ -166,8 +172,8 @@ def test_fork_bomb_and_20_gib_in_one_seat_leave_another_seats_check_passing(trus
 
     print(f"\nvictim's check: {quiet_s:.1f}s quiet, " + ", ".join(f"{s:.1f}s" for _, s in during)
           + f" during mallory's attack; mallory at {peak_pids} processes/threads (cap {plan.procs}), "
-          f"memory peak {peak_mib} MiB (limit {plan.memory_mib} MiB), {oom_kills(memory)} OOM kill(s), "
-          f"pids.events {read(pids, 'pids.events')!r}; {killed} leftovers killed; "
+          f"memory peak {peak_mib} MiB (limit {plan.memory_mib} MiB), {oom_kills(memory)} OOM kill(s); "
+          f"{killed} leftovers killed; "
           f"host available memory {host_before >> 20} -> {psutil.virtual_memory().available >> 20} MiB")
     for result, seconds in during:
         assert result["status"] == "pass", result
