@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -174,3 +175,22 @@ def test_the_wrapper_without_cgroups_still_sets_nproc() -> None:
     assert subprocess.run(argv, capture_output=True, text=True, check=True).stdout.strip() == "321"
     refused = subprocess.run(argv[:-4], capture_output=True, text=True)
     assert refused.returncode != 0 and "--" in refused.stderr
+
+
+@real_host
+def test_on_this_host_removing_a_seat_kills_what_runs_in_its_cgroups_and_removes_them() -> None:
+    user = f"dselab-unit-{os.getpid()}-rm"
+    argv = limits.wrap(user, ["sh", "-c", "sleep 60 & sleep 60 & wait"], limits.SeatLimits(512, 300, 50))
+    running = subprocess.Popen(argv)
+    try:
+        folder = REAL[0].seat_dir(user)
+        deadline = time.monotonic() + 30
+        while len(cgroups.pids_in(folder)) < 3 and time.monotonic() < deadline:  # sh and its two sleeps
+            time.sleep(0.1)
+        assert len(cgroups.pids_in(folder)) == 3
+        assert limits.remove(user) == []
+        assert running.wait(timeout=10) == -9
+        assert not any(b.seat_dir(user).exists() for b in REAL)
+    finally:
+        running.kill()
+        limits.remove(user)
