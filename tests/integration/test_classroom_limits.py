@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import psutil
 import pytest
 from classroom_web import classroom_serve
+from simple_websocket import Client
 from trust_room import MALLORY, ROOT, VICTIM, as_seat, classroom
 
 from dselab.classroom import cgroups, limits, seats
@@ -87,14 +88,39 @@ def post_check(url: str, seat: str, key: bytes, step: str = "1") -> tuple[dict, 
     return json.loads(body), time.monotonic() - started
 
 
-def test_a_seats_shell_and_nodes_run_under_its_limits(trust_room) -> None:
+def terminal_says(url: str, seat: str, key: bytes, command: str, marker: str, timeout_s: float = 60) -> str:
+    """Type `command` in the seat's page terminal (its websocket); its output up to `marker`."""
+    ws = Client.connect(url.replace("http://", "ws://") + f"/seat/{seat}/terminal",
+                        headers={"Cookie": f"{SEAT_COOKIE}={ClassroomAuth(key).seat_cookie(seat)}",
+                                 "Origin": "http://127.0.0.1"})  # the client sends Host without the port
+    out, deadline = "", time.monotonic() + timeout_s
+    try:
+        ws.send(json.dumps({"type": "input", "data": command + "\r"}))
+        while marker not in out:
+            assert time.monotonic() < deadline, out[-500:]
+            data = ws.receive(timeout=1)
+            if data is None:
+                ws.send(json.dumps({"type": "input", "data": ""}))  # a frame read with the handshake waits for more
+            else:
+                out += data.decode(errors="replace") if isinstance(data, bytes) else data
+        return out
+    finally:
+        ws.close()
+
+
+def test_a_seats_shell_terminal_and_nodes_run_under_its_limits(trust_room) -> None:
     plan = limits.plan()
     mallory: Seat = trust_room.mallory
-    shell = as_seat(MALLORY, "ulimit -u; cat /proc/self/cgroup")
+    offered = limits.offered()
+    with classroom_serve(ROOT) as served:  # the page terminal: seats.shell_spec
+        said = terminal_says(served.url, MALLORY, trust_room.key_file.read_text().strip().encode(),
+                             'echo "NPROC $(ulimit -u) CGROUPS $(grep -c /dselab-seat- /proc/self/cgroup) END"',
+                             "END\r")
+    assert f"NPROC {plan.procs} CGROUPS {len(offered)} END" in said, said[-500:]
+    shell = as_seat(MALLORY, "ulimit -u; cat /proc/self/cgroup")  # `classroom exec`
     assert shell.returncode == 0, shell.stderr
     lines = shell.stdout.splitlines()
     assert lines[0] == str(plan.procs)
-    offered = limits.offered()
     assert offered, "this host offers cgroups: the seat must be in them"
     for base in offered:
         assert any(line.endswith(f"/dselab-seat-{mallory.user}") and any(c in line.split(":")[1].split(",")
@@ -143,6 +169,7 @@ def test_fork_bomb_and_20_gib_in_one_seat_leave_another_seats_check_passing(trus
     assert pids is None or read(pids, "pids.max") == str(plan.procs)
     assert as_seat(VICTIM, "./scripts/nodetool.sh snapshot training -t lab_backup").returncode == 0
     nodes_before = {name: p.pid for name, p in seats.node_processes(mallory).items()}
+    victim_nodes = {name: p.pid for name, p in seats.node_processes(trust_room.victim).items()}
     host_before = psutil.virtual_memory().available
 
     with classroom_serve(ROOT) as served:
@@ -179,6 +206,7 @@ def test_fork_bomb_and_20_gib_in_one_seat_leave_another_seats_check_passing(trus
         assert result["status"] == "pass", result
         assert seconds < CHECK_WITHIN_S, f"victim's check took {seconds:.1f}s during mallory's attack"
     assert psutil.virtual_memory().available > 2 << 30  # the host never came near the 20 GiB
+    assert {name: p.pid for name, p in seats.node_processes(trust_room.victim).items()} == victim_nodes
 
     nodes_after = {name: p.pid for name, p in seats.node_processes(mallory).items()}
     lost = sorted(name for name, pid in nodes_before.items() if nodes_after.get(name) != pid)

@@ -29,9 +29,10 @@ from dselab.errors import UsageError
 
 MEMORY_ENV, PROCS_ENV, CPU_ENV, CGROUPS_ENV = (
     "DSELAB_SEAT_MEMORY_LIMIT_MB", "DSELAB_SEAT_PROCS", "DSELAB_SEAT_CPU_WEIGHT", "DSELAB_SEAT_CGROUPS")
-# Measured on a seat (tests/integration/test_classroom_limits.py prints them): a small-profile node
-# runs about NODE_THREADS threads at its busiest; the tools a student runs at once (a nodetool JVM,
-# cqlsh, dselab, the shell) about TOOL_THREADS; a nodetool JVM about TOOLS_MIB of the memory room.
+# Measured on real seats while the whole of lab 05 ran in one (tests/integration/test_classroom.py):
+# a small-profile node peaked at 85 threads, the seat at 281 processes and threads (4 nodes, dselab,
+# nodetool and sstableloader JVMs), its memory cgroup at 1604 MiB (1307 MiB RSS with 4 nodes up);
+# a nodetool JVM adds about 110 MiB and 21 threads. Twice the threads, and room for a few tools.
 NODES_PER_SEAT = 4  # three nodes and the restore node (step 10)
 NODE_THREADS = 160
 TOOL_THREADS = 200
