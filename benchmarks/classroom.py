@@ -23,8 +23,8 @@ os.environ.setdefault("DSELAB_CLASSROOM_ROOT", "/var/lib/dselab/classroom-bench"
 
 from dselab.classroom import registry, seats  # noqa: E402
 from dselab.classroom.capacity import RESERVE_MIB  # noqa: E402
-from dselab.classroom.checks import check_seat  # noqa: E402
 from dselab.classroom.layout import Layout  # noqa: E402
+from dselab.classroom.recording import check_seat  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "7"))
 OUT = Path(__file__).resolve().parent / "classroom-results.json"

@@ -26,21 +26,26 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
 from dselab.classroom.auth import ClassroomAuth
+from dselab.classroom.links import LinkState
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 KEY = b"benchmark course key 0123456789abcdef"
+LINKS = LinkState("0" * 32, "1" * 32, {"s1": "2" * 32})  # fixed: the server process builds the same
 SERVER = """
 import os, sys
 from pathlib import Path
+from dselab.classroom.auth import ClassroomAuth
+from dselab.classroom.links import LinkState
 from dselab.classroom.server import make_classroom_server
 from dselab.classroom.terminal import ShellSpec
 folder = Path(sys.argv[2])
 env = {"PATH": os.environ["PATH"], "TERM": "xterm-256color", "HOME": str(folder), "PS1": "seat$ "}
 shell = ShellSpec(("bash", "--norc", "--noprofile", "-i"), folder, env)
-make_classroom_server("127.0.0.1", int(sys.argv[1]), {"s1": shell}, sys.argv[3].encode()).serve_forever()
+auth = ClassroomAuth(sys.argv[3].encode(), LinkState("0" * 32, "1" * 32, {"s1": "2" * 32}))
+make_classroom_server("127.0.0.1", int(sys.argv[1]), {"s1": shell}, auth).serve_forever()
 """
 SHOWS = "t => (document.querySelector('.xterm-rows')?.textContent || '').includes(t)"  # a function: the CSP forbids eval
 
@@ -65,7 +70,7 @@ def open_until_served(page, url: str, timeout_s: float = 30) -> None:
 
 def one_run(browser, folder: str) -> dict[str, float]:
     port = free_port()
-    join = f"http://127.0.0.1:{port}/join/{ClassroomAuth(KEY).join_token('s1')}"
+    join = f"http://127.0.0.1:{port}/join/{ClassroomAuth(KEY, LINKS).join_token('s1')}"
     page = browser.new_context().new_page()
     t0 = time.monotonic()
     server = subprocess.Popen([sys.executable, "-c", SERVER, str(port), folder, KEY.decode()], cwd=REPO,

@@ -10,10 +10,14 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from dselab.errors import EXIT_CHECK_FAILED, EXIT_USAGE, UsageError
+
+if TYPE_CHECKING:
+    from dselab.classroom.join_links import Issued
 
 DEFAULT_PORT = 8055
 KEY_HELP = "course key file (kept on the server, mode 0600; reports are signed with it)"
@@ -62,23 +66,53 @@ def up_command(count: int | None, roster: Path | None, key_file: str | None, lab
 
 
 def _print_links(url: str) -> None:
+    from dselab.classroom.join_links import issue
     from dselab.classroom.layout import Layout
-    from dselab.classroom.serving import join_links
 
-    click.echo("Join links (serve them with `dselab classroom serve`; hand each student their own):")
-    for seat_id, link in join_links(Layout.current(), url).items():
-        click.echo(f"  {seat_id:<20} {link}")
+    _print_issued(issue(Layout.current(), url))
+
+
+def _print_issued(issued: Issued) -> None:
+    from dselab.classroom.expiry import shown
+
+    if issued.rotated:
+        _say(f"rotated: {', '.join(issued.rotated)} (their old links and cookies open nothing now)")
+    if issued.links:
+        click.echo("Join links (serve them with `dselab classroom serve`; hand each student their own):")
+        for seat_id, link in issued.links.items():
+            click.echo(f"  {seat_id:<20} {link}")
+        if issued.expires_at is not None:
+            click.echo(f"These links open seats until {shown(issued.expires_at)}; "
+                       "then `dselab classroom links --expires 8h` issues fresh ones.")
+    if issued.instructor_link:
+        _say("rotated: the instructor's login link (the old one and its cookies open nothing now)")
+        click.echo(f"Instructor (keep it to yourself): {issued.instructor_link}")
 
 
 @classroom.command("links")
+@click.argument("seat_ids", nargs=-1, metavar="[SEAT]...")
 @click.option("--url", default=f"http://localhost:{DEFAULT_PORT}", show_default=True,
               help="the address students reach `classroom serve` at (behind a proxy: the proxy's https URL)")
-def links_command(url: str) -> None:
-    """Print every seat's join link (a token derived from the course key)."""
+@click.option("--rotate", is_flag=True,
+              help="new links for the SEATs (every seat if none named): their old links, and the browser "
+                   "sessions opened with them, stop working at once (a running server too)")
+@click.option("--expires", metavar="WHEN",
+              help="the links printed stop opening at WHEN: a duration (8h, 90m, 3d, 2w) or a time "
+                   "(2030-06-01T18:00, server's local time); the sessions they open end then too")
+@click.option("--rotate-instructor", is_flag=True,
+              help="a new instructor login link (printed); the old one and the instructor's sessions stop working")
+def links_command(seat_ids: tuple[str, ...], url: str, rotate: bool, expires: str | None,
+                  rotate_instructor: bool) -> None:
+    """Print the join link of every seat (or of the SEATs named). A link opens its seat until it is
+    rotated or expires, and only in this classroom: after `down --purge` and a new `up` no old link
+    or session works. A student whose link expired gets a fresh one from `links SEAT --expires 8h`;
+    a leaked link is voided with `links --rotate SEAT`."""
+    from dselab.classroom.join_links import issue
+    from dselab.classroom.layout import Layout
     from dselab.classroom.privilege import require_root
 
     require_root()
-    _print_links(url.rstrip("/"))
+    _print_issued(issue(Layout.current(), url.rstrip("/"), seat_ids, rotate, expires, rotate_instructor))
 
 
 @classroom.command("serve")
@@ -95,8 +129,10 @@ def links_command(url: str) -> None:
 def serve_command(host: str, port: int, allow_hosts: tuple[str, ...], certfile: Path | None,
                   keyfile: Path | None, behind_proxy: bool, lab: str) -> None:
     """Serve every seat in the browser: its join link opens the lab's steps beside a terminal;
-    the instructor's login link (printed here only) opens the grid of students by steps."""
+    the instructor's login link (printed here; `links --rotate-instructor` replaces it) opens the grid
+    of students by steps."""
     from dselab.classroom import limits, serving
+    from dselab.classroom.join_links import instructor_link
     from dselab.classroom.layout import Layout
     from dselab.classroom.privilege import require_root
     from dselab.cli_web import _check_port
@@ -110,7 +146,7 @@ def serve_command(host: str, port: int, allow_hosts: tuple[str, ...], certfile: 
     served = serving.make_server(host, port, allow_hosts, lab, ssl, behind_proxy=behind_proxy)
     layout = Layout.current()
     click.echo(f"Classroom server at {served.url}/ (Ctrl+C to stop)")
-    click.echo(f"Instructor (keep it to yourself): {serving.instructor_link(layout, served.url)}")
+    click.echo(f"Instructor (keep it to yourself): {instructor_link(layout, served.url)}")
     click.echo("Join links: `dselab classroom links`")
     _say(limits.describe())
     sys.stdout.flush()
@@ -160,8 +196,8 @@ def status_command(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="JSON: id, number, status, message, hint per step")
 def check_command(seat: str, lab: str, steps: tuple[str, ...], as_json: bool) -> None:
     """Run and record SEAT's checks on the server; exit codes as `dselab check`."""
-    from dselab.classroom.checks import check_seat
     from dselab.classroom.privilege import require_root
+    from dselab.classroom.recording import check_seat
     from dselab.cli import _print_results
 
     require_root()
@@ -179,8 +215,8 @@ def check_command(seat: str, lab: str, steps: tuple[str, ...], as_json: bool) ->
 @click.argument("value")
 def answer_command(seat: str, lab: str, step: str, value: str) -> None:
     """Record SEAT's answer to a read-only step on the server (students can also use ./scripts/answer.sh)."""
-    from dselab.classroom.checks import record_answer
     from dselab.classroom.privilege import require_root
+    from dselab.classroom.recording import record_answer
 
     require_root()
     done = record_answer(seat, lab, step, value)

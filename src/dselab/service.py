@@ -103,14 +103,20 @@ def check_end_of_lab(ws: Workspace, lab: Lab, source: str = "protocol") -> Check
 def record_answer(ws: Workspace, lab: Lab, step: Step, value: str) -> Step:
     """Store the answer to a read-only step's question. The caller found the lab and step (the CLI
     through the lab loader, the web app among the labs it serves): no second lookup here."""
+    store_answer(ws.store, lab, step, value)
+    return step
+
+
+def store_answer(store: StateStore, lab: Lab, step: Step, value: str) -> str:
+    """Validate an answer to `step` and keep it in `store`; the value kept."""
     if not step.needs_answer:
         answered = [f"{s.number} ({s.id})" for s in lab.steps if s.needs_answer] or ["none"]
         raise UsageError(f"step {step.number} ({step.id}) takes no answer; steps that do: {', '.join(answered)}")
     value = value.strip()
     if not SAFE_VALUE.match(value):
         raise UsageError("an answer is 1-64 letters, digits, spaces or . , : _ - (e.g. `143.08 KiB`)")
-    ws.store.put(f"lab:{lab.id}:answer:{step.id}", value)
-    return step
+    store.put(f"lab:{lab.id}:answer:{step.id}", value)
+    return value
 
 
 def solution_commands(ws: Workspace, step: Step) -> list[str]:

@@ -29,11 +29,17 @@ CREATE TABLE IF NOT EXISTS attempts (
 
 
 class StateStore:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path | None) -> None:
+        """A store in the file `path`; None keeps it in memory (a classroom observer's scratch store)."""
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        self._db = sqlite3.connect(path or ":memory:", timeout=30, check_same_thread=False)
         self._db.executescript(SCHEMA)
+
+    @classmethod
+    def in_memory(cls) -> StateStore:
+        return cls(None)
 
     @classmethod
     def for_runtime(cls, runtime_name: str) -> StateStore:
@@ -54,12 +60,13 @@ class StateStore:
             self._db.execute("DELETE FROM kv WHERE key LIKE ?", (prefix + "%",))
 
     def record_attempt(self, lab: str, step: str, status: str, message: str,
-                       evidence: Any, source: str = "cli") -> None:
+                       evidence: Any, source: str = "cli", at: float | None = None) -> None:
         with self._db:
             self._db.execute(
                 "INSERT INTO attempts (lab, step, status, message, at, source, evidence) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (lab, step, status, message, time.time(), source, json.dumps(evidence, default=str)),
+                (lab, step, status, message, time.time() if at is None else at, source,
+                 json.dumps(evidence, default=str)),
             )
 
     def attempts(self, lab: str, step: str | None = None, since: float = 0) -> list[dict[str, Any]]:
@@ -73,6 +80,17 @@ class StateStore:
             {"step": s, "status": st, "message": m, "at": at, "source": src, "evidence": json.loads(ev)}
             for s, st, m, at, src, ev in rows
         ]
+
+    def attempt_summaries(self, lab: str, since: float = 0) -> list[dict[str, Any]]:
+        """Every attempt's step, status and time, without evidence (what a grid poll needs)."""
+        rows = self._db.execute("SELECT step, status, at, source FROM attempts WHERE lab = ? AND at >= ? ORDER BY id",
+                                (lab, since)).fetchall()
+        return [{"step": s, "status": st, "at": at, "source": src} for s, st, at, src in rows]
+
+    def kv_items(self, prefix: str) -> dict[str, Any]:
+        """Every key under `prefix` with its value."""
+        rows = self._db.execute("SELECT key, value FROM kv WHERE substr(key, 1, ?) = ?", (len(prefix), prefix))
+        return {key: json.loads(value) for key, value in rows.fetchall()}
 
     def clear_lab(self, lab: str) -> None:
         with self._db:

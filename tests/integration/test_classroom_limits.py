@@ -28,8 +28,8 @@ from simple_websocket import Client
 from trust_room import MALLORY, ROOT, VICTIM, as_seat, classroom
 
 from dselab.classroom import cgroups, limits, seats
-from dselab.classroom.auth import ClassroomAuth
-from dselab.classroom.layout import ROOT_ENV
+from dselab.classroom.join_links import live_auth
+from dselab.classroom.layout import ROOT_ENV, Layout
 from dselab.classroom.registry import Seat
 from dselab.classroom.server import SEAT_COOKIE
 
@@ -71,7 +71,12 @@ def oom_kills(folder: Path | None) -> int:
     return 0
 
 
-def post_check(url: str, seat: str, key: bytes, step: str = "1") -> tuple[dict, float]:
+def seat_cookie(seat: str) -> str:
+    """The seat's cookie as its join link sets it (the served classroom's live link state)."""
+    return f"{SEAT_COOKIE}={live_auth(Layout(ROOT)).seat_cookie(seat)}"
+
+
+def post_check(url: str, seat: str, step: str = "1") -> tuple[dict, float]:
     """The seat's Check button: POST to its check route with its cookie; (result, seconds)."""
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=120)
@@ -79,7 +84,7 @@ def post_check(url: str, seat: str, key: bytes, step: str = "1") -> tuple[dict, 
     try:
         conn.request("POST", f"/seat/{seat}/api/labs/05/steps/{step}/check", body="{}",
                      headers={"Content-Type": "application/json",
-                              "Cookie": f"{SEAT_COOKIE}={ClassroomAuth(key).seat_cookie(seat)}"})
+                              "Cookie": seat_cookie(seat)})
         response = conn.getresponse()
         body = response.read()
     finally:
@@ -88,11 +93,11 @@ def post_check(url: str, seat: str, key: bytes, step: str = "1") -> tuple[dict, 
     return json.loads(body), time.monotonic() - started
 
 
-def terminal_says(url: str, seat: str, key: bytes, command: str, marker: str, timeout_s: float = 60) -> str:
+def terminal_says(url: str, seat: str, command: str, marker: str, timeout_s: float = 60) -> str:
     """Type `command` in the seat's page terminal (its websocket); its output up to `marker`."""
+    origin = "http://127.0.0.1"  # the client sends Host without the port
     ws = Client.connect(url.replace("http://", "ws://") + f"/seat/{seat}/terminal",
-                        headers={"Cookie": f"{SEAT_COOKIE}={ClassroomAuth(key).seat_cookie(seat)}",
-                                 "Origin": "http://127.0.0.1"})  # the client sends Host without the port
+                        headers={"Cookie": seat_cookie(seat), "Origin": origin})
     out, deadline = "", time.monotonic() + timeout_s
     try:
         ws.send(json.dumps({"type": "input", "data": command + "\r"}))
@@ -113,7 +118,7 @@ def test_a_seats_shell_terminal_and_nodes_run_under_its_limits(trust_room) -> No
     mallory: Seat = trust_room.mallory
     offered = limits.offered()
     with classroom_serve(ROOT) as served:  # the page terminal: seats.shell_spec
-        said = terminal_says(served.url, MALLORY, trust_room.key_file.read_text().strip().encode(),
+        said = terminal_says(served.url, MALLORY,
                              'echo "NPROC $(ulimit -u) CGROUPS $(grep -c /dselab-seat- /proc/self/cgroup) END"',
                              "END\r")
     assert f"NPROC {plan.procs} CGROUPS {len(offered)} END" in said, said[-500:]
@@ -161,7 +166,6 @@ def _kill_leftovers(seat: Seat, keep: set[int]) -> int:
 
 def test_fork_bomb_and_20_gib_in_one_seat_leave_another_seats_check_passing(trust_room) -> None:
     mallory = trust_room.mallory
-    key = trust_room.key_file.read_text().strip().encode()
     pids, memory = folder_of(mallory, "pids"), folder_of(mallory, "memory")
     plan = limits.plan()
     # no bomb without its bounds: NPROC in the seat's shell and the pids cap on its cgroup
@@ -173,7 +177,7 @@ def test_fork_bomb_and_20_gib_in_one_seat_leave_another_seats_check_passing(trus
     host_before = psutil.virtual_memory().available
 
     with classroom_serve(ROOT) as served:
-        quiet, quiet_s = post_check(served.url, VICTIM, key)
+        quiet, quiet_s = post_check(served.url, VICTIM)
         assert quiet["status"] == "pass", quiet
         attack = subprocess.Popen([sys.executable, "-m", "dselab", "classroom", "exec", MALLORY, "--", "bash", "-c",
                                    ATTACK], env={**os.environ, ROOT_ENV: str(ROOT)}, stdout=subprocess.DEVNULL,
@@ -187,7 +191,7 @@ def test_fork_bomb_and_20_gib_in_one_seat_leave_another_seats_check_passing(trus
                     break
                 time.sleep(0.5)
             assert full and hit, (read(pids, "pids.current"), oom_kills(memory))
-            during = [post_check(served.url, VICTIM, key) for _ in range(2)]
+            during = [post_check(served.url, VICTIM) for _ in range(2)]
             peak_pids = read(pids, "pids.current")
             peak_mib = int(read(memory, "memory.max_usage_in_bytes") or read(memory, "memory.peak") or 0) >> 20
             server_alive = http.client.HTTPConnection(urlsplit(served.url).hostname, urlsplit(served.url).port, timeout=10)

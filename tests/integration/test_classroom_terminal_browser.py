@@ -16,13 +16,14 @@ import pytest
 from classroom_web import type_line, wait_for_text
 
 from dselab.classroom.auth import ClassroomAuth
+from dselab.classroom.links import LinkState
 from dselab.classroom.server import make_classroom_server
 from dselab.classroom.terminal import ShellSpec
 from threaded_server import serving
 
 pytestmark = pytest.mark.browser
 
-COURSE_KEY = b"browser test course key 0123456789"
+AUTH = ClassroomAuth(b"browser test course key 0123456789", LinkState.new(("ana", "ben")))
 ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "test-artifacts"
 
 
@@ -36,7 +37,7 @@ def plain_bash(folder: Path) -> ShellSpec:
 def classroom(tmp_path: Path) -> Iterator[str]:
     """The classroom server with seats `ana` and `ben` on a free loopback port."""
     server = make_classroom_server("127.0.0.1", 0, {"ana": plain_bash(tmp_path), "ben": plain_bash(tmp_path)},
-                                   COURSE_KEY)
+                                   AUTH)
     with serving(server) as url:
         yield url
 
@@ -45,7 +46,7 @@ def classroom(tmp_path: Path) -> Iterator[str]:
 def test_join_type_reload_and_the_running_command_finishes_on_the_page(classroom: str, browser_page,
                                                                         console_errors: list[str]) -> None:
     page = browser_page
-    join = f"{classroom}/join/{ClassroomAuth(COURSE_KEY).join_token('ana')}"
+    join = f"{classroom}/join/{AUTH.join_token('ana')}"
     # The link is clicked on another site (a mail, the course page): the Strict cookie must still work.
     page.set_content(f'<a id="join" href="{join}">join the class</a>')
     page.click("#join")
@@ -74,12 +75,12 @@ def test_join_type_reload_and_the_running_command_finishes_on_the_page(classroom
 
 def test_instructor_sees_which_seats_have_a_shell(classroom: str, chromium, console_errors: list[str]) -> None:
     student = chromium.new_context().new_page()
-    student.goto(f"{classroom}/join/{ClassroomAuth(COURSE_KEY).join_token('ben')}")
+    student.goto(f"{classroom}/join/{AUTH.join_token('ben')}")
     student.wait_for_selector("#terminal-state.up", timeout=15_000)
 
     instructor = chromium.new_context().new_page()
     instructor.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
-    instructor.goto(f"{classroom}/instructor/login/{ClassroomAuth(COURSE_KEY).instructor_token()}")
+    instructor.goto(f"{classroom}/instructor/login/{AUTH.instructor_token()}")
     instructor.wait_for_url(f"{classroom}/instructor")
     assert "running" in instructor.text_content('[data-seat="ben"]')
     assert "not started" in instructor.text_content('[data-seat="ana"]')

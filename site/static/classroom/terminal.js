@@ -16,6 +16,7 @@
   }
 
   const CLOSE_NO_SHELL = 4001;
+  const CLOSE_SESSION_ENDED = 4002;  // the link was rotated or expired: only a new join link helps
   const RETRY_MS = [250, 500, 1000, 2000, 5000];
 
   function start() {
@@ -59,6 +60,10 @@
         socket = null;
         if (event.code === CLOSE_NO_SHELL) {
           say("no shell: " + (event.reason || "it cannot start"), "down");
+          return;
+        }
+        if (event.code === CLOSE_SESSION_ENDED) {
+          say(event.reason || "this session ended", "down");
           return;
         }
         const wait = RETRY_MS[Math.min(attempt, RETRY_MS.length - 1)];

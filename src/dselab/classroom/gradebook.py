@@ -6,21 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 from dselab import grading
-from dselab.classroom import checks, registry
+from dselab.classroom import recording, registry
 from dselab.classroom.layout import Layout
-from dselab.classroom.lifecycle import course_key, parallelism
+from dselab.classroom.lifecycle import course_key, parallelism, seat_fault
 from dselab.classroom.privilege import require_root
 from dselab.classroom.registry import Seat
 from dselab.errors import DselabError
 from dselab.lab import get_lab
-
-
-def report_of(data: dict[str, Any]) -> grading.Report:
-    steps = [grading.StepGrade(**step) for step in data["steps"]]
-    return grading.Report(**{**data, "steps": steps, "signature": None})
 
 
 def build(out_file: Path, reports_dir: Path, lab_ref: str, key_file: str | None,
@@ -34,9 +28,12 @@ def build(out_file: Path, reports_dir: Path, lab_ref: str, key_file: str | None,
 
     def grade(seat: Seat) -> None:
         try:
-            report = grading.sign(report_of(checks.run_grader(layout, seat, ["grade", lab.id, seat.id])), key)
+            report = grading.sign(recording.grade_seat(layout, seat, lab.id), key)
         except DselabError as err:
             say(f"{seat.id}: not graded: {err.one_line()}")
+            return
+        except Exception as err:  # noqa: BLE001  (one seat's failure never costs the class its gradebook)
+            say(f"{seat.id}: not graded: {seat_fault(err)}")
             return
         grading.write_report(report, reports_dir / f"{seat.id}-{lab.id}")
         say(f"{seat.id}: {report.score}/{report.max_score}")

@@ -1,8 +1,10 @@
 """Where a classroom keeps things, and who owns what.
 
-    <root>/server/      root, 0700: the seat registry, each seat's grading store, the course key
+    <root>/server/      root, 0700: the seat registry, each seat's grading store, the course key,
+                        the live join links (links.json: the classroom id and a nonce per seat)
     <root>/seats/<user> the seat user's home, 0700: scripts, labs, the seat's clusters (.dselab/)
     <root>/toolchain/   root, world-readable: the Python and Cassandra jars every seat runs
+    <root>/observers/<user>  a seat observer's home (that user's, 0700): nodetool's history, nothing more
 
 DSELAB_CLASSROOM_ROOT moves the whole classroom (the tests use their own).
 """
@@ -41,9 +43,26 @@ class Layout:
         return self.server / "course.key"
 
     @property
+    def links_file(self) -> Path:
+        """The classroom id and the link nonces every join token and cookie mixes in (classroom.links)."""
+        return self.server / "links.json"
+
+    @property
     def tools_conf(self) -> Path:
-        """Logging config for the nodetool JVMs the grader runs (server-owned, never the seat's)."""
-        return self.server / "tools-conf"
+        """Logging config for the nodetool JVMs observers run: root's, readable by all, never the seat's."""
+        return self.toolchain / "tools-conf"
+
+    @property
+    def observations(self) -> Path:
+        """Scratch files an observer's output goes to (root's, 0700; each opened and removed by root)."""
+        return self.server / "observations"
+
+    @property
+    def observers(self) -> Path:
+        return self.root / "observers"
+
+    def observer_home(self, user: str) -> Path:
+        return self.observers / user
 
     @property
     def seats(self) -> Path:
@@ -68,7 +87,8 @@ class Layout:
         of the other seats), never into server/."""
         check_traversable(self.root.parent)
         for folder, mode in ((self.root, 0o755), (self.server, 0o700), (self.server / "stores", 0o700),
-                             (self.seats, 0o711), (self.toolchain, 0o755), (self.tools_conf, 0o700)):
+                             (self.seats, 0o711), (self.toolchain, 0o755), (self.tools_conf, 0o755),
+                             (self.observations, 0o700), (self.observers, 0o711)):
             folder.mkdir(parents=True, exist_ok=True)
             os.chown(folder, 0, 0)
             folder.chmod(mode)

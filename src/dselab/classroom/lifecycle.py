@@ -14,8 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from dselab import grading
-from dselab.classroom import capacity, checks, limits, registry, seats, toolchain, users
+from dselab.classroom import capacity, limits, links, recording, registry, seats, toolchain, users
 from dselab.classroom.layout import Layout
+from dselab.classroom.observe import make_observer
 from dselab.classroom.privilege import require_root
 from dselab.classroom.registry import Seat
 from dselab.errors import DselabError, UsageError
@@ -57,9 +58,26 @@ def _each(seat_list: Sequence[Seat], work: Callable[[Seat], str], say: Say) -> l
         except DselabError as err:
             say(f"{seat.id}: FAILED: {err.one_line()}")
             return SeatOutcome(seat.id, False, err.one_line())
+        except Exception as err:  # noqa: BLE001  (one seat's surprise is that seat's failure, not the class's)
+            say(f"{seat.id}: FAILED: {seat_fault(err)}")
+            return SeatOutcome(seat.id, False, seat_fault(err))
 
     with ThreadPoolExecutor(max_workers=parallelism()) as pool:
         return list(pool.map(one, seat_list))
+
+
+def seat_fault(err: Exception) -> str:
+    """An unexpected error in one seat's work, in one line (what a loop over seats reports for it)."""
+    return f"unexpected {type(err).__name__}: {' '.join(str(err).split())[:200]}"
+
+
+def write_tools_conf(layout: Layout) -> None:
+    """Logging config for the nodetool JVMs of observers: root's, readable by every observer."""
+    from dselab.runtime.local_config import TOOLS_LOGBACK_XML
+
+    layout.tools_conf.mkdir(mode=0o755, parents=True, exist_ok=True)
+    (layout.tools_conf / "logback-tools.xml").write_text(TOOLS_LOGBACK_XML)
+    (layout.tools_conf / "logback-tools.xml").chmod(0o644)
 
 
 def plan_seats(layout: Layout, student_ids: Sequence[str] | None) -> list[Seat]:
@@ -91,26 +109,29 @@ def up(student_ids: Sequence[str] | None, key_file: str | None, say: Say, lab: s
         f"({plan.per_seat_mib} MiB per seat, {plan.available_mib} MiB available); {parallelism()} at a time")
     say(limits.describe())
     layout.make_dirs()
-    checks.write_tools_conf(layout)
+    write_tools_conf(layout)
     if key is not None:
         _store_key(layout, key)
     tc = toolchain.ensure(layout, _Lines(say, "toolchain: "))
     known = registry.load(layout)
     known.update({s.id: s for s in planned})
     registry.save(layout, known)
+    links.ensure(layout, known)  # the first `up` of this root makes the classroom id its links are bound to
 
     def bring_up(seat: Seat) -> str:
         def line(text: str) -> None:
             say(f"{seat.id}: {text.strip()}")
 
-        if seats.running(seat) and checks.has_baseline(seat, lab):
+        if seats.running(seat) and recording.has_baseline(seat, lab):
+            make_observer(layout, seat)  # a seat made before observers existed gets one
             line("already running")
             return "running"
         seats.create(seat)
+        make_observer(layout, seat)
         seats.fill_home(seat, tc)
         seats.start(seat, tc, line)
-        if not checks.has_baseline(seat, lab):
-            checks.start_lab(layout, seat, lab)
+        if not recording.has_baseline(seat, lab):
+            recording.start_lab(layout, seat, lab)
             line(f"lab {lab} started (baseline recorded by the server)")
         line(f"ready: user {seat.user}, home {seat.home}")
         return "up"
@@ -177,7 +198,8 @@ def reset(seat_id: str, say: Say, lab: str = seats.DEFAULT_LAB, layout: Layout |
     line("stopping and removing its clusters")
     seats.wipe_cluster(seat)
     seats.create(seat)
+    make_observer(layout, seat)
     seats.fill_home(seat, tc)
     seats.start(seat, tc, line)
-    checks.start_lab(layout, seat, lab)
+    recording.start_lab(layout, seat, lab)
     line(f"reset done; lab {lab} started afresh")

@@ -30,6 +30,11 @@ class Seat:
                    store_dir=layout.seat_store(user), created_at=time.time())
 
     @property
+    def observer(self) -> str:
+        """The user that reads this seat for the server (classroom.observe)."""
+        return users.observer_name(self.user)
+
+    @property
     def cluster_home(self) -> Path:
         """DSELAB_HOME inside the seat: its clusters and the seat's own (untrusted) store."""
         return self.home / ".dselab"

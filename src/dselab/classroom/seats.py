@@ -96,12 +96,13 @@ def _require(seat: Seat, toolchain: Toolchain, argv: Sequence[str], on_line: Lin
 
 
 def create(seat: Seat) -> None:
-    """User, home (0700, the seat's), the server's store folder for it (0700, root's), namespace."""
+    """User, home (0750: the seat's, readable by its group, whose other member is the seat's observer),
+    the server's store folder for it (0700, root's), namespace."""
     users.check_free(seat.user)
     entry = users.create(seat.user, seat.home)
-    seat.home.mkdir(mode=0o700, exist_ok=True)
+    seat.home.mkdir(mode=0o750, exist_ok=True)
     os.chown(seat.home, entry.pw_uid, entry.pw_gid)
-    seat.home.chmod(0o700)
+    seat.home.chmod(0o750)
     seat.store_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     namespaces.create(seat.netns)
 
@@ -122,8 +123,8 @@ def fill_home(seat: Seat, toolchain: Toolchain) -> None:
 # -- processes ------------------------------------------------------------------------------------
 
 
-def _seat_processes(seat: Seat) -> list[psutil.Process]:
-    entry = users.lookup(seat.user)
+def _seat_processes(seat: Seat, user: str | None = None) -> list[psutil.Process]:
+    entry = users.lookup(user or seat.user)
     if entry is None:
         return []
     found = []
@@ -153,10 +154,10 @@ def running(seat: Seat) -> bool:
 
 
 def kill_processes(seat: Seat) -> int:
-    """SIGKILL every process of the seat's user (its nodes, its shells); returns how many."""
+    """SIGKILL every process of the seat's user (its nodes, its shells) and of its observer; how many."""
     for folder in limits.seat_folders(seat.user):  # everything in its cgroups first: a fork bomb races one pass
         limits.kill_all(folder)
-    procs = _seat_processes(seat)
+    procs = _seat_processes(seat) + _seat_processes(seat, seat.observer)
     for proc in procs:
         try:
             proc.kill()

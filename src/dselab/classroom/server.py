@@ -1,7 +1,8 @@
 """The classroom web server: join links, a seat's page with its terminal, the instructor's page.
 
-`create_classroom_app(shells, key)` takes the seats as data: seat id -> `ShellSpec` (what the seat's
-terminal runs). Who may open what (classroom.auth):
+`create_classroom_app(shells, auth)` takes the seats as data: seat id -> `ShellSpec` (what the seat's
+terminal runs). Who may open what (classroom.auth; a rotated or expired link and the cookies of a
+rotated one open nothing from the next request on):
 
     /join/<token>               a seat's join link: sets that seat's cookie, then opens /seat/<id>/
     /seat/                      -> /seat/<id>/ of the seat in the cookie
@@ -52,11 +53,12 @@ NOT_INSTRUCTOR = "The instructor pages need the instructor login link that `dsel
 WS_OPTIONS = {"max_message_size": 64 * 1024, "ping_interval": 25}  # pings keep proxies from closing idle shells
 
 
-def create_classroom_app(shells: Mapping[str, ShellSpec], key: bytes,
+def create_classroom_app(shells: Mapping[str, ShellSpec], auth: ClassroomAuth,
                          allowed_hosts: Iterable[str] = LOOPBACK_NAMES,
                          terminals: TerminalRegistry | None = None, work: ClassroomWork | None = None) -> Flask:
-    """The classroom server for `shells` (seat id -> its terminal's command). `key` is the course key;
-    the app's TerminalRegistry (app.extensions["dselab_terminals"]) must be closed by its owner.
+    """The classroom server for `shells` (seat id -> its terminal's command). `auth` holds the course
+    key and the live link state (classroom.links.LiveLinks in `classroom serve`). The app's
+    TerminalRegistry (app.extensions["dselab_terminals"]) must be closed by its owner.
     With `work` (the seats' lab on the server) a seat's page is its lab's steps beside the terminal,
     and the instructor's page is the grid of students by steps."""
     site = resources.site_dir()  # the pages, scripts and the vendored xterm.js (site/static/vendor)
@@ -64,7 +66,6 @@ def create_classroom_app(shells: Mapping[str, ShellSpec], key: bytes,
                 template_folder=str(site / "templates"))
     app.config["SOCK_SERVER_OPTIONS"] = WS_OPTIONS
     protect(app, allowed_hosts)
-    auth = ClassroomAuth(key)
     registry = terminals or TerminalRegistry(lambda seat_id: shells[seat_id])
     app.extensions["dselab_terminals"] = registry
     sock = Sock(app)
@@ -87,7 +88,7 @@ def create_classroom_app(shells: Mapping[str, ShellSpec], key: bytes,
     return app
 
 
-def make_classroom_server(host: str, port: int, shells: Mapping[str, ShellSpec], key: bytes,
+def make_classroom_server(host: str, port: int, shells: Mapping[str, ShellSpec], auth: ClassroomAuth,
                           allow_hosts: Iterable[str] = (), work: ClassroomWork | None = None,
                           ssl_context: tuple[str, str] | None = None, behind_proxy: bool = False) -> BaseWSGIServer:
     """The classroom server on host:port (0: any free port), threaded: every open terminal holds a thread,
@@ -96,10 +97,9 @@ def make_classroom_server(host: str, port: int, shells: Mapping[str, ShellSpec],
     `ssl_context` (certificate file, key file). `behind_proxy`: one reverse proxy in front whose
     X-Forwarded-Proto/-Host are the browser's scheme and host (the Origin check and Secure cookies
     compare against those)."""
-    app = create_classroom_app(shells, key, served_names(host, allow_hosts), work=work)
+    app = create_classroom_app(shells, auth, served_names(host, allow_hosts), work=work)
     if behind_proxy:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
-    auth = ClassroomAuth(key)
 
     def cookie_seat(environ: dict) -> str | None:  # the per-seat connection cap counts by the cookie's seat
         return auth.seat_from_cookie(parse_cookie(environ).get(SEAT_COOKIE))
@@ -130,8 +130,9 @@ def _join_routes(auth: ClassroomAuth, shells: Mapping[str, ShellSpec]) -> Bluepr
         seat_id = auth.seat_for_token(token, shells.keys())
         if seat_id is None:
             raise Forbidden("This join link is not valid. Ask your instructor for yours.")
+        until = auth.token_expiry(token)  # the cookie ends with the link
         response = _moving_on(url_for("seat.page", seat_id=seat_id), f"Joining seat {seat_id}")
-        _cookie(response, SEAT_COOKIE, auth.seat_cookie(seat_id), auth.max_age_s)
+        _cookie(response, SEAT_COOKIE, auth.seat_cookie(seat_id, until), auth.cookie_max_age(until))
         return response
 
     return bp
@@ -177,13 +178,18 @@ def _seat_routes(auth: ClassroomAuth, shells: Mapping[str, ShellSpec], registry:
 
     @sock.route("/<seat_id>/terminal", bp=bp)
     def terminal(ws: Socket, seat_id: str) -> None:
+        cookie = request.cookies.get(SEAT_COOKIE)  # asked again while open: a rotation ends the page's shell
+
+        def still_allowed() -> bool:
+            return auth.seat_from_cookie(cookie) == seat_id
+
         try:
             session = registry.session(seat_id)
         except DselabError as err:  # the shell cannot start: say why in the terminal itself
             ws.send(f"\r\n[{err.one_line()}]\r\n".encode())
             ws.close(CLOSE_NO_SHELL, "the shell cannot start")
             return
-        bridge(ws, session)
+        bridge(ws, session, still_allowed)
 
     if work is not None:
         add_lab_routes(bp, work)

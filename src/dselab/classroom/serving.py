@@ -1,5 +1,5 @@
-"""`dselab classroom serve` and `links`: the classroom web server over the registry's seats, and
-each seat's join link. The course key stays on the server (the one `classroom up` kept)."""
+"""`dselab classroom serve`: the classroom web server over the registry's seats. The course key stays
+on the server (the one `classroom up` kept); the links it checks are classroom.join_links'."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 from werkzeug.serving import BaseWSGIServer
 
-from dselab.classroom import lifecycle, registry
-from dselab.classroom.auth import ClassroomAuth
+from dselab.classroom import links
+from dselab.classroom.join_links import live_auth
 from dselab.classroom.layout import Layout
 from dselab.classroom.server import make_classroom_server
 from dselab.classroom.work import ClassroomWork
@@ -46,16 +46,6 @@ def tls_files(certfile: Path | None, keyfile: Path | None) -> tuple[str, str] | 
     return str(certfile), str(keyfile)
 
 
-def join_links(layout: Layout, url: str) -> dict[str, str]:
-    """seat id -> its join link, from the course key kept on the server."""
-    auth = ClassroomAuth(lifecycle.course_key(layout, None))
-    return {seat_id: f"{url}/join/{auth.join_token(seat_id)}" for seat_id in sorted(registry.load(layout))}
-
-
-def instructor_link(layout: Layout, url: str) -> str:
-    return f"{url}/instructor/login/{ClassroomAuth(lifecycle.course_key(layout, None)).instructor_token()}"
-
-
 @dataclass
 class Served:
     server: BaseWSGIServer
@@ -72,8 +62,9 @@ def make_server(host: str, port: int, allow_hosts: Iterable[str] = (), lab: str 
     shells = work.shells()
     if not shells:
         raise UsageError("the classroom has no seats", fix="run `dselab classroom up --seats N` first")
-    key = lifecycle.course_key(layout, None)
-    server = make_classroom_server(host, port, shells, key, allow_hosts, work=work, ssl_context=ssl,
+    auth = live_auth(layout)
+    links.ensure(layout, shells)  # a classroom from before link rotation gets its classroom id here
+    server = make_classroom_server(host, port, shells, auth, allow_hosts, work=work, ssl_context=ssl,
                                   behind_proxy=behind_proxy)
     return Served(server, base_url(host, server.server_port, ssl is not None), work)
 

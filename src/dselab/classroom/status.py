@@ -7,9 +7,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from dselab.checking import PASS
-from dselab.classroom import checks, namespaces, registry, seats
+from dselab.classroom import namespaces, recording, registry, seats
 from dselab.classroom.layout import Layout
-from dselab.classroom.lifecycle import parallelism
+from dselab.classroom.lifecycle import parallelism, seat_fault
 from dselab.classroom.privilege import require_root
 from dselab.classroom.registry import Seat
 from dselab.errors import DselabError
@@ -40,7 +40,7 @@ def _passed(seat: Seat) -> dict[str, list[int]]:
             if base is None:
                 continue
             numbers = {s.id: s.number for s in lab.steps}
-            done = {a["step"] for a in store.attempts(lab.id, since=float(base.get("started_at") or 0))
+            done = {a["step"] for a in store.attempt_summaries(lab.id, since=float(base.get("started_at") or 0))
                     if a["status"] == PASS}
             out[lab.id] = sorted(numbers[s] for s in done if s in numbers)
         return out
@@ -55,12 +55,21 @@ def seat_status(layout: Layout, seat: Seat) -> SeatStatus:
     if not namespaces.exists(seat.netns):
         note = "no namespace (seat not up)"
     elif running:
-        try:  # the ring's own view (UN/DN) from the grader, in the seat's namespace
-            nodes = {row["name"]: (row["state"] if row["name"] in running else "down")
-                     for row in checks.run_grader(layout, seat, ["status"], timeout=120)}
+        try:  # the ring's own view (UN/DN), observed in the seat's namespace
+            ring = recording.ring_states(layout, seat)
+            nodes = {name: (ring.get(name, "UN") if name in running else "down") for name in LAB_NODES}
         except DselabError as err:
             note = err.one_line()
     return SeatStatus(seat.id, seat.user, str(seat.home), seat.netns, nodes, _passed(seat), note)
+
+
+def safe_seat_status(layout: Layout, seat: Seat) -> SeatStatus:
+    """seat_status, or that seat shown as errored: one seat's failure never stops a loop over seats."""
+    try:
+        return seat_status(layout, seat)
+    except Exception as err:  # noqa: BLE001  (whatever one seat did, the others are still reported)
+        nodes = {n: "?" for n in LAB_NODES}
+        return SeatStatus(seat.id, seat.user, str(seat.home), seat.netns, nodes, {}, f"status failed: {seat_fault(err)}")
 
 
 def classroom_status(layout: Layout | None = None) -> list[SeatStatus]:
@@ -68,4 +77,4 @@ def classroom_status(layout: Layout | None = None) -> list[SeatStatus]:
     layout = layout or Layout.current()
     known = list(registry.load(layout).values())
     with ThreadPoolExecutor(max_workers=parallelism()) as pool:
-        return list(pool.map(lambda s: seat_status(layout, s), known))
+        return list(pool.map(lambda s: safe_seat_status(layout, s), known))

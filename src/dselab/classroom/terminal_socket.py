@@ -4,6 +4,8 @@ The page sends JSON text messages: `{"type": "input", "data": "..."}` (keystroke
 `{"type": "resize", "rows": R, "cols": C}`. The server sends binary messages: the shell's output
 bytes (xterm.js decodes UTF-8 itself, also across message boundaries). On connect the page gets the
 scrollback first, then the output as it comes. When the socket drops, the shell keeps running.
+The page's right to the shell is looked at again every poll: once its cookie opens nothing (its link
+was rotated, its session expired) the socket closes with CLOSE_SESSION_ENDED and the page stops.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from simple_websocket import ConnectionClosed
@@ -21,6 +25,8 @@ from dselab.errors import UsageError
 FOLLOW_POLL_S = 1.0  # how often the output pump notices that the page went away
 CLOSE_SHELL_ENDED = 4000  # application close codes (4000-4999): the page reconnects to a new shell
 CLOSE_NO_SHELL = 4001  # the shell could not start; reconnecting will not help
+CLOSE_SESSION_ENDED = 4002  # the page's cookie opens nothing any more; reconnecting will not help
+SESSION_ENDED = "this session ended: open your join link again"
 CLOSE_BAD_MESSAGE = 1007
 ENDED_NOTE = b"\r\n[the shell ended; a new one starts when the page reconnects]\r\n"
 log = logging.getLogger(__name__)
@@ -88,10 +94,12 @@ def _pump_output(out: _Outbox, session: TerminalSession, offset: int) -> None:
         pass
 
 
-def bridge(ws: Socket, session: TerminalSession) -> None:
-    """Serve one page on `session` until the page leaves; the shell outlives it."""
+def bridge(ws: Socket, session: TerminalSession, allowed: Callable[[], bool] = lambda: True) -> None:
+    """Serve one page on `session` until the page leaves or `allowed()` (asked at most once a poll)
+    turns false; the shell outlives it."""
     replay, offset = session.replay()
     out = _Outbox(ws)
+    asked = time.monotonic()
     with session.following():
         pump = threading.Thread(target=_pump_output, args=(out, session, offset), daemon=True)
         try:
@@ -100,6 +108,11 @@ def bridge(ws: Socket, session: TerminalSession) -> None:
             pump.start()
             while not out.closed:
                 raw = ws.receive(FOLLOW_POLL_S)
+                if time.monotonic() - asked >= FOLLOW_POLL_S:
+                    asked = time.monotonic()
+                    if not allowed():
+                        out.close(CLOSE_SESSION_ENDED, SESSION_ENDED)
+                        break
                 if raw is None:
                     continue
                 try:

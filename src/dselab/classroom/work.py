@@ -1,9 +1,10 @@
 """What the classroom web server does for seats, on the server's side: checks, answers, progress,
 cluster health, resets and the gradebook. The web routes only call this (one object per server).
 
-Checks and answers go through classroom.checks (the grader in the seat's namespace, recorded in
-the server's store); progress and attempts are read from that store. One check at a time per seat:
-two tabs of one student must not run the grader on the same cluster at once.
+Checks go through classroom.recording (the seat's observer reads it, the server validates and records
+what it saw); answers, progress and attempts are the server's own store. One check at a time per seat:
+two tabs of one student must not run two observers on the same cluster at once. Every loop over seats
+(health, grid) shows a failing seat as errored and goes on.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from dselab.checking import ERROR, PASS
-from dselab.classroom import checks, gradebook, lifecycle, registry, seats, status, toolchain
+from dselab.classroom import gradebook, lifecycle, recording, registry, seats, status, toolchain
 from dselab.classroom.check_queue import CheckQueue
 from dselab.classroom.layout import Layout
 from dselab.classroom.registry import Seat
@@ -29,6 +30,7 @@ from dselab.render import OFFLINE_VARS
 from dselab.web.app import lab_progress
 
 HEALTH_TTL_S = 15.0  # each seat's health asks its ring (a JVM per seat): polls share one answer
+EVIDENCE_ATTEMPTS = 20  # the last attempts of a step shown with their evidence (each capped at 64 KiB)
 
 
 def error_result(lab: Lab, step: Step, message: str, hint: str = "") -> dict[str, Any]:
@@ -64,7 +66,7 @@ class _Refreshed:
     def _run(self) -> None:
         try:
             value = self._compute()
-        except DselabError:
+        except Exception:  # noqa: BLE001  (the refresh must outlive any one failure: it runs again next time)
             value = self._value
         with self._lock:
             self._value, self._at, self._running = value, time.monotonic(), False
@@ -111,15 +113,18 @@ class ClassroomWork:
     def check(self, seat_id: str, lab: Lab, step: Step) -> dict[str, Any]:
         try:
             with self._lock(seat_id), self.check_queue.turn():
-                results = checks.check_seat(seat_id, lab.id, [step.id], self.layout)
+                results = recording.check_seat(seat_id, lab.id, [step.id], self.layout)
         except DselabError as err:
             return error_result(lab, step, err.message, err.fix or "")
+        except Exception as err:  # noqa: BLE001  (a seat's page gets a result, never a 500)
+            return error_result(lab, step, f"the check could not run: {lifecycle.seat_fault(err)}",
+                                "check again; if it persists, tell your instructor")
         return results[0].to_dict()
 
     def answer(self, seat_id: str, lab: Lab, step: Step, value: str) -> dict[str, Any]:
         try:
             with self._lock(seat_id):
-                checks.record_answer(seat_id, lab.id, step.id, value, self.layout)
+                recording.record_answer(seat_id, lab.id, step.id, value, self.layout)
         except UsageError:
             raise
         except DselabError as err:
@@ -140,7 +145,7 @@ class ClassroomWork:
         return cached.get()
 
     def _one_health(self, seat_id: str) -> dict[str, Any]:
-        row = status.seat_status(self.layout, registry.get(self.layout, seat_id))
+        row = status.safe_seat_status(self.layout, registry.get(self.layout, seat_id))
         return _health_box(row.nodes, row.note)
 
     # -- the instructor ---------------------------------------------------------------------------
@@ -153,16 +158,21 @@ class ClassroomWork:
         health = self._class_health.get()
         rows = []
         for seat_id, seat in sorted(self.seats().items()):
-            rows.append({"seat": seat_id, "steps": step_cells(seat, self.lab),
+            try:
+                cells = step_cells(seat, self.lab)
+            except Exception:  # noqa: BLE001  (an unreadable store shows as an empty row, the grid goes on)
+                cells = []
+            rows.append({"seat": seat_id, "steps": cells,
                          "health": health.get(seat_id, {"up": False, "message": "not known yet", "nodes": []}),
                          "reset": self.resetting.get(seat_id, "")})
         steps = [{"id": s.id, "number": s.number, "title": s.title} for s in self.lab.steps]
         return {"lab": self.lab.id, "steps": steps, "seats": rows, "at": time.time()}
 
     def evidence(self, seat_id: str, step: Step) -> list[dict[str, Any]]:
+        """The step's last attempts with their evidence (each capped when it was recorded)."""
         store = registry.get(self.layout, seat_id).server_store()
         try:
-            return store.attempts(self.lab.id, step.id)
+            return store.attempts(self.lab.id, step.id)[-EVIDENCE_ATTEMPTS:]
         finally:
             store.close()
 
@@ -179,6 +189,8 @@ class ClassroomWork:
                 self.resetting[seat_id] = ""
             except DselabError as err:
                 self.resetting[seat_id] = f"reset failed: {err.one_line()}"
+            except Exception as err:  # noqa: BLE001  (shown on the grid, not lost in a thread)
+                self.resetting[seat_id] = f"reset failed: {lifecycle.seat_fault(err)}"
 
         threading.Thread(target=run, name=f"reset-{seat_id}", daemon=True).start()
 
@@ -210,7 +222,7 @@ def step_cells(seat: Seat, lab: Lab) -> list[dict[str, Any]]:
     """One cell per step of `lab` for `seat`: passed / failed / not tried, attempts, last activity."""
     store = seat.server_store()
     try:
-        attempts = store.attempts(lab.id)
+        attempts = store.attempt_summaries(lab.id)  # no evidence: a grid poll decodes none
     finally:
         store.close()
     cells = []

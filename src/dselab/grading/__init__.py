@@ -30,7 +30,7 @@ from dselab.grading.report import HISTORY, NOW, REPORT_FORMAT, STUDENT_ID, Repor
 from dselab.grading.report_files import write_report
 from dselab.grading.report_input import MAX_REPORT_BYTES, FoundReport, find_reports, shown
 from dselab.grading.report_shape import shape_problem
-from dselab.grading.run import Checker, grade
+from dselab.grading.run import Checker, grade, report_from
 from dselab.grading.signing import canonical, sign, signature_of
 
 __all__ = [
@@ -38,6 +38,6 @@ __all__ = [
     "UNSIGNED", "UNVERIFIED", "VALID", "Checker", "FoundReport", "Gradebook", "Report", "ReportCheck",
     "StepGrade", "StepStat", "StudentScore", "aggregate", "canonical", "check_gradebook_out", "check_report",
     "check_student", "find_reports", "grade", "gradebook", "gradebook_csv", "junit_xml", "keygen",
-    "load_key", "parse_report", "shape_problem", "shown", "sign", "signature_of", "verify_report",
+    "load_key", "parse_report", "report_from", "shape_problem", "shown", "sign", "signature_of", "verify_report",
     "write_gradebook", "write_report",
 ]

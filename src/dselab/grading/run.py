@@ -72,12 +72,21 @@ def grade(ws: service.Workspace, lab_ref: str | Lab, student: str, source: str =
     started_at = float(service.baseline(ws, lab).get("started_at") or 0)
     history = ws.store.attempts(lab.id, since=started_at)  # read before this grading's own attempts
     cluster = _cluster_info(ws)
-    results = {r.step: r for r in (checker or _run_all_checks)(ws, lab, source)}
-    steps = [_grade_step(s, results.get(s.id), [a for a in history if a["step"] == s.id])
+    results = (checker or _run_all_checks)(ws, lab, source)
+    report = report_from(lab, student, started_at, history, results, cluster, source)
+    return sign(report, key) if key else report
+
+
+def report_from(lab: Lab, student: str, started_at: float, history: list[dict[str, Any]],
+                results: list[CheckResult], cluster: dict[str, Any], source: str) -> Report:
+    """The report of one grading run: `results` of now, `history` of the lab run (attempts before it).
+    A classroom's server builds it from what its observer saw and its own records."""
+    check_student(student)
+    by_step = {r.step: r for r in results}
+    steps = [_grade_step(s, by_step.get(s.id), [a for a in history if a["step"] == s.id])
              for s in lab.steps]
-    report = Report(
+    return Report(
         student=student, lab=lab.id, lab_title=lab.title, score=sum(s.points for s in steps),
         max_score=lab.max_score, graded_at=iso(time.time()), cluster=cluster, steps=steps,
         run_started_at=iso(started_at) if started_at else None, source=source,
     )
-    return sign(report, key) if key else report

@@ -12,12 +12,14 @@ from lab_server import SEATS as LAB_SEATS
 from lab_server import lab_app
 
 from dselab.classroom.auth import ClassroomAuth
+from dselab.classroom.links import LinkState
 from dselab.classroom.server import create_classroom_app, make_classroom_server
 from dselab.classroom.terminal import ShellSpec
 from threaded_server import serving
 
 COURSE_KEY = b"test course key 0123456789abcdef"
 SEATS = ("alice", "bob")
+LINKS = LinkState.new((*SEATS, "carol"))  # carol has a link but no seat on the server (a removed seat)
 
 
 def plain_bash(folder: Path) -> ShellSpec:
@@ -34,20 +36,20 @@ def shells(tmp_path: Path) -> dict[str, ShellSpec]:
 
 @pytest.fixture
 def auth() -> ClassroomAuth:
-    return ClassroomAuth(COURSE_KEY)
+    return ClassroomAuth(COURSE_KEY, LINKS)
 
 
 @pytest.fixture
-def classroom_app(shells: dict[str, ShellSpec]) -> Iterator[Flask]:
-    app = create_classroom_app(shells, COURSE_KEY)
+def classroom_app(shells: dict[str, ShellSpec], auth: ClassroomAuth) -> Iterator[Flask]:
+    app = create_classroom_app(shells, auth)
     yield app
     app.extensions["dselab_terminals"].close()
 
 
 @pytest.fixture
-def classroom_url(shells: dict[str, ShellSpec]) -> Iterator[str]:
+def classroom_url(shells: dict[str, ShellSpec], auth: ClassroomAuth) -> Iterator[str]:
     """The classroom server on a free loopback port, in a thread; its shells end with it."""
-    with serving(make_classroom_server("127.0.0.1", 0, shells, COURSE_KEY)) as url:
+    with serving(make_classroom_server("127.0.0.1", 0, shells, auth)) as url:
         yield url
 
 

@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from dselab.classroom import registry
 from dselab.classroom.auth import ClassroomAuth
 from dselab.classroom.layout import Layout
+from dselab.classroom.links import LinkState
 from dselab.classroom.registry import Seat
 from dselab.classroom.server import INSTRUCTOR_COOKIE, SEAT_COOKIE, create_classroom_app
 from dselab.classroom.terminal import ShellSpec
@@ -29,20 +30,21 @@ def registered_layout(root: Path, seat_ids: tuple[str, ...]) -> Layout:
     return layout
 
 
-def lab_app(layout: Layout, shells: dict[str, ShellSpec]) -> Flask:
-    return create_classroom_app(shells, COURSE_KEY, work=ClassroomWork(layout, "05"))
-
-
 SEATS = ("unit-alice", "unit-bob")  # names no integration seat uses: namespaces are host-wide
+AUTH = ClassroomAuth(COURSE_KEY, LinkState.new(SEATS))
+
+
+def lab_app(layout: Layout, shells: dict[str, ShellSpec]) -> Flask:
+    return create_classroom_app(shells, AUTH, work=ClassroomWork(layout, "05"))
 
 
 def as_seat(app: Flask, seat: str, domain: str = "localhost") -> FlaskClient:
     client = app.test_client()
-    client.set_cookie(SEAT_COOKIE, ClassroomAuth(COURSE_KEY).seat_cookie(seat), domain=domain)
+    client.set_cookie(SEAT_COOKIE, AUTH.seat_cookie(seat), domain=domain)
     return client
 
 
 def as_instructor(app: Flask) -> FlaskClient:
     client = app.test_client()
-    client.set_cookie(INSTRUCTOR_COOKIE, ClassroomAuth(COURSE_KEY).instructor_cookie())
+    client.set_cookie(INSTRUCTOR_COOKIE, AUTH.instructor_cookie())
     return client

@@ -9,9 +9,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from lab_server import COURSE_KEY, SEATS, as_seat, registered_layout
+from lab_server import AUTH, SEATS, as_seat, registered_layout
 
-from dselab.classroom import check_queue, checks
+from dselab.classroom import check_queue, recording
 from dselab.classroom.check_queue import Busy, CheckQueue
 from dselab.classroom.server import create_classroom_app
 from dselab.classroom.terminal import ShellSpec
@@ -94,8 +94,8 @@ def test_the_check_button_of_a_seat_gets_busy_when_the_class_queue_is_full(
     work = ClassroomWork(registered_layout(tmp_path / "room", SEATS), "05")
     work.check_queue = CheckQueue(running=1, waiting=0, wait_s=5)
     ran: list[tuple] = []
-    monkeypatch.setattr(checks, "check_seat", lambda *args, **kwargs: ran.append(args) or [])
-    app = create_classroom_app(lab_shells, COURSE_KEY, work=work)
+    monkeypatch.setattr(recording, "check_seat", lambda *args, **kwargs: ran.append(args) or [])
+    app = create_classroom_app(lab_shells, AUTH, work=work)
     try:
         with holding(work.check_queue, 1):  # another seat's check runs: the queue is full
             response = as_seat(app, SEATS[0]).post(f"/seat/{SEATS[0]}/api/labs/05/steps/1/check", json={})

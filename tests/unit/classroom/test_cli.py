@@ -1,15 +1,20 @@
-"""The classroom CLI's refusals: one line, exit 2, and nothing created (real processes)."""
+"""The classroom CLI in real processes: refusals are one line, exit 2, and create nothing; `links`
+prints, rotates and stamps join links."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from dselab.classroom.layout import ROOT_ENV
+from dselab.classroom import links
+from dselab.classroom.auth import ClassroomAuth
+from dselab.classroom.layout import ROOT_ENV, Layout
 
 NOBODY = 65534
 
@@ -88,19 +93,85 @@ def test_serve_without_seats_says_to_bring_them_up(tmp_path: Path) -> None:
     _one_line_error(proc, "no seats", "classroom up")
 
 
-def test_links_prints_each_seats_join_link_from_the_course_key(tmp_path: Path) -> None:
+def _room_with_links(root: Path) -> Layout:
     from lab_server import COURSE_KEY, registered_layout
 
-    from dselab.classroom.auth import ClassroomAuth
-
-    layout = registered_layout(tmp_path / "room", ("alice", "bob"))
+    layout = registered_layout(root, ("alice", "bob"))
     layout.key_file.write_bytes(COURSE_KEY + b"\n")
+    return layout
+
+
+def _printed_links(stdout: str) -> dict[str, str]:
+    return dict(re.findall(r"^  (\S+) +(\S+/join/\S+)$", stdout, re.MULTILINE))
+
+
+def _auth(layout: Layout) -> ClassroomAuth:
+    from lab_server import COURSE_KEY
+
+    state = links.read(layout.links_file)
+    assert state is not None
+    return ClassroomAuth(COURSE_KEY, state)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the classroom runs as root")
+def test_links_prints_each_seats_join_link_from_the_course_key(tmp_path: Path) -> None:
+    layout = _room_with_links(tmp_path / "room")
     proc = _dselab(["classroom", "links", "--url", "https://class.example/"], layout.root)
     assert proc.returncode == 0, proc.stderr
-    auth = ClassroomAuth(COURSE_KEY)
-    assert f"https://class.example/join/{auth.join_token('alice')}" in proc.stdout
-    assert f"https://class.example/join/{auth.join_token('bob')}" in proc.stdout
+    auth = _auth(layout)
+    assert _printed_links(proc.stdout) == {seat: f"https://class.example/join/{auth.join_token(seat)}"
+                                           for seat in ("alice", "bob")}
     assert auth.instructor_token() not in proc.stdout
+    assert oct(layout.links_file.stat().st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the classroom runs as root")
+def test_links_rotate_gives_one_seat_a_new_link_and_leaves_the_others(tmp_path: Path) -> None:
+    layout = _room_with_links(tmp_path / "room")
+    before = _printed_links(_dselab(["classroom", "links"], layout.root).stdout)
+    proc = _dselab(["classroom", "links", "--rotate", "alice"], layout.root)
+    assert proc.returncode == 0, proc.stderr
+    assert "rotated: alice" in proc.stderr
+    rotated = _printed_links(proc.stdout)
+    assert list(rotated) == ["alice"] and rotated["alice"] != before["alice"]
+    assert _printed_links(_dselab(["classroom", "links"], layout.root).stdout) == {**before, **rotated}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the classroom runs as root")
+def test_links_expires_stamps_the_links_and_says_how_to_issue_fresh_ones(tmp_path: Path) -> None:
+    layout = _room_with_links(tmp_path / "room")
+    started = int(time.time())
+    proc = _dselab(["classroom", "links", "bob", "--expires", "8h"], layout.root)
+    assert proc.returncode == 0, proc.stderr
+    printed = _printed_links(proc.stdout)
+    assert list(printed) == ["bob"]
+    expires_at = ClassroomAuth.token_expiry(printed["bob"].rsplit("/", 1)[1])
+    assert expires_at is not None and started + 8 * 3600 <= expires_at <= int(time.time()) + 8 * 3600
+    assert "These links open seats until" in proc.stdout and "--expires 8h` issues fresh ones" in proc.stdout
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the classroom runs as root")
+@pytest.mark.parametrize(("args", "needles"), [
+    (["--expires", "2001-01-01T00:00"], ("not in the future", "--expires 8h")),
+    (["--expires", "soon"], ("neither a duration nor a time",)),
+    (["--rotate", "ghost"], ("unknown seat 'ghost'",)),
+])
+def test_links_refusals_are_one_line_and_change_nothing(tmp_path: Path, args: list[str],
+                                                        needles: tuple[str, ...]) -> None:
+    layout = _room_with_links(tmp_path / "room")
+    _one_line_error(_dselab(["classroom", "links", *args], layout.root), *needles)
+    assert not layout.links_file.exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the classroom runs as root")
+def test_rotate_instructor_prints_only_the_new_instructor_link(tmp_path: Path) -> None:
+    layout = _room_with_links(tmp_path / "room")
+    links.ensure(layout, ("alice", "bob"))
+    old = _auth(layout).instructor_token()
+    proc = _dselab(["classroom", "links", "--rotate-instructor"], layout.root)
+    assert proc.returncode == 0, proc.stderr
+    new = _auth(layout).instructor_token()
+    assert new != old and proc.stdout.strip() == f"Instructor (keep it to yourself): http://localhost:8055/instructor/login/{new}"
 
 
 def test_plain_http_beyond_loopback_is_warned_about_unless_tls() -> None:

@@ -22,8 +22,6 @@ from dselab.classroom.server import SEAT_COOKIE, make_classroom_server
 from dselab.classroom.terminal import ShellSpec
 from threaded_server import serving
 
-COURSE_KEY = b"test course key 0123456789abcdef"
-
 
 class Slow:
     """A WSGI app whose requests to /slow hold their thread until released."""
@@ -117,12 +115,11 @@ def test_per_seat_cap_counts_requests_of_each_seat_apart() -> None:
         assert capped.in_flight("alice") == 0
 
 
-def test_the_classroom_server_caps_a_seat_by_its_cookie(monkeypatch: pytest.MonkeyPatch,
+def test_the_classroom_server_caps_a_seat_by_its_cookie(monkeypatch: pytest.MonkeyPatch, auth: ClassroomAuth,
                                                         shells: dict[str, ShellSpec]) -> None:
     """One seat's open terminal counts against its own cap (1 here), not against another seat's."""
     monkeypatch.setenv(caps.SEAT_ENV, "1")
-    auth = ClassroomAuth(COURSE_KEY)
-    with serving(make_classroom_server("127.0.0.1", 0, shells, COURSE_KEY)) as url:
+    with serving(make_classroom_server("127.0.0.1", 0, shells, auth)) as url:
         ws = Client.connect(url.replace("http://", "ws://") + "/seat/alice/terminal",
                             headers={"Cookie": f"{SEAT_COOKIE}={auth.seat_cookie('alice')}",
                                      "Origin": "http://127.0.0.1"})

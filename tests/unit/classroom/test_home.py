@@ -13,6 +13,7 @@ import pytest
 
 from dselab.classroom import namespaces, seats, toolchain, users
 from dselab.classroom.layout import Layout
+from dselab.classroom.observe import make_observer
 from dselab.classroom.registry import Seat
 from dselab.errors import EnvironmentProblem
 
@@ -32,7 +33,8 @@ def seat_and_tools() -> Iterator[tuple[Seat, toolchain.Toolchain]]:
     finally:
         seats.remove(seat)
         subprocess.run(["rm", "-rf", str(layout.root)], check=True)
-    assert users.lookup(seat.user) is None and not namespaces.exists(seat.netns)
+    assert users.lookup(seat.user) is None and users.lookup(seat.observer) is None
+    assert not namespaces.exists(seat.netns)
 
 
 def test_home_gets_scripts_lab_data_and_the_toolchain_link(seat_and_tools: tuple[Seat, toolchain.Toolchain]) -> None:
@@ -43,7 +45,22 @@ def test_home_gets_scripts_lab_data_and_the_toolchain_link(seat_and_tools: tuple
     assert os.readlink(seat.home / ".venv") == str(tools.venv)
     owner = users.lookup(seat.user)
     assert owner is not None and (seat.home / ".bashrc").stat().st_uid == owner.pw_uid
-    assert seat.home.stat().st_mode & 0o777 == 0o700
+    home = seat.home.stat()
+    assert home.st_mode & 0o777 == 0o750 and home.st_gid == owner.pw_gid  # the seat's group: it and its observer
+
+
+def test_the_observer_is_its_own_user_in_the_seats_group_only(seat_and_tools: tuple[Seat, toolchain.Toolchain]) -> None:
+    seat, _ = seat_and_tools
+    layout = Layout(seat.home.parent.parent)
+    make_observer(layout, seat)
+    make_observer(layout, seat)  # idempotent
+    observer, owner = users.lookup(seat.observer), users.lookup(seat.user)
+    assert observer is not None and owner is not None and observer.pw_uid not in (0, owner.pw_uid)
+    groups = subprocess.run(["id", "-Gn", seat.observer], capture_output=True, text=True, check=True).stdout.split()
+    assert sorted(groups) == sorted([seat.observer, seat.user]) and observer.pw_shell == "/usr/sbin/nologin"
+    assert users.is_seat_user(seat.observer, users.OBSERVER_COMMENT)
+    home = layout.observer_home(seat.observer).stat()
+    assert home.st_uid == observer.pw_uid and home.st_mode & 0o777 == 0o700
 
 
 def test_a_planted_link_does_not_make_root_write_outside_the_home(seat_and_tools: tuple[Seat, toolchain.Toolchain],

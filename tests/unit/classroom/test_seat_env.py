@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from dselab.classroom import checks, registry
+from dselab.classroom import registry
 from dselab.classroom.layout import Layout
 from dselab.classroom.registry import Seat
 from dselab.classroom.seats import seat_argv, seat_env, shell_argv, shell_spec
 from dselab.classroom.toolchain import Toolchain
-from dselab.lab import get_lab
-from dselab.state import StateStore
 
 
 @pytest.fixture
@@ -55,33 +52,3 @@ def test_registry_round_trips_and_is_closed_to_others(tmp_path: Path) -> None:
     assert layout.registry.stat().st_mode & 0o777 == 0o600
     with pytest.raises(Exception, match="unknown seat 'carol'; the seats are: alice, Bob.B"):
         registry.get(layout, "carol")
-
-
-def _seat_answer(seat: Seat, value: str) -> None:
-    store = StateStore(seat.cluster_home / "state-local.sqlite")
-    store.put("lab:05-backup-restore:answer:list", value)
-    store.close()
-
-
-def test_answers_from_the_seat_are_imported_once_and_bad_ones_ignored(seat: Seat) -> None:
-    lab = get_lab("05")
-    layout = Layout(seat.home.parent.parent)
-    _seat_answer(seat, "143.08 KiB")
-    assert checks.import_seat_answers(layout, seat, lab, os.getuid()) == ["list"]
-    assert checks.import_seat_answers(layout, seat, lab, os.getuid()) == []  # unchanged: nothing new
-    server = seat.server_store()
-    server.put("lab:05-backup-restore:answer:list", "99 KiB")  # answered on the server (browser)
-    assert checks.import_seat_answers(layout, seat, lab, os.getuid()) == []  # the server's answer stays
-    _seat_answer(seat, "bad; rm -rf /")
-    assert checks.import_seat_answers(layout, seat, lab, os.getuid()) == []
-    assert server.get("lab:05-backup-restore:answer:list") == "99 KiB"
-    _seat_answer(seat, "150 KiB")  # a new answer in the seat wins
-    assert checks.import_seat_answers(layout, seat, lab, os.getuid()) == ["list"]
-    assert server.get("lab:05-backup-restore:answer:list") == "150 KiB"
-    server.close()
-
-
-def test_a_seat_file_that_is_no_store_yields_no_answers(seat: Seat) -> None:
-    seat.cluster_home.mkdir(parents=True)
-    (seat.cluster_home / "state-local.sqlite").write_text("not a database")
-    assert checks.import_seat_answers(Layout(seat.home.parent.parent), seat, get_lab("05"), os.getuid()) == []

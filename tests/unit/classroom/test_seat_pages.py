@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from lab_server import COURSE_KEY, SEATS, as_seat, registered_layout
+from lab_server import AUTH, SEATS, as_seat, registered_layout
 from test_terminal_server import WS_HEADERS
 
-from dselab.classroom.auth import ClassroomAuth
 from dselab.classroom.registry import get
 
 STEP1 = "/labs/05-backup-restore/snapshot"
@@ -34,7 +33,7 @@ def test_a_step_page_shows_the_step_beside_the_terminal_with_seat_scoped_calls(a
     assert 'id="terminal" data-socket-path="/seat/unit-alice/terminal"' in html
     assert 'data-url="/seat/unit-alice/api/labs/05-backup-restore/steps/snapshot/check"' in html
     assert "nodetool" in html and 'src="/static/lab.js"' in html
-    assert ClassroomAuth(COURSE_KEY).instructor_token() not in html
+    assert AUTH.instructor_token() not in html
     assert "nonce-" in response.headers["Content-Security-Policy"]
 
 
@@ -112,7 +111,7 @@ def test_behind_a_proxy_the_forwarded_https_origin_is_the_served_one(layout, lab
     from dselab.classroom.server import create_classroom_app
     from dselab.classroom.work import ClassroomWork
 
-    app = create_classroom_app(lab_shells, COURSE_KEY, allowed_hosts={"class.example"}, work=ClassroomWork(layout, "05"))
+    app = create_classroom_app(lab_shells, AUTH, allowed_hosts={"class.example"}, work=ClassroomWork(layout, "05"))
     headers = {"Origin": "https://class.example", "Host": "class.example"}
     check = "/seat/unit-alice/api/labs/05/steps/1/check"
     try:  # not trusted: the request is plain http here

@@ -14,6 +14,7 @@ from flask import Flask
 from simple_websocket import Client, ConnectionClosed, ConnectionError
 
 from dselab.classroom.auth import ClassroomAuth
+from dselab.classroom.links import LinkState
 from dselab.classroom.server import INSTRUCTOR_COOKIE, SEAT_COOKIE
 
 WS_HEADERS = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
@@ -79,7 +80,8 @@ def test_seat_root_leads_to_the_cookies_seat(classroom_app: Flask, auth: Classro
 
 
 def test_forged_or_other_course_seat_cookie_is_refused(classroom_app: Flask, auth: ClassroomAuth) -> None:
-    for cookie in ("alice", ClassroomAuth(b"another course").seat_cookie("alice"), auth.instructor_cookie()):
+    another_course = ClassroomAuth(b"another course", LinkState.new(("alice",)))
+    for cookie in ("alice", another_course.seat_cookie("alice"), auth.instructor_cookie()):
         client = classroom_app.test_client()
         client.set_cookie(SEAT_COOKIE, cookie)
         assert client.get("/seat/alice/").status_code == 403

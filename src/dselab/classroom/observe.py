@@ -1,0 +1,131 @@
+"""Running a seat's observer (classroom.observer) for the server: who, where, with what limits.
+
+    ip netns exec <seat ns> prlimit <caps> -- runuser -u <observer> -- env -i <env> <python> -I -m ...
+
+The observer user is the seat's own reader: in the seat's group (read access to the seat's
+folders), not the seat user (the seat cannot signal or trace it), never root, holding no secret.
+Its environment is built from nothing; its home is its own; it runs inside the seat's namespace
+(it reaches that seat's nodes and no other). What it prints goes to a file root opened beforehand,
+capped by RLIMIT_FSIZE; the run is capped in time, and every process of the observer user is killed
+when it overruns. The answer is parsed here and validated by classroom.observation.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import tempfile
+from typing import Any
+
+import psutil
+
+from dselab.classroom import namespaces, users
+from dselab.classroom.layout import Layout
+from dselab.classroom.registry import Seat
+from dselab.classroom.seats import ROOT_PATH, SEAT_JMX_BASE, SEAT_LOOPBACK
+from dselab.classroom.toolchain import Toolchain, current
+from dselab.errors import EnvironmentProblem
+
+MAX_OUTPUT_BYTES = 8 << 20
+# Every nodetool JVM is a child of the observer: address space for a JVM with -Xmx256m and its
+# reservations, processes and threads for a few JVMs at once, no core dumps.
+RLIMITS = {"as": 4 << 30, "nproc": 512, "fsize": MAX_OUTPUT_BYTES, "nofile": 1024, "core": 0}
+TIMEOUTS_S = {"baseline": 60.0, "status": 90.0, "check": 600.0}
+PASSED_THROUGH = ("JAVA_HOME", "DSELAB_CASSANDRA_VERSION")
+
+
+def observer_env(layout: Layout, seat: Seat, toolchain: Toolchain) -> dict[str, str]:
+    env = {
+        "PATH": f"{toolchain.bin_dir}:/usr/local/bin:/usr/bin:/bin", "HOME": str(layout.observer_home(seat.observer)),
+        "LANG": "C.UTF-8", "DSELAB_RUNTIME": "local", "DSELAB_HOME": str(seat.cluster_home),
+        "DSELAB_CACHE": str(toolchain.cache), "DSELAB_TOOLS_CONF": str(layout.tools_conf),
+        "DSELAB_LOOPBACK": SEAT_LOOPBACK, "DSELAB_JMX_BASE": SEAT_JMX_BASE,
+        "JAVA_TOOL_OPTIONS": "-XX:-UsePerfData",  # no hsperfdata folder in the shared /tmp
+    }
+    env.update({k: os.environ[k] for k in PASSED_THROUGH if os.environ.get(k)})
+    if toolchain.cassandra_home:
+        env["CASSANDRA_HOME"] = toolchain.cassandra_home
+    return env
+
+
+def observer_argv(layout: Layout, seat: Seat, toolchain: Toolchain) -> list[str]:
+    caps = [f"--{name}={value}" for name, value in RLIMITS.items()]
+    env = [f"{k}={v}" for k, v in observer_env(layout, seat, toolchain).items()]
+    return namespaces.inside(seat.netns, ["prlimit", *caps, "--", "runuser", "-u", seat.observer, "--",
+                                          "env", "-i", *env, str(toolchain.python), "-I", "-m",
+                                          "dselab.classroom.observer"])
+
+
+def make_observer(layout: Layout, seat: Seat) -> None:
+    """The seat's observer user and its home (idempotent; `classroom up` and reset call it)."""
+    home = layout.observer_home(seat.observer)
+    entry = users.create_observer(seat.user, home)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chown(home, entry.pw_uid, entry.pw_gid)
+    home.chmod(0o700)
+
+
+def kill_observer(seat: Seat) -> None:
+    """Every process of the seat's observer user (a run that overran, and what it started)."""
+    entry = users.lookup(seat.observer)
+    if entry is None:
+        return
+    procs = [p for p in psutil.process_iter(["uids"]) if p.info["uids"] and entry.pw_uid in p.info["uids"][:2]]
+    for proc in procs:
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(procs, timeout=10)
+
+
+def observe(layout: Layout, seat: Seat, request: dict[str, Any], timeout: float | None = None) -> Any:
+    """One observation of `seat`: the observer's JSON answer (not yet validated)."""
+    if not namespaces.exists(seat.netns):
+        raise EnvironmentProblem(f"seat {seat.id} has no namespace (not up)", fix="run `dselab classroom up`")
+    if users.lookup(seat.observer) is None:
+        raise EnvironmentProblem(f"seat {seat.id} has no observer user", fix="run `dselab classroom up` again")
+    timeout = timeout or TIMEOUTS_S.get(str(request.get("op")), 120.0)
+    layout.observations.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=layout.observations) as out, tempfile.TemporaryFile(dir=layout.observations) as err:
+        proc = subprocess.Popen(observer_argv(layout, seat, current(layout)), stdin=subprocess.PIPE, stdout=out,
+                                stderr=err, cwd="/", env={"PATH": ROOT_PATH}, start_new_session=True)
+        try:
+            proc.communicate(json.dumps(request).encode(), timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _end(proc, seat)
+            raise EnvironmentProblem(f"seat {seat.id}: the check did not finish within {timeout:.0f}s",
+                                     fix="see the seat's nodes in its terminal (`dselab status`), then check again") \
+                from None
+        out.seek(0)
+        data = out.read(MAX_OUTPUT_BYTES + 1)
+    return _parse(seat, proc.returncode, data)
+
+
+def _end(proc: subprocess.Popen[bytes], seat: Seat) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    kill_observer(seat)
+    proc.wait()
+
+
+def _parse(seat: Seat, code: int, data: bytes) -> Any:
+    """The last line of output as JSON; its own error as an EnvironmentProblem. Nothing of the
+    observer's stderr is shown: a seat shapes what its observer reads, so it is no message for it."""
+    if len(data) > MAX_OUTPUT_BYTES:
+        raise EnvironmentProblem(f"seat {seat.id}: the observer's answer is over {MAX_OUTPUT_BYTES >> 20} MiB; refused")
+    lines = data.strip().splitlines()
+    try:
+        answer = json.loads(lines[-1]) if lines else None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        answer = None
+    if answer is None:
+        raise EnvironmentProblem(f"seat {seat.id}: the observer failed (exit {code}) without an answer",
+                                 fix="check again; if it persists, the instructor can reset the seat")
+    if isinstance(answer, dict) and set(answer) == {"error"}:
+        raise EnvironmentProblem(f"seat {seat.id}: {str(answer['error'])[:600]}")
+    return answer

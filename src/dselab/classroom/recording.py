@@ -1,0 +1,127 @@
+"""The server's side of checking a seat: ask its observer, validate the observation, record it.
+
+The server alone writes a seat's records (its store under server/stores/, out of every seat's reach)
+and signs grades; it never opens a path inside a seat's home, nor the seat's own store. What the
+checks need from its records goes to the observer in the request (classroom.observer).
+
+`check_seat` is what the instructor's `classroom check` and the browser's Check button call.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from dselab import grading, service
+from dselab.checking import CheckResult
+from dselab.classroom import observation, registry
+from dselab.classroom.layout import Layout
+from dselab.classroom.observe import observe
+from dselab.classroom.observer import answer_key, taken_key
+from dselab.classroom.registry import Seat
+from dselab.lab import Lab, Step, get_lab
+from dselab.state import StateStore
+
+
+def _baseline_key(lab: Lab) -> str:
+    return f"lab:{lab.id}:baseline"
+
+
+def check_request(store: StateStore, lab: Lab, steps: Sequence[Step], source: str) -> dict[str, Any]:
+    """What the observer needs to check `steps`: the server's records of this lab run."""
+    base = store.get(_baseline_key(lab))
+    since = float((base or {}).get("started_at") or 0)
+    facts = {k: v for k, v in store.kv_items(f"lab:{lab.id}:").items() if k != _baseline_key(lab)}
+    return {"op": "check", "lab": lab.id, "steps": [s.id for s in steps], "source": source, "baseline": base,
+            "facts": facts, "attempts": store.attempt_summaries(lab.id, since=since)}
+
+
+def record(store: StateStore, lab: Lab, data: Any, steps: Sequence[Step], source: str) -> list[CheckResult]:
+    """Validate a check observation whole, then record it: answers taken, facts, attempts."""
+    results = observation.results(lab, list(steps), data)
+    facts = observation.facts(lab, data)
+    answers = observation.seat_answers(lab, data)
+    for step_id, value in answers.items():
+        store.put(answer_key(lab, step_id), value)
+        store.put(taken_key(lab, step_id), value)
+    for key, value in facts.items():
+        store.put(key, value)
+    for r in results:
+        store.record_attempt(lab.id, r.step, r.status, r.message, r.evidence, source)
+    return results
+
+
+def _observed_checks(layout: Layout, seat: Seat, lab: Lab, steps: Sequence[Step], source: str,
+                     store: StateStore) -> tuple[list[CheckResult], Any]:
+    data = observe(layout, seat, check_request(store, lab, steps, source))
+    return record(store, lab, data, steps, source), data
+
+
+def check_seat(seat_id: str, lab_ref: str, steps: Sequence[str] = (), layout: Layout | None = None) -> list[CheckResult]:
+    """Run and record the checks of `steps` (all when empty) for one seat."""
+    layout = layout or Layout.current()
+    seat = registry.get(layout, seat_id)
+    lab = get_lab(lab_ref)
+    selected = lab.select(list(steps))  # unknown steps: one-line error before anything runs
+    store = seat.server_store()
+    try:
+        return _observed_checks(layout, seat, lab, selected, "classroom", store)[0]
+    finally:
+        store.close()
+
+
+def grade_seat(layout: Layout, seat: Seat, lab_ref: str) -> grading.Report:
+    """Every check of the lab now, credited with the run's history: the report, unsigned."""
+    lab = get_lab(lab_ref)
+    store = seat.server_store()
+    try:
+        started_at = float((store.get(_baseline_key(lab)) or {}).get("started_at") or 0)
+        history = store.attempts(lab.id, since=started_at)  # before this grading's own attempts
+        results, data = _observed_checks(layout, seat, lab, lab.steps, "classroom", store)
+        return grading.report_from(lab, seat.id, started_at, history, results, observation.cluster(data), "classroom")
+    finally:
+        store.close()
+
+
+def record_answer(seat_id: str, lab_ref: str, step_ref: str, value: str, layout: Layout | None = None) -> dict[str, Any]:
+    """An answer given on the server's side (instructor, or the browser's answer box): validated and
+    kept by the server; no observer needed."""
+    layout = layout or Layout.current()
+    seat = registry.get(layout, seat_id)
+    lab = get_lab(lab_ref)
+    step = lab.step(step_ref)
+    store = seat.server_store()
+    try:
+        service.store_answer(store, lab, step, value)
+    finally:
+        store.close()
+    return {"step": step.id, "number": step.number}
+
+
+def start_lab(layout: Layout, seat: Seat, lab_ref: str) -> dict[str, Any]:
+    """A fresh run of the lab for the seat: log marks observed, the baseline kept by the server
+    (attempts and answers of the previous run cleared)."""
+    lab = get_lab(lab_ref)
+    seen = observation.baseline(observe(layout, seat, {"op": "baseline"}))
+    base = {**seen, "started_at": time.time(), "fingerprint": None}
+    store = seat.server_store()
+    try:
+        store.clear_lab(lab.id)
+        store.put(_baseline_key(lab), base)
+    finally:
+        store.close()
+    return {"lab": lab.id, "baseline": base}
+
+
+def has_baseline(seat: Seat, lab_ref: str) -> bool:
+    store = seat.server_store()
+    try:
+        return store.get(_baseline_key(get_lab(lab_ref))) is not None
+    finally:
+        store.close()
+
+
+def ring_states(layout: Layout, seat: Seat) -> dict[str, str]:
+    """Node -> the ring's own view of it (UN, DN, ...), observed in the seat's namespace."""
+    return observation.ring(observe(layout, seat, {"op": "status"}))

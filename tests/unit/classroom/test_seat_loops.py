@@ -1,0 +1,66 @@
+"""One seat's failure is its own: every loop over seats (health refresh, status, lifecycle) survives
+any exception from one seat, shows that seat as errored and goes on (a symlink loop in a seat made
+Path.resolve raise RuntimeError, which froze the grid's health for the whole class)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from dselab.classroom import lifecycle, status
+from dselab.classroom.layout import Layout
+from dselab.classroom.registry import Seat
+from dselab.classroom.work import _Refreshed
+
+
+def _seats(tmp_path: Path) -> list[Seat]:
+    layout = Layout(tmp_path / "room")
+    return [Seat.planned(layout, sid) for sid in ("alice", "mallory", "victim")]
+
+
+def test_lifecycle_work_on_every_seat_goes_on_past_any_exception(tmp_path: Path) -> None:
+    said: list[str] = []
+
+    def work(seat: Seat) -> str:
+        if seat.id == "mallory":
+            raise RuntimeError("Symlink loop from '/seats/dsl-mallory/.dselab/clusters/lab/loop'")
+        return "up"
+
+    outcomes = lifecycle._each(_seats(tmp_path), work, said.append)
+    assert [(o.seat, o.ok) for o in outcomes] == [("alice", True), ("mallory", False), ("victim", True)]
+    assert any(line.startswith("mallory: FAILED: unexpected RuntimeError: Symlink loop") for line in said)
+
+
+def test_status_shows_a_failing_seat_as_errored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def seat_status(layout: Layout, seat: Seat) -> status.SeatStatus:
+        if seat.id == "mallory":
+            raise RuntimeError("Symlink loop")
+        return status.SeatStatus(seat.id, seat.user, str(seat.home), seat.netns, {"dse-seed": "UN"})
+
+    monkeypatch.setattr(status, "seat_status", seat_status)
+    rows = [status.safe_seat_status(Layout(tmp_path), seat) for seat in _seats(tmp_path)]
+    assert [r.note for r in rows] == ["", "status failed: unexpected RuntimeError: Symlink loop", ""]
+    assert set(rows[1].nodes.values()) == {"?"}
+
+
+def test_the_background_health_refresh_outlives_a_failure() -> None:
+    calls: list[int] = []
+
+    def compute() -> dict[str, str]:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("Symlink loop")
+        return {"n": str(len(calls))}
+
+    refreshed = _Refreshed(compute, ttl=0.0, initial={})
+    values = []
+    for _ in range(60):
+        values.append(refreshed.get())
+        time.sleep(0.02)
+        if len(calls) >= 3:
+            break
+    assert len(calls) >= 3  # it ran again after the failure
+    time.sleep(0.05)
+    assert refreshed.get() in ({"n": "3"}, {"n": "4"}, {"n": "5"})
