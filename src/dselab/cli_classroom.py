@@ -131,7 +131,7 @@ def serve_command(host: str, port: int, allow_hosts: tuple[str, ...], certfile: 
     """Serve every seat in the browser: its join link opens the lab's steps beside a terminal;
     the instructor's login link (printed here; `links --rotate-instructor` replaces it) opens the grid
     of students by steps."""
-    from dselab.classroom import serving
+    from dselab.classroom import limits, serving
     from dselab.classroom.join_links import instructor_link
     from dselab.classroom.layout import Layout
     from dselab.classroom.privilege import require_root
@@ -148,6 +148,7 @@ def serve_command(host: str, port: int, allow_hosts: tuple[str, ...], certfile: 
     click.echo(f"Classroom server at {served.url}/ (Ctrl+C to stop)")
     click.echo(f"Instructor (keep it to yourself): {instructor_link(layout, served.url)}")
     click.echo("Join links: `dselab classroom links`")
+    _say(limits.describe())
     sys.stdout.flush()
     serving.run(served, _say)
 

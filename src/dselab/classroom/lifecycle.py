@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from dselab import grading
-from dselab.classroom import capacity, links, recording, registry, seats, toolchain, users
+from dselab.classroom import capacity, limits, links, recording, registry, seats, toolchain, users
 from dselab.classroom.layout import Layout
 from dselab.classroom.observe import make_observer
 from dselab.classroom.privilege import require_root
@@ -107,6 +107,7 @@ def up(student_ids: Sequence[str] | None, key_file: str | None, say: Say, lab: s
     plan = capacity.require(len(missing))
     say(f"{len(planned)} seat(s), {len(missing)} to start; memory for {plan.fits} more "
         f"({plan.per_seat_mib} MiB per seat, {plan.available_mib} MiB available); {parallelism()} at a time")
+    say(limits.describe())
     layout.make_dirs()
     write_tools_conf(layout)
     if key is not None:

@@ -1,6 +1,7 @@
 """One seat's life: create (user, home, namespace), start (cluster as the seat user, baseline by
 the server), stop, reset, remove. Every command a seat runs goes through `seat_argv`: inside the
-seat's namespace, as the seat's user, with the seat's environment and nothing of the server's.
+seat's namespace, under the seat's limits (classroom.limits), as the seat's user, with the seat's
+environment and nothing of the server's.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import psutil
 
-from dselab.classroom import namespaces, users
+from dselab.classroom import limits, namespaces, users
 from dselab.classroom.registry import Seat
 from dselab.classroom.terminal import ShellSpec
 from dselab.classroom.toolchain import Toolchain
@@ -48,9 +49,11 @@ def seat_env(seat: Seat, toolchain: Toolchain) -> dict[str, str]:
 
 
 def seat_argv(seat: Seat, toolchain: Toolchain, argv: Sequence[str]) -> list[str]:
-    """argv as the seat's user, inside its namespace, with its environment (run it with cwd=home)."""
+    """argv as the seat's user, inside its namespace, under its limits, with its environment (run it
+    with cwd=home)."""
     env = [f"{k}={v}" for k, v in seat_env(seat, toolchain).items()]
-    return namespaces.inside(seat.netns, ["runuser", "-u", seat.user, "--", "env", "-i", *env, *argv])
+    as_user = ["runuser", "-u", seat.user, "--", "env", "-i", *env, *argv]
+    return limits.wrap(seat.user, namespaces.inside(seat.netns, as_user))  # `ip netns exec` hides /sys/fs/cgroup
 
 
 def shell_argv(seat: Seat, toolchain: Toolchain) -> list[str]:
@@ -152,6 +155,8 @@ def running(seat: Seat) -> bool:
 
 def kill_processes(seat: Seat) -> int:
     """SIGKILL every process of the seat's user (its nodes, its shells) and of its observer; how many."""
+    for folder in limits.seat_folders(seat.user):  # everything in its cgroups first: a fork bomb races one pass
+        limits.kill_all(folder)
     procs = _seat_processes(seat) + _seat_processes(seat, seat.observer)
     for proc in procs:
         try:
@@ -193,6 +198,7 @@ def remove(seat: Seat) -> None:
     """Everything of the seat: processes, namespace, user, home, the server's store of it, temp files."""
     entry = users.lookup(seat.user)
     kill_processes(seat)
+    limits.remove(seat.user)
     namespaces.remove(seat.netns)
     if entry is not None and users.is_seat_user(seat.user):
         for folder in TEMP_DIRS:

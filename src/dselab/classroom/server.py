@@ -29,10 +29,12 @@ from collections.abc import Iterable, Mapping
 from flask import Blueprint, Flask, Response, jsonify, make_response, redirect, render_template, request, url_for
 from flask_sock import Sock
 from werkzeug.exceptions import Forbidden, HTTPException
+from werkzeug.http import parse_cookie
 from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer
 
 from dselab import resources
+from dselab.classroom import connection_caps as caps
 from dselab.classroom.auth import ClassroomAuth
 from dselab.classroom.instructor_grid import add_grid_routes
 from dselab.classroom.seat_pages import add_lab_routes, policy_with_style_nonce
@@ -89,7 +91,8 @@ def create_classroom_app(shells: Mapping[str, ShellSpec], auth: ClassroomAuth,
 def make_classroom_server(host: str, port: int, shells: Mapping[str, ShellSpec], auth: ClassroomAuth,
                           allow_hosts: Iterable[str] = (), work: ClassroomWork | None = None,
                           ssl_context: tuple[str, str] | None = None, behind_proxy: bool = False) -> BaseWSGIServer:
-    """The classroom server on host:port (0: any free port), threaded: every open terminal holds a thread.
+    """The classroom server on host:port (0: any free port), threaded: every open terminal holds a thread,
+    with caps on connections in all and per seat (classroom.connection_caps).
     It answers the loopback names, `host` and `allow_hosts` (web.hosts.served_names); HTTPS with
     `ssl_context` (certificate file, key file). `behind_proxy`: one reverse proxy in front whose
     X-Forwarded-Proto/-Host are the browser's scheme and host (the Origin check and Secure cookies
@@ -97,7 +100,14 @@ def make_classroom_server(host: str, port: int, shells: Mapping[str, ShellSpec],
     app = create_classroom_app(shells, auth, served_names(host, allow_hosts), work=work)
     if behind_proxy:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
-    return make_server(host, port, app, threaded=True, ssl_context=ssl_context)
+
+    def cookie_seat(environ: dict) -> str | None:  # the per-seat connection cap counts by the cookie's seat
+        return auth.seat_from_cookie(parse_cookie(environ).get(SEAT_COOKIE))
+
+    app.wsgi_app = caps.SeatCaps(app.wsgi_app, cookie_seat,  # type: ignore[method-assign]
+                                 caps.limit_from_env(caps.SEAT_ENV, caps.DEFAULT_PER_SEAT))
+    return caps.CappedWSGIServer(host, port, app, ssl_context=ssl_context,
+                                 max_connections=caps.limit_from_env(caps.TOTAL_ENV, caps.DEFAULT_TOTAL))
 
 
 def _cookie(response: Response, name: str, value: str, max_age: int) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from dselab.checking import ERROR, PASS
 from dselab.classroom import gradebook, lifecycle, recording, registry, seats, status, toolchain
+from dselab.classroom.check_queue import CheckQueue
 from dselab.classroom.layout import Layout
 from dselab.classroom.registry import Seat
 from dselab.classroom.terminal import ShellSpec
@@ -89,6 +90,7 @@ class ClassroomWork:
         self._health: dict[str, _Cached] = {}
         self._class_health = _Refreshed(self._all_health, HEALTH_TTL_S, {})
         self.resetting: dict[str, str] = {}  # seat id -> "resetting" / the last reset's error
+        self.check_queue = CheckQueue.from_env()  # a few checks at once for the class; full: "busy"
 
     # -- seats ------------------------------------------------------------------------------------
 
@@ -110,7 +112,7 @@ class ClassroomWork:
 
     def check(self, seat_id: str, lab: Lab, step: Step) -> dict[str, Any]:
         try:
-            with self._lock(seat_id):
+            with self._lock(seat_id), self.check_queue.turn():
                 results = recording.check_seat(seat_id, lab.id, [step.id], self.layout)
         except DselabError as err:
             return error_result(lab, step, err.message, err.fix or "")

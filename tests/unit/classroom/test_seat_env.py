@@ -32,6 +32,8 @@ def test_seat_environment_is_built_from_nothing(seat: Seat, tmp_path: Path, monk
 def test_seat_commands_run_in_its_namespace_as_its_user(seat: Seat, tmp_path: Path) -> None:
     toolchain = Toolchain(venv=tmp_path / "venv", cache=tmp_path / "cache")
     argv = seat_argv(seat, toolchain, ["./scripts/nodetool.sh", "status"])
+    assert "dselab.classroom.seat_enter" in argv[:4]  # under the seat's limits (test_limits.py)
+    argv = argv[argv.index("--") + 1:]
     assert argv[:4] == ["ip", "netns", "exec", seat.netns]
     assert argv[4:8] == ["runuser", "-u", seat.user, "--"]
     assert argv[8:10] == ["env", "-i"] and argv[-2:] == ["./scripts/nodetool.sh", "status"]

@@ -1,0 +1,62 @@
+"""Checks wait their turn in a bounded queue: a few run at once for the whole class (each starts a
+JVM), a bounded number wait a bounded time, and anyone beyond gets "busy, try again in a moment"
+at once instead of a page that hangs.
+
+    DSELAB_CLASSROOM_CHECKS        checks running at once (default: the host's cores, at most 4)
+    DSELAB_CLASSROOM_CHECK_QUEUE   checks waiting for a turn (default 16)
+    DSELAB_CLASSROOM_CHECK_WAIT_S  how long one waits before it is told to try again (default 30)
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from dselab.errors import DselabError
+
+RUNNING_ENV, WAITING_ENV = "DSELAB_CLASSROOM_CHECKS", "DSELAB_CLASSROOM_CHECK_QUEUE"
+WAIT_ENV = "DSELAB_CLASSROOM_CHECK_WAIT_S"
+BUSY_FIX = "try again in a moment"
+
+
+class Busy(DselabError):
+    """No turn for this check now; nothing ran."""
+
+
+class CheckQueue:
+    """At most `running` holders at once; at most `waiting` more wait, each up to `wait_s` seconds."""
+
+    def __init__(self, running: int, waiting: int, wait_s: float) -> None:
+        self.running, self.waiting, self.wait_s = running, waiting, wait_s
+        self._turns = threading.BoundedSemaphore(running)
+        self._lock = threading.Lock()
+        self._waiting = 0
+
+    @classmethod
+    def from_env(cls) -> CheckQueue:
+        return cls(int(os.environ.get(RUNNING_ENV) or min(4, os.cpu_count() or 1)),
+                   int(os.environ.get(WAITING_ENV) or 16), float(os.environ.get(WAIT_ENV) or 30))
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """Hold one turn for the block; Busy when the queue is full or the wait runs out."""
+        if not self._turns.acquire(blocking=False):
+            with self._lock:
+                if self._waiting >= self.waiting:
+                    raise Busy(f"The server is busy checking other seats ({self.running} at a time, "
+                               f"{self._waiting} waiting).", fix=BUSY_FIX)
+                self._waiting += 1
+            try:
+                got = self._turns.acquire(timeout=self.wait_s)
+            finally:
+                with self._lock:
+                    self._waiting -= 1
+            if not got:
+                raise Busy(f"The server is busy checking other seats: no turn within {self.wait_s:.0f}s.",
+                           fix=BUSY_FIX)
+        try:
+            yield
+        finally:
+            self._turns.release()
