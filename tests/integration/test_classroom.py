@@ -21,8 +21,8 @@ from urllib.parse import quote
 
 import pytest
 from classroom_web import WS_HEADERS, classroom_serve, type_line, wait_for_text, websocket_outcome
+from trust_room import start_classroom
 
-from dselab import grading
 from dselab.classroom import namespaces, registry, seats
 from dselab.classroom.join_links import join_links
 from dselab.classroom.layout import ROOT_ENV, Layout
@@ -50,14 +50,8 @@ def as_seat(seat: str, command: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def room(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
-    if ROOT.exists():
-        classroom("down", "--purge")
     work = tmp_path_factory.mktemp("classroom")
-    key = grading.keygen(work / "course.key")
-    roster = work / "roster.txt"
-    roster.write_text(f"{A}\n{B}\n")
-    up = classroom("up", "--roster", str(roster), "--key-file", str(key))
-    assert up.returncode == 0, up.stdout + up.stderr
+    key, up = start_classroom(ROOT, work, [A, B])
     layout = Layout(ROOT)
     known = registry.load(layout)
     yield {"layout": layout, "key": key, "work": work, "a": known[A], "b": known[B], "up": up}

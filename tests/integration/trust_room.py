@@ -45,17 +45,23 @@ class Room:
         return registry.get(self.layout, seat_id)
 
 
-def open_room(work: Path) -> Room:
-    """Purge what a killed run left, then bring both seats up with lab 05 started."""
+def start_classroom(root: Path, work: Path, seat_ids: list[str]) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """Purge what a killed run left under `root`, then `classroom up` the seats with a new course key."""
     from dselab import grading
 
-    if ROOT.exists():
-        classroom("down", "--purge")
+    if root.exists():
+        classroom("down", "--purge", root=root)
     key = grading.keygen(work / "course.key")
     roster = work / "roster.txt"
-    roster.write_text(f"{MALLORY}\n{VICTIM}\n")
-    up = classroom("up", "--roster", str(roster), "--key-file", str(key))
+    roster.write_text("".join(f"{sid}\n" for sid in seat_ids))
+    up = classroom("up", "--roster", str(roster), "--key-file", str(key), root=root)
     assert up.returncode == 0, up.stdout + up.stderr
+    return key, up
+
+
+def open_room(work: Path) -> Room:
+    """Both trust seats up with lab 05 started."""
+    key, _ = start_classroom(ROOT, work, [MALLORY, VICTIM])
     layout = Layout(ROOT)
     known = registry.load(layout)
     return Room(layout, key, known[MALLORY], known[VICTIM])

@@ -19,12 +19,10 @@ import subprocess
 import tempfile
 from typing import Any
 
-import psutil
-
 from dselab.classroom import namespaces, users
 from dselab.classroom.layout import Layout
 from dselab.classroom.registry import Seat
-from dselab.classroom.seats import ROOT_PATH, SEAT_JMX_BASE, SEAT_LOOPBACK
+from dselab.classroom.seats import ROOT_PATH, SEAT_JMX_BASE, SEAT_LOOPBACK, kill_user_processes
 from dselab.classroom.toolchain import Toolchain, current
 from dselab.errors import EnvironmentProblem
 
@@ -67,20 +65,6 @@ def make_observer(layout: Layout, seat: Seat) -> None:
     home.chmod(0o700)
 
 
-def kill_observer(seat: Seat) -> None:
-    """Every process of the seat's observer user (a run that overran, and what it started)."""
-    entry = users.lookup(seat.observer)
-    if entry is None:
-        return
-    procs = [p for p in psutil.process_iter(["uids"]) if p.info["uids"] and entry.pw_uid in p.info["uids"][:2]]
-    for proc in procs:
-        try:
-            proc.kill()
-        except psutil.Error:
-            pass
-    psutil.wait_procs(procs, timeout=10)
-
-
 def observe(layout: Layout, seat: Seat, request: dict[str, Any], timeout: float | None = None) -> Any:
     """One observation of `seat`: the observer's JSON answer (not yet validated)."""
     if not namespaces.exists(seat.netns):
@@ -109,7 +93,7 @@ def _end(proc: subprocess.Popen[bytes], seat: Seat) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-    kill_observer(seat)
+    kill_user_processes(seat, seat.observer, 10)  # what it started, too
     proc.wait()
 
 

@@ -157,13 +157,18 @@ def kill_processes(seat: Seat) -> int:
     """SIGKILL every process of the seat's user (its nodes, its shells) and of its observer; how many."""
     for folder in limits.seat_folders(seat.user):  # everything in its cgroups first: a fork bomb races one pass
         limits.kill_all(folder)
-    procs = _seat_processes(seat) + _seat_processes(seat, seat.observer)
+    return kill_user_processes(seat, seat.user, 30) + kill_user_processes(seat, seat.observer, 10)
+
+
+def kill_user_processes(seat: Seat, user: str, wait_s: float) -> int:
+    """SIGKILL every process of one of the seat's users (it or its observer); how many."""
+    procs = _seat_processes(seat, user)
     for proc in procs:
         try:
             proc.kill()
         except psutil.Error:
             pass
-    psutil.wait_procs(procs, timeout=30)
+    psutil.wait_procs(procs, timeout=wait_s)
     return len(procs)
 
 
