@@ -7,7 +7,6 @@ Every problem is collected and reported at once, one line each, with the fix.
 from __future__ import annotations
 
 import errno
-import os
 import re
 import shutil
 import socket
@@ -28,8 +27,8 @@ SUPPORTED_JAVA = (11, 17)
 
 
 @cache
-def java_binary() -> str:
-    java_home = os.environ.get("JAVA_HOME")
+def java_binary(java_home: str | None = None) -> str:
+    """The java to run: JAVA_HOME's (settings.java_home) when it has one, else the one on PATH."""
     if java_home and (Path(java_home) / "bin" / "java").exists():
         return str(Path(java_home) / "bin" / "java")
     found = shutil.which("java")
@@ -83,7 +82,8 @@ def alias_problem(addresses: Sequence[str]) -> str:
     return f"{listed} not assigned to any interface here: run `{commands}`"
 
 
-def _problems(specs: Sequence[NodeSpec], native_port: int, disk_root: Path) -> list[str]:
+def _problems(specs: Sequence[NodeSpec], native_port: int, disk_root: Path,
+              java_home: str | None = None) -> list[str]:
     from dselab.runtime.local_config import STORAGE_PORT
 
     problems: list[str] = []
@@ -91,7 +91,7 @@ def _problems(specs: Sequence[NodeSpec], native_port: int, disk_root: Path) -> l
     if missing:
         problems.append(alias_problem(missing))
     try:
-        major = java_major(java_binary())
+        major = java_major(java_binary(java_home))
         if major not in SUPPORTED_JAVA:
             problems.append(
                 f"Java {major} found; Cassandra 5.0 runs on Java 11 or 17 "
@@ -121,7 +121,8 @@ def _problems(specs: Sequence[NodeSpec], native_port: int, disk_root: Path) -> l
     return problems
 
 
-def check_all(specs: Sequence[NodeSpec], native_port: int, disk_root: Path) -> None:
-    problems = _problems(specs, native_port, disk_root)
+def check_all(specs: Sequence[NodeSpec], native_port: int, disk_root: Path,
+              java_home: str | None = None) -> None:
+    problems = _problems(specs, native_port, disk_root, java_home)
     if problems:
         raise EnvironmentProblem("cannot start the cluster: " + "; ".join(problems))
