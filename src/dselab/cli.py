@@ -21,6 +21,7 @@ from dselab import paths, service
 from dselab.errors import EXIT_CHECK_FAILED, EXIT_USAGE, DselabError, UsageError
 from dselab.progress import Console
 from dselab.runtime.base import SEED
+from dselab.settings import RUNTIME, Settings, current
 
 # A snapshot tag or other nodetool value must be a plain word: no shell metacharacters, no paths.
 SAFE_TAG = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
@@ -56,15 +57,24 @@ class FriendlyGroup(click.Group):
                 formatter.write_dl(rows)
 
 
+def settings() -> Settings:
+    """The settings `main` loaded for this command (the environment plus its flags)."""
+    loaded = click.get_current_context().find_object(Settings)
+    if loaded is None:  # a command invoked without the group (never from the shell)
+        raise UsageError("dselab's settings were not loaded: run commands through `dselab`")
+    return loaded
+
+
 def workspace(progress: bool = True) -> service.Workspace:
-    return service.open_workspace(progress=Console() if progress else None)
+    return service.open_workspace(progress=Console() if progress else None, settings=settings())
 
 
 @click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--runtime", type=click.Choice(["local", "docker"]), default=None,
               help="Where the cluster runs: local processes (default) or Docker Compose. "
-                   "Also DSELAB_RUNTIME.")
-def main(runtime: str | None) -> None:
+                   f"Also {RUNTIME}.")
+@click.pass_context
+def main(ctx: click.Context, runtime: str | None) -> None:
     """dselab: hands-on Cassandra / DSE operations labs with live checks.
 
     \b
@@ -74,8 +84,8 @@ def main(runtime: str | None) -> None:
       ./scripts/nodetool.sh snapshot training -t lab_backup
       dselab check 05 1        confirm the live cluster state
     """
-    if runtime:
-        os.environ["DSELAB_RUNTIME"] = runtime
+    loaded = current()  # the one read of the environment; every command below gets this value
+    ctx.obj = loaded.replace(runtime=runtime) if runtime else loaded
 
 
 # -- cluster -----------------------------------------------------------------------------------

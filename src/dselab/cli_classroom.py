@@ -18,9 +18,18 @@ from dselab.errors import EXIT_CHECK_FAILED, EXIT_USAGE, UsageError
 
 if TYPE_CHECKING:
     from dselab.classroom.join_links import Issued
+    from dselab.classroom.layout import Layout
 
 DEFAULT_PORT = 8055
 KEY_HELP = "course key file (kept on the server, mode 0600; reports are signed with it)"
+
+
+def _layout() -> Layout:
+    """The classroom's layout, from the settings the CLI loaded (its knobs travel with it)."""
+    from dselab.classroom.layout import Layout
+    from dselab.cli import settings
+
+    return Layout.current(settings())
 
 
 def _say(line: str) -> None:
@@ -56,20 +65,20 @@ def up_command(count: int | None, roster: Path | None, key_file: str | None, lab
     if count is not None and roster is not None:
         raise UsageError("give --seats or --roster, not both")
     ids = rosters.read_roster(roster) if roster else rosters.numbered_seats(count) if count is not None else None
-    outcomes = lifecycle.up(ids, key_file, _say, lab)
+    layout = _layout()
+    outcomes = lifecycle.up(ids, key_file, _say, lab, layout=layout)
     if any(o.ok for o in outcomes):
         try:
-            _print_links(f"http://localhost:{DEFAULT_PORT}")
+            _print_links(layout, f"http://localhost:{DEFAULT_PORT}")
         except UsageError as err:  # no course key kept: the seats are up all the same
             _say(f"no join links: {err.one_line()}")
     _finish(outcomes)
 
 
-def _print_links(url: str) -> None:
+def _print_links(layout: Layout, url: str) -> None:
     from dselab.classroom.join_links import issue
-    from dselab.classroom.layout import Layout
 
-    _print_issued(issue(Layout.current(), url))
+    _print_issued(issue(layout, url))
 
 
 def _print_issued(issued: Issued) -> None:
@@ -108,11 +117,10 @@ def links_command(seat_ids: tuple[str, ...], url: str, rotate: bool, expires: st
     or session works. A student whose link expired gets a fresh one from `links SEAT --expires 8h`;
     a leaked link is voided with `links --rotate SEAT`."""
     from dselab.classroom.join_links import issue
-    from dselab.classroom.layout import Layout
     from dselab.classroom.privilege import require_root
 
     require_root()
-    _print_issued(issue(Layout.current(), url.rstrip("/"), seat_ids, rotate, expires, rotate_instructor))
+    _print_issued(issue(_layout(), url.rstrip("/"), seat_ids, rotate, expires, rotate_instructor))
 
 
 @classroom.command("serve")
@@ -133,7 +141,6 @@ def serve_command(host: str, port: int, allow_hosts: tuple[str, ...], certfile: 
     of students by steps."""
     from dselab.classroom import limits, serving
     from dselab.classroom.join_links import instructor_link
-    from dselab.classroom.layout import Layout
     from dselab.classroom.privilege import require_root
     from dselab.cli_web import _check_port
 
@@ -143,12 +150,12 @@ def serve_command(host: str, port: int, allow_hosts: tuple[str, ...], certfile: 
     if warning:
         _say(warning)
     _check_port(host, port)
-    served = serving.make_server(host, port, allow_hosts, lab, ssl, behind_proxy=behind_proxy)
-    layout = Layout.current()
+    layout = _layout()
+    served = serving.make_server(host, port, allow_hosts, lab, ssl, layout=layout, behind_proxy=behind_proxy)
     click.echo(f"Classroom server at {served.url}/ (Ctrl+C to stop)")
     click.echo(f"Instructor (keep it to yourself): {instructor_link(layout, served.url)}")
     click.echo("Join links: `dselab classroom links`")
-    _say(limits.describe())
+    _say(limits.describe(settings=layout.settings))
     sys.stdout.flush()
     serving.run(served, _say)
 
@@ -159,7 +166,7 @@ def down_command(purge: bool) -> None:
     """Stop every seat keeping its data (or remove everything with --purge)."""
     from dselab.classroom import lifecycle
 
-    _finish(lifecycle.down(purge, _say))
+    _finish(lifecycle.down(purge, _say, layout=_layout()))
 
 
 @classroom.command("reset")
@@ -169,7 +176,7 @@ def reset_command(seat: str, lab: str) -> None:
     """Give SEAT a fresh cluster and a fresh lab run (its recorded attempts are cleared)."""
     from dselab.classroom import lifecycle
 
-    lifecycle.reset(seat, _say, lab)
+    lifecycle.reset(seat, _say, lab, layout=_layout())
 
 
 @classroom.command("status")
@@ -178,7 +185,7 @@ def status_command(as_json: bool) -> None:
     """Seats, their users and homes, each node's state, the steps passed per lab."""
     from dselab.classroom.status import classroom_status
 
-    rows = classroom_status()
+    rows = classroom_status(_layout())
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in rows], indent=2))
         return
@@ -201,7 +208,7 @@ def check_command(seat: str, lab: str, steps: tuple[str, ...], as_json: bool) ->
     from dselab.cli import _print_results
 
     require_root()
-    results = check_seat(seat, lab, steps)
+    results = check_seat(seat, lab, steps, layout=_layout())
     _print_results(results, as_json)
     if len(results) == 1 and results[0].status == "error":
         sys.exit(EXIT_USAGE)
@@ -219,7 +226,7 @@ def answer_command(seat: str, lab: str, step: str, value: str) -> None:
     from dselab.classroom.recording import record_answer
 
     require_root()
-    done = record_answer(seat, lab, step, value)
+    done = record_answer(seat, lab, step, value, layout=_layout())
     click.echo(f"answer for step {done['number']} ({done['step']}) of seat {seat} recorded")
 
 
@@ -229,11 +236,10 @@ def answer_command(seat: str, lab: str, step: str, value: str) -> None:
 def exec_command(seat: str, argv: tuple[str, ...]) -> None:
     """Run a command as SEAT's user, in its home and namespace, with its shell's environment."""
     from dselab.classroom import registry, seats, toolchain
-    from dselab.classroom.layout import Layout
     from dselab.classroom.privilege import require_root
 
     require_root()
-    layout = Layout.current()
+    layout = _layout()
     the_seat = registry.get(layout, seat)
     args = list(argv[1:] if argv and argv[0] == "--" else argv)
     if not args:
@@ -254,7 +260,7 @@ def gradebook_command(out_file: Path, reports_dir: Path, lab: str, key_file: str
     """Grade every seat from the server's records, sign each report, write the gradebook."""
     from dselab.classroom.gradebook import build
 
-    book = build(out_file, reports_dir, lab, key_file, _say)
+    book = build(out_file, reports_dir, lab, key_file, _say, layout=_layout())
     click.echo(f"{len(book.valid)} signed report(s) in {reports_dir}; wrote {out_file}")
     for score in sorted(book.scores, key=lambda s: -s.score):
         click.echo(f"  {score.student:<24} {score.score}/{score.max_score}")

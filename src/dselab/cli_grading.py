@@ -12,6 +12,7 @@ import click
 from dselab import grading, service
 from dselab.errors import EXIT_CHECK_FAILED
 from dselab.lab import get_lab
+from dselab.settings import Settings
 
 KEY_FILE_HELP = f"course key file (default: ${grading.KEY_ENV}; without a key the report is unsigned)"
 
@@ -19,6 +20,12 @@ KEY_FILE_HELP = f"course key file (default: ${grading.KEY_ENV}; without a key th
 def register(group: click.Group) -> None:
     for command in (grade_command, gradebook_command, keygen_command):
         group.add_command(command)
+
+
+def loaded_settings() -> Settings:
+    from dselab.cli import settings  # the CLI loaded them; cli imports this module
+
+    return settings()
 
 
 @click.command("grade")
@@ -30,9 +37,10 @@ def register(group: click.Group) -> None:
 def grade_command(lab: str, student: str, out_dir: Path | None, key_file: Path | None) -> None:
     """Run every check of LAB and write a signed report (JSON, JUnit XML, HTML)."""
     grading.check_student(student)
-    key = grading.load_key(key_file)
+    settings = loaded_settings()
+    key = grading.load_key(key_file, settings)
     the_lab = get_lab(lab)
-    ws = service.open_workspace()
+    ws = service.open_workspace(settings=settings)
     try:
         report = grading.grade(ws, the_lab, student, key=key)
     finally:
@@ -60,7 +68,7 @@ def gradebook_command(ctx: click.Context, reports: tuple[Path, ...], out_file: P
                       key_file: Path | None) -> None:
     """Verify report.json files (or folders of them) and write a gradebook; exit 1 if any is flagged."""
     grading.check_gradebook_out(out_file)
-    key = grading.load_key(key_file)
+    key = grading.load_key(key_file, loaded_settings())
     book = grading.gradebook(list(reports), key)
     grading.write_gradebook(book, out_file)
     for check in book.checked:

@@ -16,17 +16,24 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from dselab import paths, render, service
 from dselab.errors import DselabError, UsageError
 from dselab.lab import get_lab
+from dselab.settings import Settings
 from dselab.web.app import WorkspaceFactory, create_app
 from dselab.web.hosts import is_loopback, served_names
 
 DEFAULT_SITE_DIR = Path("build") / "site"  # relative to the current folder
 
 
+def _settings() -> Settings:
+    from dselab.cli import settings  # the CLI loaded them; cli imports this module
+
+    return settings()
+
+
 def _variables() -> dict[str, Any]:
     """The running version's template variables; the offline default if the runtime cannot say."""
     ws = None
     try:
-        ws = service.open_workspace()
+        ws = service.open_workspace(settings=_settings())
         return service.template_vars(ws)
     except DselabError as err:
         label = render.variant_label(render.OFFLINE_VARS)
@@ -108,7 +115,8 @@ def register(group: click.Group) -> None:
         warning = exposure_warning(host, port)
         if warning:
             click.echo(warning, err=True)
-        server = make_web_server(host, port, service.open_workspace, allow_hosts)
+        settings = _settings()
+        server = make_web_server(host, port, lambda: service.open_workspace(settings=settings), allow_hosts)
         click.echo(f"The web lab is at {_url(host, port)} (Ctrl+C to stop)")
         try:
             server.serve_forever()

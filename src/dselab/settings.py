@@ -141,6 +141,11 @@ class Settings:
                 env[name] = show(value)
         return env
 
+    def changed_env(self) -> dict[str, str]:
+        """Those of `child_env` that differ from the defaults (home and cache: always)."""
+        default = Settings(home=self.home, cache=self.cache).child_env()
+        return {name: value for name, value in self.child_env().items() if default.get(name) != value}
+
 
 def resolve(settings: Settings | None = None) -> Settings:
     """`settings`, or what the process environment says now (read at each call: tests move it)."""

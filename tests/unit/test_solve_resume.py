@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from dselab import cli, service
+from dselab import cli, service, settings
 from dselab.checking import CheckContext, check
 from dselab.errors import EnvironmentProblem
 from dselab.lab import Lab, Step
@@ -123,5 +123,5 @@ def test_a_command_that_hangs_is_a_one_line_error_not_a_traceback() -> None:
     """The whole pipeline is ended at the timeout (killing bash alone would leave `sleep` holding the pipe)."""
     started = time.monotonic()
     with pytest.raises(EnvironmentProblem, match=r"did not finish within 1s: echo waiting; sleep 30 \| cat: waiting"):
-        service.run_student_command("echo waiting; sleep 30 | cat", "local", timeout=1)
+        service.run_student_command("echo waiting; sleep 30 | cat", settings.current(), timeout=1)
     assert time.monotonic() - started < 15

@@ -38,7 +38,7 @@ def build(out_file: Path, reports_dir: Path, lab_ref: str, key_file: str | None,
         grading.write_report(report, reports_dir / f"{seat.id}-{lab.id}")
         say(f"{seat.id}: {report.score}/{report.max_score}")
 
-    with ThreadPoolExecutor(max_workers=parallelism()) as pool:
+    with ThreadPoolExecutor(max_workers=parallelism(layout.settings)) as pool:
         list(pool.map(grade, known))
     book = grading.gradebook([reports_dir], key)
     grading.write_gradebook(book, out_file)

@@ -20,13 +20,14 @@ from dselab.classroom.observe import make_observer
 from dselab.classroom.privilege import require_root
 from dselab.classroom.registry import Seat
 from dselab.errors import DselabError, UsageError
+from dselab.settings import Settings, resolve
 
-PARALLEL_ENV = "DSELAB_CLASSROOM_PARALLEL"
 Say = Callable[[str], None]
 
 
-def parallelism() -> int:
-    return max(1, int(os.environ.get(PARALLEL_ENV) or min(2, os.cpu_count() or 1)))
+def parallelism(settings: Settings | None = None) -> int:
+    """Seats worked on at once: DSELAB_CLASSROOM_PARALLEL, else the host's cores, at most 2."""
+    return resolve(settings).classroom.parallel or min(2, os.cpu_count() or 1)
 
 
 @dataclass
@@ -49,7 +50,8 @@ class _Lines:
         self.say(f"{self.prefix}{message}")
 
 
-def _each(seat_list: Sequence[Seat], work: Callable[[Seat], str], say: Say) -> list[SeatOutcome]:
+def _each(seat_list: Sequence[Seat], work: Callable[[Seat], str], say: Say,
+          settings: Settings | None = None) -> list[SeatOutcome]:
     """work(seat) for every seat, `parallelism()` at a time; a failing seat does not stop the others."""
 
     def one(seat: Seat) -> SeatOutcome:
@@ -62,7 +64,7 @@ def _each(seat_list: Sequence[Seat], work: Callable[[Seat], str], say: Say) -> l
             say(f"{seat.id}: FAILED: {seat_fault(err)}")
             return SeatOutcome(seat.id, False, seat_fault(err))
 
-    with ThreadPoolExecutor(max_workers=parallelism()) as pool:
+    with ThreadPoolExecutor(max_workers=parallelism(settings)) as pool:
         return list(pool.map(one, seat_list))
 
 
@@ -101,13 +103,15 @@ def up(student_ids: Sequence[str] | None, key_file: str | None, say: Say, lab: s
        layout: Layout | None = None) -> list[SeatOutcome]:
     require_root()
     layout = layout or Layout.current()
+    settings = layout.settings
     key = grading.load_key(key_file) if key_file else None  # a missing or empty key: error now
     planned = plan_seats(layout, student_ids)
     missing = [s for s in planned if not seats.running(s)]
-    plan = capacity.require(len(missing))
+    plan = capacity.require(len(missing), settings=settings)
     say(f"{len(planned)} seat(s), {len(missing)} to start; memory for {plan.fits} more "
-        f"({plan.per_seat_mib} MiB per seat, {plan.available_mib} MiB available); {parallelism()} at a time")
-    say(limits.describe())
+        f"({plan.per_seat_mib} MiB per seat, {plan.available_mib} MiB available); "
+        f"{parallelism(settings)} at a time")
+    say(limits.describe(settings=settings))
     layout.make_dirs()
     write_tools_conf(layout)
     if key is not None:
@@ -136,7 +140,7 @@ def up(student_ids: Sequence[str] | None, key_file: str | None, say: Say, lab: s
         line(f"ready: user {seat.user}, home {seat.home}")
         return "up"
 
-    return _each(planned, bring_up, say)
+    return _each(planned, bring_up, say, settings)
 
 
 def _store_key(layout: Layout, key: bytes) -> None:
@@ -165,14 +169,14 @@ def down(purge: bool, say: Say, layout: Layout | None = None) -> list[SeatOutcom
 
     def stop(seat: Seat) -> str:
         if purge:
-            seats.remove(seat)
+            seats.remove(seat, layout.settings)
             say(f"{seat.id}: removed (user {seat.user}, namespace {seat.netns}, {seat.home})")
             return "removed"
         seats.stop(seat, tc, lambda text: say(f"{seat.id}: {text.strip()}"))
         say(f"{seat.id}: stopped (data kept)")
         return "stopped"
 
-    outcomes = _each(list(known.values()), stop, say)
+    outcomes = _each(list(known.values()), stop, say, layout.settings)
     if purge:
         left = {o.seat: known[o.seat] for o in outcomes if not o.ok}
         if left:

@@ -65,7 +65,7 @@ def make_server(host: str, port: int, allow_hosts: Iterable[str] = (), lab: str 
     auth = live_auth(layout)
     links.ensure(layout, shells)  # a classroom from before link rotation gets its classroom id here
     server = make_classroom_server(host, port, shells, auth, allow_hosts, work=work, ssl_context=ssl,
-                                  behind_proxy=behind_proxy)
+                                  behind_proxy=behind_proxy, settings=layout.settings)
     return Served(server, base_url(host, server.server_port, ssl is not None), work)
 
 

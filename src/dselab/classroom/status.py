@@ -76,5 +76,5 @@ def classroom_status(layout: Layout | None = None) -> list[SeatStatus]:
     require_root()
     layout = layout or Layout.current()
     known = list(registry.load(layout).values())
-    with ThreadPoolExecutor(max_workers=parallelism()) as pool:
+    with ThreadPoolExecutor(max_workers=parallelism(layout.settings)) as pool:
         return list(pool.map(lambda s: safe_seat_status(layout, s), known))

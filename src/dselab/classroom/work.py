@@ -90,7 +90,7 @@ class ClassroomWork:
         self._health: dict[str, _Cached] = {}
         self._class_health = _Refreshed(self._all_health, HEALTH_TTL_S, {})
         self.resetting: dict[str, str] = {}  # seat id -> "resetting" / the last reset's error
-        self.check_queue = CheckQueue.from_env()  # a few checks at once for the class; full: "busy"
+        self.check_queue = CheckQueue.from_env(layout.settings)  # a few checks at once for the class; full: "busy"
 
     # -- seats ------------------------------------------------------------------------------------
 
