@@ -200,7 +200,7 @@ def reset(seat_id: str, say: Say, lab: str = seats.DEFAULT_LAB, layout: Layout |
         say(f"{seat.id}: {text.strip()}")
 
     line("stopping and removing its clusters")
-    seats.wipe_cluster(seat)
+    seats.wipe_cluster(seat, layout.settings)
     seats.create(seat)
     make_observer(layout, seat)
     seats.fill_home(seat, tc)

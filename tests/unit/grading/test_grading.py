@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click import Group
+from click import Context, Group, pass_context
 from click.testing import CliRunner
 
-from dselab import cli_grading, grading, service
+from dselab import cli_grading, grading, service, settings
 from dselab.checking import CheckResult
 from dselab.errors import UsageError
 from dselab.lab import Lab, Step
@@ -385,9 +385,14 @@ def test_good_student_ids(student: str) -> None:
 
 
 def cli() -> Group:
-    group = Group("dselab")
+    """The grading commands on a group that loads the settings as `dselab` does."""
+    group = Group("dselab", callback=pass_context(load_settings))
     cli_grading.register(group)
     return group
+
+
+def load_settings(ctx: Context) -> None:
+    ctx.obj = settings.current()
 
 
 def test_cli_grade_keygen_and_gradebook(ws: service.Workspace, tmp_path: Path,
