@@ -142,7 +142,8 @@ class Settings:
         return env
 
     def changed_env(self) -> dict[str, str]:
-        """Those of `child_env` that differ from the defaults (home and cache: always)."""
+        """Those of `child_env` set to something other than their default (never home or cache):
+        what a classroom seat may inherit from the server, whose folders it does not share."""
         default = Settings(home=self.home, cache=self.cache).child_env()
         return {name: value for name, value in self.child_env().items() if default.get(name) != value}
 

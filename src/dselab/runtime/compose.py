@@ -28,7 +28,7 @@ from dselab.errors import ClusterDown, EnvironmentProblem, UsageError
 from dselab.progress import Progress
 from dselab.runtime.base import COMMAND_TIMEOUT_S, RESTORE_NODE, CommandResult, FileEntry, NodeStatus
 from dselab.runtime.common import STOP_GRACE_S, CommonRuntime, last_lines
-from dselab.settings import DOCKER_PULL, RUNTIME, Settings, resolve
+from dselab.settings import COMPOSE_FILE, DOCKER_PULL, RUNTIME, Settings, resolve
 
 try:
     import docker
@@ -255,7 +255,7 @@ class ComposeRuntime(CommonRuntime):
         missing = [str(p) for p in self.compose_paths if not p.exists()]
         if missing:
             raise EnvironmentProblem(f"compose file {', '.join(missing)} does not exist",
-                                     fix="run dselab from the repository, or set DSELAB_COMPOSE_FILE")
+                                     fix=f"run dselab from the repository, or set {COMPOSE_FILE}")
         argv = [*compose_command(), "-p", self.project]
         for path in self.compose_paths:
             argv += ["-f", str(path)]

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dselab.errors import EnvironmentProblem
+from dselab.settings import HOME, JMX_BASE, LOOPBACK
 
 if TYPE_CHECKING:
     from dselab.runtime.local_config import NodeSpec
@@ -104,19 +105,19 @@ def _problems(specs: Sequence[NodeSpec], native_port: int, disk_root: Path,
             if spec.address not in missing and not port_free(spec.address, port):
                 problems.append(
                     f"{spec.name}: port {spec.address}:{port} is taken "
-                    "(stop what uses it, or move the lab with DSELAB_LOOPBACK=127.0.x)"
+                    f"(stop what uses it, or move the lab with {LOOPBACK}=127.0.x)"
                 )
         if not port_free("127.0.0.1", spec.jmx_port):
             problems.append(
                 f"{spec.name}: JMX port 127.0.0.1:{spec.jmx_port} is taken "
-                "(stop what uses it, or move the JMX ports with DSELAB_JMX_BASE)"
+                f"(stop what uses it, or move the JMX ports with {JMX_BASE})"
             )
     disk_root.mkdir(parents=True, exist_ok=True)
     free_mb = shutil.disk_usage(disk_root).free // (1 << 20)
     if free_mb < MIN_FREE_DISK_MB:
         problems.append(
             f"only {free_mb} MiB free under {disk_root}; the lab needs {MIN_FREE_DISK_MB} MiB "
-            "(free some space or point DSELAB_HOME elsewhere)"
+            f"(free some space or point {HOME} elsewhere)"
         )
     return problems
 
