@@ -205,7 +205,7 @@ def run_student_command(command: str, settings: Settings, timeout: float = 900) 
 
     # Its own process group, so a timeout ends the whole pipeline, not only bash (a child left
     # holding the output pipe would keep us waiting).
-    with subprocess.Popen(["bash", "-euo", "pipefail", "-c", command], cwd=working_folder(),
+    with subprocess.Popen(["bash", "-euo", "pipefail", "-c", command], cwd=working_folder(settings),
                           env=student_env(settings), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True, stdin=subprocess.DEVNULL, start_new_session=True) as child:
         try:
