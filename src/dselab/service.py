@@ -49,9 +49,9 @@ def open_workspace(runtime_name: str | None = None, progress: Progress | None = 
 
     settings = resolve(settings)
     name = runtime_name or settings.runtime
-    if name != settings.runtime:
-        settings = settings.replace(runtime=name)
-    runtime = make_runtime(name, progress=progress, settings=settings)
+    runtime = make_runtime(name, progress=progress, settings=settings)  # checks the name
+    if runtime.name != settings.runtime:  # a runtime named here: what the student's commands use too
+        settings = replace(settings, runtime=runtime.name)
     return Workspace(runtime, StateStore.for_runtime(name, settings), name, settings)
 
 
