@@ -17,10 +17,11 @@ from typing import Any
 
 from dselab.errors import DselabError
 from dselab.lab import Lab, Step
+from dselab.outcomes import CheckStatus
 from dselab.runtime.base import CommandResult, FileEntry, Runtime
 from dselab.state import StateStore
 
-PASS, FAIL, ERROR = "pass", "fail", "error"
+PASS, FAIL, ERROR = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.ERROR
 LOG_TAIL_EVIDENCE_BYTES = 2048  # a timed-out node's log tail kept in the attempt's evidence
 
 
@@ -124,7 +125,20 @@ class CheckContext:
         self.evidence.append(facts)
 
     def answer(self, step: Step) -> str | None:
-        return self.store.get(f"lab:{self.lab.id}:answer:{step.id}")
+        return self.store.answer(self.lab.id, step.id)
+
+    def fact(self, name: str) -> Any:
+        """What an earlier check of this lab run kept under `name` (None if nothing)."""
+        return self.store.fact(self.lab.id, name)
+
+    def keep_fact(self, name: str, value: Any) -> None:
+        """Keep a small JSON value for a later check of this run (in a classroom it crosses from the
+        seat's observer to the server, which checks its name and size)."""
+        self.store.set_fact(self.lab.id, name, value)
+
+    def passed_in_run(self, step_id: str) -> bool:
+        """Whether the step's check passed at least once in this lab run."""
+        return step_id in self.store.passed_steps(self.lab.id)
 
     # -- outcomes -----------------------------------------------------------------------------
 

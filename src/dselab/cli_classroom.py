@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import click
 
 from dselab.errors import EXIT_CHECK_FAILED, EXIT_USAGE, UsageError
+from dselab.outcomes import CheckStatus
 
 if TYPE_CHECKING:
     from dselab.classroom.join_links import Issued
@@ -203,7 +204,7 @@ def check_command(seat: str, lab: str, steps: tuple[str, ...], as_json: bool) ->
     require_root()
     results = check_seat(seat, lab, steps)
     _print_results(results, as_json)
-    if len(results) == 1 and results[0].status == "error":
+    if len(results) == 1 and results[0].status == CheckStatus.ERROR:
         sys.exit(EXIT_USAGE)
     sys.exit(0 if all(r.passed for r in results) else EXIT_CHECK_FAILED)
 

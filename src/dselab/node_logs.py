@@ -31,7 +31,7 @@ def system_records(text: str) -> list[str]:
 
 def latest_started_lab(ws: Workspace, labs: tuple[Lab, ...] | None = None) -> tuple[Lab, dict[str, Any]]:
     """The lab started last with `dselab start`, and its baseline."""
-    started = [(lab, ws.store.get(f"lab:{lab.id}:baseline")) for lab in labs or load_all()]
+    started = [(lab, ws.store.baseline(lab.id)) for lab in labs or load_all()]
     started = [(lab, base) for lab, base in started if base]
     if not started:
         raise UsageError("no lab has been started, so there is no lab mark to read from",

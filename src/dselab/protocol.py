@@ -84,7 +84,7 @@ def run_protocol(ws: service.Workspace, lab: Lab, progress: Progress | None = No
             progress.step("removing any previous lab cluster for a fresh start")
             ws.runtime.down(purge=True)
             restore.down(purge=True)
-            ws.store.delete_prefix("")
+            ws.store.forget_everything()
         if lab.id != "01-environment":
             service.start_lab(ws, lab.id, progress)
         report.setup_seconds = time.monotonic() - started

@@ -69,7 +69,7 @@ def grade(ws: service.Workspace, lab_ref: str | Lab, student: str, source: str =
     """Run every check of the lab (past failures) and credit each step by weight."""
     check_student(student)
     lab = lab_ref if isinstance(lab_ref, Lab) else get_lab(lab_ref)
-    started_at = float(service.baseline(ws, lab).get("started_at") or 0)
+    started_at = ws.store.run_started_at(lab.id)
     history = ws.store.attempts(lab.id, since=started_at)  # read before this grading's own attempts
     cluster = _cluster_info(ws)
     results = (checker or _run_all_checks)(ws, lab, source)
