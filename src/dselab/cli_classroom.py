@@ -19,6 +19,7 @@ from dselab.outcomes import CheckStatus
 
 if TYPE_CHECKING:
     from dselab.classroom.join_links import Issued
+    from dselab.classroom.lifecycle import SeatOutcome
 
 DEFAULT_PORT = 8055
 KEY_HELP = "course key file (kept on the server, mode 0600; reports are signed with it)"
@@ -28,7 +29,7 @@ def _say(line: str) -> None:
     click.echo(line, err=True)
 
 
-def _finish(outcomes: list) -> None:
+def _finish(outcomes: list[SeatOutcome]) -> None:
     failed = [o for o in outcomes if not o.ok]
     click.echo(f"{len(outcomes) - len(failed)} of {len(outcomes)} seat(s) ok"
                + (f"; failed: {', '.join(o.seat for o in failed)}" if failed else ""))

@@ -76,8 +76,9 @@ def error_result(lab: Lab, step: Step, message: str, hint: str = "") -> dict[str
 def lab_progress(store: StateStore, lab: Lab) -> dict[str, Any]:
     """Per step: passed at least once in this lab run, and the last check's outcome."""
     passed = store.passed_steps(lab.id)
-    steps = {s.id: {"id": s.id, "number": s.number, "title": s.title, "passed": s.id in passed, "last": None}
-             for s in lab.steps}
+    steps: dict[str, dict[str, Any]] = {
+        s.id: {"id": s.id, "number": s.number, "title": s.title, "passed": s.id in passed, "last": None}
+        for s in lab.steps}
     for attempt in store.attempts(lab.id):
         entry = steps.get(attempt["step"])
         if entry is not None:

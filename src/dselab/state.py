@@ -118,7 +118,8 @@ class StateStore:
     # -- the cluster's environment record (cluster.bring_up) -------------------------------------
 
     def environment(self) -> dict[str, Any] | None:
-        return self._get(ENVIRONMENT_KEY)
+        record: dict[str, Any] | None = self._get(ENVIRONMENT_KEY)
+        return record
 
     def set_environment(self, record: dict[str, Any]) -> None:
         self._put(ENVIRONMENT_KEY, record)
@@ -132,7 +133,8 @@ class StateStore:
     # -- a lab run ---------------------------------------------------------------------------------
 
     def baseline(self, lab_id: str) -> Baseline | None:
-        return self._get(_baseline_key(lab_id))
+        base: Baseline | None = self._get(_baseline_key(lab_id))
+        return base
 
     def run_started_at(self, lab_id: str) -> float:
         """When the lab's current run began (0: never started, so every attempt counts)."""
@@ -149,14 +151,16 @@ class StateStore:
         self._delete_prefix(_lab_prefix(lab_id))
 
     def answer(self, lab_id: str, step_id: str) -> str | None:
-        return self._get(answer_prefix(lab_id) + step_id)
+        value: str | None = self._get(answer_prefix(lab_id) + step_id)
+        return value
 
     def set_answer(self, lab_id: str, step_id: str, value: str) -> None:
         self._put(answer_prefix(lab_id) + step_id, value)
 
     def seat_answer(self, lab_id: str, step_id: str) -> str | None:
         """The last answer taken from a classroom seat's own store for a step (a differing one is new)."""
-        return self._get(_seat_answer_key(lab_id, step_id))
+        value: str | None = self._get(_seat_answer_key(lab_id, step_id))
+        return value
 
     def set_seat_answer(self, lab_id: str, step_id: str, value: str) -> None:
         self._put(_seat_answer_key(lab_id, step_id), value)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, make_response, redirect, render_template, request, url_for
 from flask_sock import Sock
@@ -33,6 +34,7 @@ from werkzeug.exceptions import Forbidden, HTTPException
 from werkzeug.http import parse_cookie
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.serving import BaseWSGIServer
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from dselab import render, resources
 from dselab.classroom import connection_caps as caps
@@ -104,7 +106,7 @@ def make_classroom_server(host: str, port: int, shells: Mapping[str, ShellSpec],
     if behind_proxy:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
-    def cookie_seat(environ: dict) -> str | None:  # the per-seat connection cap counts by the cookie's seat
+    def cookie_seat(environ: dict[str, Any]) -> str | None:  # the per-seat connection cap counts by the cookie's seat
         return auth.seat_from_cookie(parse_cookie(environ).get(SEAT_COOKIE))
 
     app.wsgi_app = caps.SeatCaps(app.wsgi_app, cookie_seat,  # type: ignore[method-assign]
@@ -161,14 +163,14 @@ def _seat_routes(auth: ClassroomAuth, shells: Mapping[str, ShellSpec], registry:
             refuse_cross_site()  # a websocket open is a GET: the JSON-only guard does not cover it
 
     @bp.get("/")
-    def own_seat() -> Response:
+    def own_seat() -> WerkzeugResponse:
         seat_id = cookie_seat()
         if seat_id is None:
             raise Forbidden(NOT_YOURS)
         return redirect(url_for("seat.page", seat_id=seat_id))  # same-site: the cookie came with it
 
     @bp.get("/<seat_id>/")
-    def page(seat_id: str) -> Response:
+    def page(seat_id: str) -> WerkzeugResponse:
         if work is not None:  # the lab's first step, beside the terminal
             return redirect(url_for("seat.lab.step_page", seat_id=seat_id, lab_ref=work.lab.id,
                                     step_ref=work.lab.steps[0].id))
@@ -179,7 +181,7 @@ def _seat_routes(auth: ClassroomAuth, shells: Mapping[str, ShellSpec], registry:
         response.headers["Cache-Control"] = "no-store"
         return response
 
-    @sock.route("/<seat_id>/terminal", bp=bp)
+    @sock.route("/<seat_id>/terminal", bp=bp)  # type: ignore[untyped-decorator]  # flask-sock has no types
     def terminal(ws: Socket, seat_id: str) -> None:
         cookie = request.cookies.get(SEAT_COOKIE)  # asked again while open: a rotation ends the page's shell
 

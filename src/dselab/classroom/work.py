@@ -24,6 +24,7 @@ from dselab.classroom.terminal import ShellSpec
 from dselab.errors import DselabError, UsageError
 from dselab.lab import Lab, Step, get_lab
 from dselab.lab_session import health_box
+from dselab.state import Attempt
 
 HEALTH_TTL_S = 15.0  # each seat's health asks its ring (a JVM per seat): polls share one answer
 EVIDENCE_ATTEMPTS = 20  # the last attempts of a step shown with their evidence (each capped at 64 KiB)
@@ -87,11 +88,11 @@ class ClassroomWork:
         steps = [{"id": s.id, "number": s.number, "title": s.title} for s in self.lab.steps]
         return {"lab": self.lab.id, "steps": steps, "seats": rows, "at": time.time()}
 
-    def evidence(self, seat_id: str, step: Step) -> list[dict[str, Any]]:
+    def evidence(self, seat_id: str, step: Step) -> list[Attempt]:
         """The step's last attempts with their evidence (each capped when it was recorded)."""
         store = registry.get(self.layout, seat_id).server_store()
         try:
-            return list(store.attempts(self.lab.id, step.id)[-EVIDENCE_ATTEMPTS:])
+            return store.attempts(self.lab.id, step.id)[-EVIDENCE_ATTEMPTS:]
         finally:
             store.close()
 
