@@ -17,8 +17,9 @@ from dselab import paths, render, service
 from dselab.errors import DselabError, UsageError
 from dselab.lab import get_lab
 from dselab.settings import Settings
-from dselab.web.app import WorkspaceFactory, create_app
+from dselab.web.app import create_app
 from dselab.web.hosts import is_loopback, served_names
+from dselab.web.local_session import WorkspaceFactory
 
 DEFAULT_SITE_DIR = Path("build") / "site"  # relative to the current folder
 

@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from dselab import grading
 from dselab.classroom import capacity, limits, links, recording, registry, seats, toolchain, users
@@ -104,7 +105,7 @@ def up(student_ids: Sequence[str] | None, key_file: str | None, say: Say, lab: s
     require_root()
     layout = layout or Layout.current()
     settings = layout.settings
-    key = grading.load_key(key_file) if key_file else None  # a missing or empty key: error now
+    key = grading.load_key(Path(key_file)) if key_file else None  # a missing or empty key: error now
     planned = plan_seats(layout, student_ids)
     missing = [s for s in planned if not seats.running(s)]
     plan = capacity.require(len(missing), settings=settings)
@@ -152,7 +153,7 @@ def _store_key(layout: Layout, key: bytes) -> None:
 
 def course_key(layout: Layout, key_file: str | None) -> bytes:
     """--key-file if given, else the key `up` kept on the server; no key is an error for signing."""
-    key = grading.load_key(key_file) if key_file else (grading.load_key(layout.key_file)
+    key = grading.load_key(Path(key_file)) if key_file else (grading.load_key(layout.key_file)
                                                        if layout.key_file.exists() else None)
     if key is None:
         raise UsageError("no course key: the gradebook must be signed",
