@@ -18,11 +18,12 @@ from typing import Any
 import click
 
 from dselab import paths, service
+from dselab.cli_context import loaded_settings
 from dselab.errors import EXIT_CHECK_FAILED, EXIT_USAGE, DselabError, UsageError
 from dselab.outcomes import CheckStatus
 from dselab.progress import Console
 from dselab.runtime.base import SEED
-from dselab.settings import RUNTIME, Settings, current
+from dselab.settings import RUNTIME, current
 
 # A snapshot tag or other nodetool value must be a plain word: no shell metacharacters, no paths.
 SAFE_TAG = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
@@ -58,16 +59,8 @@ class FriendlyGroup(click.Group):
                 formatter.write_dl(rows)
 
 
-def settings() -> Settings:
-    """The settings `main` loaded for this command (the environment plus its flags)."""
-    loaded = click.get_current_context().find_object(Settings)
-    if loaded is None:  # a command invoked without the group (never from the shell)
-        raise UsageError("dselab's settings were not loaded: run commands through `dselab`")
-    return loaded
-
-
 def workspace(progress: bool = True) -> service.Workspace:
-    return service.open_workspace(progress=Console() if progress else None, settings=settings())
+    return service.open_workspace(progress=Console() if progress else None, settings=loaded_settings())
 
 
 @click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from dselab.cli_context import loaded_settings
 from dselab.errors import EXIT_CHECK_FAILED, EXIT_USAGE, UsageError
 from dselab.outcomes import CheckStatus
 
@@ -29,9 +30,8 @@ KEY_HELP = "course key file (kept on the server, mode 0600; reports are signed w
 def _layout() -> Layout:
     """The classroom's layout, from the settings the CLI loaded (its knobs travel with it)."""
     from dselab.classroom.layout import Layout
-    from dselab.cli import settings
 
-    return Layout.current(settings())
+    return Layout.current(loaded_settings())
 
 
 def _say(line: str) -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 import click
 
 from dselab import grading, service
+from dselab.cli_context import loaded_settings
 from dselab.errors import EXIT_CHECK_FAILED
 from dselab.lab import get_lab
-from dselab.settings import Settings
 
 KEY_FILE_HELP = f"course key file (default: ${grading.KEY_ENV}; without a key the report is unsigned)"
 
@@ -20,12 +20,6 @@ KEY_FILE_HELP = f"course key file (default: ${grading.KEY_ENV}; without a key th
 def register(group: click.Group) -> None:
     for command in (grade_command, gradebook_command, keygen_command):
         group.add_command(command)
-
-
-def loaded_settings() -> Settings:
-    from dselab.cli import settings  # the CLI loaded them; cli imports this module
-
-    return settings()
 
 
 @click.command("grade")

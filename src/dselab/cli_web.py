@@ -14,9 +14,9 @@ import click
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from dselab import paths, render, service
+from dselab.cli_context import loaded_settings
 from dselab.errors import DselabError, UsageError
 from dselab.lab import get_lab
-from dselab.settings import Settings
 from dselab.web.app import create_app
 from dselab.web.hosts import is_loopback, served_names
 from dselab.web.local_session import WorkspaceFactory
@@ -24,17 +24,11 @@ from dselab.web.local_session import WorkspaceFactory
 DEFAULT_SITE_DIR = Path("build") / "site"  # relative to the current folder
 
 
-def _settings() -> Settings:
-    from dselab.cli import settings  # the CLI loaded them; cli imports this module
-
-    return settings()
-
-
 def _variables() -> dict[str, Any]:
     """The running version's template variables; the offline default if the runtime cannot say."""
     ws = None
     try:
-        ws = service.open_workspace(settings=_settings())
+        ws = service.open_workspace(settings=loaded_settings())
         return service.template_vars(ws)
     except DselabError as err:
         label = render.variant_label(render.OFFLINE_VARS)
@@ -116,7 +110,7 @@ def register(group: click.Group) -> None:
         warning = exposure_warning(host, port)
         if warning:
             click.echo(warning, err=True)
-        settings = _settings()
+        settings = loaded_settings()
         server = make_web_server(host, port, lambda: service.open_workspace(settings=settings), allow_hosts)
         click.echo(f"The web lab is at {_url(host, port)} (Ctrl+C to stop)")
         try:
