@@ -349,21 +349,21 @@ def answer(lab: str, step: str, value: str) -> None:
 
 @main.command("test")
 @click.argument("lab", required=False)
-@click.option("--all", "all_labs", is_flag=True, help="Run the protocol for every lab.")
+@click.option("--all", "all_labs", is_flag=True, help="Run the lab self-test for every lab.")
 @click.option("--keep", is_flag=True, help="Leave the cluster running afterwards.")
 @click.option("--running", is_flag=True,
               help="Use the running cluster as it is: no purge first, no teardown (a lab author trying new checks).")
 def test_cmd(lab: str | None, all_labs: bool, keep: bool, running: bool) -> None:
-    """The CI protocol: fresh cluster; per step check FAILS, solve, check PASSES; teardown."""
+    """The CI lab self-test: fresh cluster; per step check FAILS, solve, check PASSES; teardown."""
     from dselab.lab import get_lab, load_all
-    from dselab.protocol import run_protocol
+    from dselab.lab_selftest import run_selftest
 
     if not lab and not all_labs:
         raise UsageError("name a lab (e.g. `dselab test 05`) or use --all")
     labs = list(load_all()) if all_labs else [get_lab(lab or "")]
     ok = True
     for one in labs:
-        report = run_protocol(workspace(), one, Console(), keep=keep or running, fresh=not running)
+        report = run_selftest(workspace(), one, Console(), keep=keep or running, fresh=not running)
         for line in report.lines():
             click.echo(line)
         ok = ok and report.ok

@@ -2,7 +2,7 @@
 
 A lab root is a folder with `labs/` and `checks/` (the shipped content is one, `DSELAB_LABS`
 adds more). Importing a lab's checks module runs its `@check(lab_id, step_id)` decorators,
-which fill the registry in dselab.checking. Every problem (missing module, import error, a
+which fill the registry in dselab.check_engine. Every problem (missing module, import error, a
 step without a check, a check for a step the lab does not have) is collected, not raised, so
 lab.load_all reports them all at once.
 """
@@ -64,7 +64,7 @@ def _import_problem(path: Path, err: Exception) -> str:
 
 def load_checks(labs: Iterable[Lab], errors: list[str]) -> None:
     """Import every lab's checks module and confirm each step has exactly its lab's check."""
-    from dselab.checking import END_OF_LAB, registrations
+    from dselab.check_engine import END_OF_LAB, registrations
 
     for lab in labs:
         path = lab.checks

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from dselab import cluster
-from dselab.checking import END_OF_LAB, CheckContext, CheckResult, registered, run_check, run_checks
+from dselab.check_engine import END_OF_LAB, CheckContext, CheckResult, registered, run_check, run_checks
 from dselab.command_failure import reason_line
 from dselab.errors import EnvironmentProblem, UsageError
 from dselab.lab import Lab, Step, get_lab
@@ -42,7 +42,7 @@ class Workspace:
 
 
 def open_workspace(runtime_name: str | None = None, progress: Progress | None = None) -> Workspace:
-    from dselab.runtime.select import make_runtime
+    from dselab.runtime.factory import make_runtime
 
     name = runtime_name or os.environ.get("DSELAB_RUNTIME", "local")
     runtime = make_runtime(name, progress=progress)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dselab.checking import registered
+from dselab.check_engine import registered
 from dselab.lab import ContentError, get_lab, load_all
 from dselab.labroot import default_module, import_checks
 
@@ -53,7 +53,7 @@ def test_every_lab_root_problem_is_reported_at_once(tmp_path: Path) -> None:
     make_lab(tmp_path, "91-nochecks", ("a",))
     make_lab(tmp_path, "92-importerror", ("a",), checks="import os\n\nraise ImportError('no module named x')\n")
     make_lab(tmp_path, "93-mismatch", ("a", "b"), checks=(
-        "from dselab.checking import check\n\n@check('93-mismatch', 'a')\ndef a(ctx): pass\n\n"
+        "from dselab.check_engine import check\n\n@check('93-mismatch', 'a')\ndef a(ctx): pass\n\n"
         "@check('93-mismatch', 'zzz')\ndef z(ctx): pass\n"))
     make_lab(tmp_path, "05-backup-restore", ("a",), checks="")
     make_lab(tmp_path, "94-slash", ("a",), extra="checks: ../evil.py\n")
@@ -72,7 +72,7 @@ def test_every_lab_root_problem_is_reported_at_once(tmp_path: Path) -> None:
 
 def test_a_checks_module_serves_only_its_own_lab(tmp_path: Path) -> None:
     make_lab(tmp_path, "95-other", ("a",), checks=(
-        "from dselab.checking import check\n\n@check('95-other', 'a')\ndef a(ctx): pass\n\n"
+        "from dselab.check_engine import check\n\n@check('95-other', 'a')\ndef a(ctx): pass\n\n"
         "@check('96-someone-else', 'a')\ndef b(ctx): pass\n"))
     with pytest.raises(ContentError, match="registers a check for lab '96-someone-else'; this module serves lab '95-other'"):
         load_all((tmp_path,))

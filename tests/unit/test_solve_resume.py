@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from dselab import cli, service
-from dselab.checking import CheckContext, check
+from dselab.check_engine import CheckContext, check
 from dselab.errors import EnvironmentProblem
 from dselab.lab import Lab, Step
 from dselab.state import StateStore

@@ -99,7 +99,7 @@ def observe(request: dict[str, Any]) -> dict[str, Any]:
         raise UsageError(f"observer: unknown operation {op!r}")
     lab = get_lab(str(request["lab"])) if op == "check" else None
     store = _scratch_store(lab, request) if lab else StateStore.in_memory()
-    from dselab.runtime.select import make_runtime
+    from dselab.runtime.factory import make_runtime
 
     ws = service.Workspace(make_runtime("local"), store, "local")
     try:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from dselab import grading, service
-from dselab.checking import CheckResult
+from dselab.check_engine import CheckResult
 from dselab.classroom import observation, registry
 from dselab.classroom.layout import Layout
 from dselab.classroom.observe import observe

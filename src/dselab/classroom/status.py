@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from dselab.checking import PASS
+from dselab.check_engine import PASS
 from dselab.classroom import namespaces, recording, registry, seats
 from dselab.classroom.layout import Layout
 from dselab.classroom.lifecycle import parallelism, seat_fault

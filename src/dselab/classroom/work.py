@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dselab.checking import ERROR, PASS
+from dselab.check_engine import ERROR, PASS
 from dselab.classroom import gradebook, lifecycle, recording, registry, seats, status, toolchain
 from dselab.classroom.check_queue import CheckQueue
 from dselab.classroom.layout import Layout

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dselab import service
-from dselab.checking import ERROR, PASS, CheckResult, run_checks
+from dselab.check_engine import ERROR, PASS, CheckResult, run_checks
 from dselab.errors import DselabError
 from dselab.grading.report import HISTORY, NOW, Report, StepGrade, check_student, iso
 from dselab.grading.signing import sign

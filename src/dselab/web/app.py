@@ -21,7 +21,7 @@ from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
 from dselab import render, resources, service
-from dselab.checking import ERROR
+from dselab.check_engine import ERROR
 from dselab.errors import ClusterDown, DselabError, UsageError
 from dselab.lab import Lab, Step, load_all
 from dselab.service import Workspace

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from dselab import environment
-from dselab.checking import END_OF_LAB, CheckContext, CheckResult, Verdict, registered, run_check
+from dselab.check_engine import END_OF_LAB, CheckContext, CheckResult, Verdict, registered, run_check
 from dselab.lab import get_lab
 from dselab.runtime.base import LAB_NODES, CommandResult, FileEntry
 from dselab.state import StateStore

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from dselab.checking import CheckContext, CheckResult, run_check
+from dselab.check_engine import CheckContext, CheckResult, run_check
 from dselab.lab import get_lab
 from dselab.runtime.base import LAB_NODES, CommandResult, FileEntry
 from dselab.state import StateStore

@@ -17,7 +17,7 @@ from click import Group
 from click.testing import CliRunner
 
 from dselab import cli_grading, grading, service
-from dselab.checking import CheckResult
+from dselab.check_engine import CheckResult
 from dselab.errors import UsageError
 from dselab.lab import Lab, Step
 from dselab.state import StateStore

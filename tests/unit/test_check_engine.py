@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from dselab import grading, service
-from dselab.checking import CheckContext, CheckResult, check, run_checks
+from dselab.check_engine import CheckContext, CheckResult, check, run_checks
 from dselab.errors import EnvironmentProblem, NodeTimeout
 from dselab.lab import Lab, Step
 from dselab.runtime.base import CommandResult

@@ -151,7 +151,7 @@ def check(lab_id: str, step_id: str) -> Callable[[CheckFn], CheckFn]:
     return register
 
 
-# The check the test protocol runs after a lab's last step (design: "end-of-lab verification").
+# The check the lab self-test (lab_selftest.py) runs after a lab's last step (design: "end-of-lab verification").
 END_OF_LAB = "end-of-lab"
 
 
