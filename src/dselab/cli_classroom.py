@@ -135,14 +135,14 @@ def serve_command(host: str, port: int, allow_hosts: tuple[str, ...], certfile: 
     from dselab.classroom.join_links import instructor_link
     from dselab.classroom.layout import Layout
     from dselab.classroom.privilege import require_root
-    from dselab.cli_web import _check_port
+    from dselab.cli_web import check_port
 
     require_root()
     ssl = serving.tls_files(certfile, keyfile)
     warning = serving.plain_http_warning(host, ssl is not None)
     if warning:
         _say(warning)
-    _check_port(host, port)
+    check_port(host, port)
     served = serving.make_server(host, port, allow_hosts, lab, ssl, behind_proxy=behind_proxy)
     layout = Layout.current()
     click.echo(f"Classroom server at {served.url}/ (Ctrl+C to stop)")
@@ -198,11 +198,11 @@ def check_command(seat: str, lab: str, steps: tuple[str, ...], as_json: bool) ->
     """Run and record SEAT's checks on the server; exit codes as `dselab check`."""
     from dselab.classroom.privilege import require_root
     from dselab.classroom.recording import check_seat
-    from dselab.cli import _print_results
+    from dselab.cli import print_results
 
     require_root()
     results = check_seat(seat, lab, steps)
-    _print_results(results, as_json)
+    print_results(results, as_json)
     if len(results) == 1 and results[0].status == "error":
         sys.exit(EXIT_USAGE)
     sys.exit(0 if all(r.passed for r in results) else EXIT_CHECK_FAILED)

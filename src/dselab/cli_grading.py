@@ -10,8 +10,8 @@ from pathlib import Path
 import click
 
 from dselab import grading, service
+from dselab.catalogue import get_lab
 from dselab.errors import EXIT_CHECK_FAILED
-from dselab.lab import get_lab
 
 KEY_FILE_HELP = f"course key file (default: ${grading.KEY_ENV}; without a key the report is unsigned)"
 

@@ -86,7 +86,7 @@ def run_selftest(ws: service.Workspace, lab: Lab, progress: Progress | None = No
             restore.down(purge=True)
             ws.store.delete_prefix("")
         if lab.id != "01-environment":
-            service.start_lab(ws, lab.id, progress)
+            service.start_lab(ws, lab, progress)
         report.setup_seconds = time.monotonic() - started
         for step in lab.steps:
             report.outcomes.append(_one_step(ws, lab, step, progress))
@@ -108,7 +108,7 @@ def _one_step(ws: service.Workspace, lab: Lab, step, progress: Progress) -> Step
     progress.step(f"step {step.number} ({step.id}): check must fail")
     outcome.before = service.check_one(ws, lab, step, source="protocol")
     try:
-        service.solve(ws, lab.id, [step.id], progress)
+        service.solve(ws, lab, [step.id], progress)
     except DselabError as err:
         outcome.solve_error = err.one_line()
     outcome.after = service.check_one(ws, lab, step, source="protocol")

@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from dselab.catalogue import load_all
 from dselab.errors import UsageError
-from dselab.lab import Lab, load_all
+from dselab.lab import Lab
 from dselab.service import Workspace, baseline
 
 RECORD_START = re.compile(r"^(TRACE|DEBUG|INFO|WARN|ERROR)\s")

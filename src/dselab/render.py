@@ -29,8 +29,9 @@ from markdown_it.token import Token
 from markupsafe import Markup
 
 from dselab import resources
+from dselab.catalogue import load_all
 from dselab.errors import UsageError
-from dselab.lab import Lab, Step, find_lab, load_all
+from dselab.lab import Lab, Step, find_lab
 from dselab.templating import render_text, version_vars
 
 OFFLINE_VARS: dict[str, Any] = version_vars("5.0.9", "local")

@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from dselab import environment, service
-from dselab.lab import get_lab
+from dselab.catalogue import get_lab
 from dselab.lab_folder import working_folder
 from dselab.runtime.base import LAB_NODES, SEED
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from dselab import grading, service
-from dselab.lab import Step, get_lab
+from dselab.catalogue import get_lab
+from dselab.lab import Step
 
 pytestmark = [
     pytest.mark.integration,

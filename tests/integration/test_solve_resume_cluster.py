@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 
 from dselab import grading, service
+from dselab.catalogue import get_lab
 from dselab.errors import EnvironmentProblem
-from dselab.lab import get_lab
 
 pytestmark = pytest.mark.integration
 

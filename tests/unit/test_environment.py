@@ -2,7 +2,7 @@
 students load in lab 05 holds exactly the generated new rows."""
 
 from dselab import environment
-from dselab.lab import get_lab
+from dselab.catalogue import get_lab
 
 
 def test_base_data_has_12000_rows_and_a_stable_fingerprint():

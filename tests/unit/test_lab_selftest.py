@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dselab.check_engine import CheckResult, registered
+from dselab.check_engine import END_OF_LAB, CheckResult
 from dselab.lab import Lab, Step
 from dselab.lab_selftest import SelftestReport, StepOutcome
+from shipped_content import shipped_lab
 
 LAB = Lab(id="05-backup-restore", number="05", title="Backup & Restore", summary="",
           steps=(Step(id="snapshot", number=1, title="Snapshot", body="", solution=()),))
@@ -40,4 +41,4 @@ def test_a_failed_end_of_lab_verification_makes_the_lab_red() -> None:
 
 
 def test_lab_05_has_an_end_of_lab_verification() -> None:
-    assert registered("05-backup-restore", "end-of-lab") is not None
+    assert END_OF_LAB in shipped_lab("05-backup-restore").checks

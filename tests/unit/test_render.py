@@ -9,8 +9,9 @@ import pytest
 from jinja2 import UndefinedError
 
 from dselab import render, resources
+from dselab.catalogue import load_all
 from dselab.errors import UsageError
-from dselab.lab import Lab, Step, load_all
+from dselab.lab import Lab, Step
 
 VARS = render.OFFLINE_VARS
 

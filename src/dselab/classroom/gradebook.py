@@ -8,13 +8,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from dselab import grading
+from dselab.catalogue import get_lab
 from dselab.classroom import recording, registry
 from dselab.classroom.layout import Layout
 from dselab.classroom.lifecycle import course_key, parallelism, seat_fault
 from dselab.classroom.privilege import require_root
 from dselab.classroom.registry import Seat
 from dselab.errors import DselabError
-from dselab.lab import get_lab
 
 
 def build(out_file: Path, reports_dir: Path, lab_ref: str, key_file: str | None,

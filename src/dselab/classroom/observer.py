@@ -24,8 +24,9 @@ import sys
 from typing import Any
 
 from dselab import service
+from dselab.catalogue import get_lab
 from dselab.errors import DselabError, UsageError
-from dselab.lab import Lab, get_lab
+from dselab.lab import Lab
 from dselab.paths import home
 from dselab.state import StateStore
 
@@ -85,7 +86,7 @@ def _check(ws: service.Workspace, request: dict[str, Any]) -> dict[str, Any]:
     steps = [str(s) for s in request.get("steps") or []]
     before = ws.store.kv_items(f"lab:{lab.id}:")
     seat_answers = _take_seat_answers(ws, lab)
-    results = service.check(ws, lab.id, steps, str(request.get("source") or "classroom"))
+    results = service.check(ws, lab, steps, str(request.get("source") or "classroom"))
     after = ws.store.kv_items(f"lab:{lab.id}:")
     skip = {answer_key(lab, s) for s in seat_answers} | {taken_key(lab, s) for s in seat_answers}
     facts = {k: v for k, v in after.items() if before.get(k) != v and k not in skip}

@@ -14,13 +14,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from dselab import grading, service
+from dselab.catalogue import get_lab
 from dselab.check_engine import CheckResult
 from dselab.classroom import observation, registry
 from dselab.classroom.layout import Layout
 from dselab.classroom.observe import observe
 from dselab.classroom.observer import answer_key, taken_key
 from dselab.classroom.registry import Seat
-from dselab.lab import Lab, Step, get_lab
+from dselab.lab import Lab, Step
 from dselab.state import StateStore
 
 

@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from dselab.catalogue import load_all
 from dselab.check_engine import PASS
 from dselab.classroom import namespaces, recording, registry, seats
 from dselab.classroom.layout import Layout
@@ -13,7 +14,6 @@ from dselab.classroom.lifecycle import parallelism, seat_fault
 from dselab.classroom.privilege import require_root
 from dselab.classroom.registry import Seat
 from dselab.errors import DselabError
-from dselab.lab import load_all
 from dselab.runtime.base import LAB_NODES
 
 

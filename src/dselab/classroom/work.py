@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from dselab.catalogue import get_lab
 from dselab.check_engine import ERROR, PASS
 from dselab.classroom import gradebook, lifecycle, recording, registry, seats, status, toolchain
 from dselab.classroom.check_queue import CheckQueue
@@ -25,7 +26,7 @@ from dselab.classroom.layout import Layout
 from dselab.classroom.registry import Seat
 from dselab.classroom.terminal import ShellSpec
 from dselab.errors import DselabError, UsageError
-from dselab.lab import Lab, Step, get_lab
+from dselab.lab import Lab, Step
 from dselab.render import OFFLINE_VARS
 from dselab.web.app import lab_progress
 

@@ -21,9 +21,10 @@ from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
 from dselab import render, resources, service
+from dselab.catalogue import load_all
 from dselab.check_engine import ERROR
 from dselab.errors import ClusterDown, DselabError, UsageError
-from dselab.lab import Lab, Step, load_all
+from dselab.lab import Lab, Step
 from dselab.service import Workspace
 from dselab.state import StateStore
 from dselab.web.hosts import LOOPBACK_NAMES

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+from dselab.catalogue import get_lab
 from dselab.classroom import observation, recording
 from dselab.classroom.observation import MAX_EVIDENCE_BYTES, MalformedObservation
-from dselab.lab import Lab, get_lab
+from dselab.lab import Lab
 from dselab.state import StateStore
 
 LAB_ID = "05-backup-restore"
