@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from dselab import grading, service
+from dselab import service
 from dselab.check_engine import CheckContext, CheckFn, CheckResult, check, run_checks
 from dselab.errors import EnvironmentProblem, NodeTimeout
+from dselab.grading.run import grade
 from dselab.lab import Lab, Step
 from dselab.runtime.base import CommandResult
 from dselab.state import StateStore
@@ -107,7 +108,7 @@ def test_grading_goes_on_past_an_unexpected_exception(ctx: CheckContext) -> None
     def checker(ws: service.Workspace, lab: Lab, source: str) -> list[CheckResult]:
         return run_checks(ctx, lab.steps, source)
 
-    report = grading.grade(ws, LAB, "alice", checker=checker)
+    report = grade(ws, LAB, "alice", checker=checker)
     assert [s.status for s in report.steps] == ["error", "error", "error", "pass"]
     assert report.score == 1 and "ConnectionRefusedError" in report.steps[0].message
     assert "AttributeError" in report.cluster["error"]  # this runtime cannot say its version: still a report

@@ -26,9 +26,9 @@ from typing import Protocol
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from dselab import grading
 from dselab.classroom.links import LinkState
 from dselab.errors import UsageError
+from dselab.grading.keys import load_key
 
 JOIN_PURPOSE = b"dselab/classroom/join-token/v2"
 INSTRUCTOR_PURPOSE = b"dselab/classroom/instructor-token/v2"
@@ -52,7 +52,7 @@ def derive(key: bytes, purpose: bytes, classroom: str) -> bytes:
 
 def load_course_key(key_file: Path | None = None) -> bytes:
     """The course key (the grading key file, or $DSELAB_COURSE_KEY); a classroom cannot run without one."""
-    key = grading.load_key(key_file)
+    key = load_key(key_file)
     if not key:
         raise UsageError("the classroom needs a course key: join links and cookies are derived from it",
                          fix="pass --key-file course.key (create one with `dselab keygen`)")

@@ -13,13 +13,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from dselab import grading
 from dselab.classroom import capacity, limits, links, recording, registry, seats, toolchain, users
 from dselab.classroom.layout import Layout
 from dselab.classroom.observe import make_observer
 from dselab.classroom.privilege import require_root
 from dselab.classroom.registry import Seat
 from dselab.errors import DselabError, UsageError
+from dselab.grading.keys import load_key
 
 PARALLEL_ENV = "DSELAB_CLASSROOM_PARALLEL"
 Say = Callable[[str], None]
@@ -101,7 +101,7 @@ def up(student_ids: Sequence[str] | None, key_file: str | None, say: Say, lab: s
        layout: Layout | None = None) -> list[SeatOutcome]:
     require_root()
     layout = layout or Layout.current()
-    key = grading.load_key(key_file) if key_file else None  # a missing or empty key: error now
+    key = load_key(key_file) if key_file else None  # a missing or empty key: error now
     planned = plan_seats(layout, student_ids)
     missing = [s for s in planned if not seats.running(s)]
     plan = capacity.require(len(missing))
@@ -148,7 +148,7 @@ def _store_key(layout: Layout, key: bytes) -> None:
 
 def course_key(layout: Layout, key_file: str | None) -> bytes:
     """--key-file if given, else the key `up` kept on the server; no key is an error for signing."""
-    key = grading.load_key(key_file) if key_file else (grading.load_key(layout.key_file)
+    key = load_key(key_file) if key_file else (load_key(layout.key_file)
                                                        if layout.key_file.exists() else None)
     if key is None:
         raise UsageError("no course key: the gradebook must be signed",

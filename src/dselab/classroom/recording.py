@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from dselab import grading, service
+from dselab import service
 from dselab.catalogue import get_lab
 from dselab.check_engine import CheckResult
 from dselab.classroom import observation, registry
@@ -21,6 +21,8 @@ from dselab.classroom.layout import Layout
 from dselab.classroom.observe import observe
 from dselab.classroom.observer import answer_key, taken_key
 from dselab.classroom.registry import Seat
+from dselab.grading.report import Report
+from dselab.grading.run import report_from
 from dselab.lab import Lab, Step
 from dselab.state import StateStore
 
@@ -72,7 +74,7 @@ def check_seat(seat_id: str, lab_ref: str, steps: Sequence[str] = (), layout: La
         store.close()
 
 
-def grade_seat(layout: Layout, seat: Seat, lab_ref: str) -> grading.Report:
+def grade_seat(layout: Layout, seat: Seat, lab_ref: str) -> Report:
     """Every check of the lab now, credited with the run's history: the report, unsigned."""
     lab = get_lab(lab_ref)
     store = seat.server_store()
@@ -80,7 +82,7 @@ def grade_seat(layout: Layout, seat: Seat, lab_ref: str) -> grading.Report:
         started_at = float((store.get(_baseline_key(lab)) or {}).get("started_at") or 0)
         history = store.attempts(lab.id, since=started_at)  # before this grading's own attempts
         results, data = _observed_checks(layout, seat, lab, lab.steps, "classroom", store)
-        return grading.report_from(lab, seat.id, started_at, history, results, observation.cluster(data), "classroom")
+        return report_from(lab, seat.id, started_at, history, results, observation.cluster(data), "classroom")
     finally:
         store.close()
 

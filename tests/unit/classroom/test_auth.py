@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from itsdangerous import TimestampSigner
 
-from dselab import grading
 from dselab.classroom.auth import ClassroomAuth, load_course_key
 from dselab.classroom.links import LinkState
 from dselab.errors import UsageError
+from dselab.grading.keys import KEY_ENV, keygen
 
 KEY = b"0123456789abcdef" * 4
 SEATS = ("alice", "bob", "carol")
@@ -183,9 +183,9 @@ def test_cookies_expire(auth: ClassroomAuth, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_course_key_comes_from_the_grading_key_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    key_file = grading.keygen(tmp_path / "course.key")
+    key_file = keygen(tmp_path / "course.key")
     assert load_course_key(key_file) == key_file.read_text().strip().encode()
-    monkeypatch.delenv(grading.KEY_ENV, raising=False)
+    monkeypatch.delenv(KEY_ENV, raising=False)
     with pytest.raises(UsageError, match="needs a course key"):
         load_course_key(None)
     with pytest.raises(UsageError, match="cannot read key file"):
