@@ -21,6 +21,8 @@ from dselab import resources
 from dselab.check_modules import attach_checks
 from dselab.lab import ContentError, Lab, StepCheck, find_lab, read_labs
 
+DEFAULT_LAB = "05"  # the lab a classroom's seats start unless --lab names another
+
 
 @dataclass(frozen=True)
 class Catalogue:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from dselab.catalogue import DEFAULT_LAB
 from dselab.classroom import capacity, limits, links, recording, registry, seats, toolchain, users
 from dselab.classroom.layout import Layout
 from dselab.classroom.observe import make_observer
@@ -97,7 +98,7 @@ def plan_seats(layout: Layout, student_ids: Sequence[str] | None) -> list[Seat]:
     return planned
 
 
-def up(student_ids: Sequence[str] | None, key_file: str | None, say: Say, lab: str = seats.DEFAULT_LAB,
+def up(student_ids: Sequence[str] | None, key_file: str | None, say: Say, lab: str = DEFAULT_LAB,
        layout: Layout | None = None) -> list[SeatOutcome]:
     require_root()
     layout = layout or Layout.current()
@@ -185,7 +186,7 @@ def down(purge: bool, say: Say, layout: Layout | None = None) -> list[SeatOutcom
     return outcomes
 
 
-def reset(seat_id: str, say: Say, lab: str = seats.DEFAULT_LAB, layout: Layout | None = None) -> None:
+def reset(seat_id: str, say: Say, lab: str = DEFAULT_LAB, layout: Layout | None = None) -> None:
     """One seat: a fresh cluster from scratch, fresh home files and a fresh lab run."""
     require_root()
     layout = layout or Layout.current()

@@ -22,7 +22,6 @@ from dselab.classroom.toolchain import Toolchain
 from dselab.errors import EnvironmentProblem
 from dselab.runtime.base import LAB_NODES
 
-DEFAULT_LAB = "05"
 SEAT_PROFILE_ENV = "DSELAB_CLASSROOM_NODE_PROFILE"  # node settings for seats; "small" unless set
 SEAT_LOOPBACK, SEAT_JMX_BASE = "127.0.55", "7155"  # the lab's usual ones: every seat has its own loopback
 PASSED_THROUGH = ("JAVA_HOME", "DSELAB_START_TIMEOUT", "DSELAB_CASSANDRA_VERSION")

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dselab.catalogue import get_lab
+from dselab.catalogue import DEFAULT_LAB, get_lab
 from dselab.check_engine import ERROR, PASS
 from dselab.classroom import gradebook, lifecycle, recording, registry, seats, status, toolchain
 from dselab.classroom.check_queue import CheckQueue
@@ -83,7 +83,7 @@ class _Refreshed:
 class ClassroomWork:
     """The seats of one classroom (Layout) and lab, as the web server sees them."""
 
-    def __init__(self, layout: Layout, lab_ref: str = seats.DEFAULT_LAB) -> None:
+    def __init__(self, layout: Layout, lab_ref: str = DEFAULT_LAB) -> None:
         self.layout = layout
         self.lab = get_lab(lab_ref)
         self._seat_locks: dict[str, threading.Lock] = {}
