@@ -171,7 +171,7 @@ def marks_of(fn: object) -> tuple[tuple[str, str], ...]:
 
 def marked_checks(module: ModuleType) -> list[tuple[str, str, CheckFn]]:
     """(lab id, step id, function) for every check defined in `module` (not merely imported into it)."""
-    found = []
+    found: list[tuple[str, str, CheckFn]] = []
     for value in vars(module).values():
         if callable(value) and getattr(value, "__module__", None) == module.__name__:
             found.extend((lab_id, step_id, value) for lab_id, step_id in marks_of(value))
