@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from dselab.catalogue import DEFAULT_LAB
 from dselab.classroom import capacity, limits, links, recording, registry, seats, toolchain, users
@@ -102,7 +103,7 @@ def up(student_ids: Sequence[str] | None, key_file: str | None, say: Say, lab: s
        layout: Layout | None = None) -> list[SeatOutcome]:
     require_root()
     layout = layout or Layout.current()
-    key = load_key(key_file) if key_file else None  # a missing or empty key: error now
+    key = load_key(Path(key_file)) if key_file else None  # a missing or empty key: error now
     planned = plan_seats(layout, student_ids)
     missing = [s for s in planned if not seats.running(s)]
     plan = capacity.require(len(missing))
@@ -149,7 +150,7 @@ def _store_key(layout: Layout, key: bytes) -> None:
 
 def course_key(layout: Layout, key_file: str | None) -> bytes:
     """--key-file if given, else the key `up` kept on the server; no key is an error for signing."""
-    key = load_key(key_file) if key_file else (load_key(layout.key_file)
+    key = load_key(Path(key_file)) if key_file else (load_key(layout.key_file)
                                                        if layout.key_file.exists() else None)
     if key is None:
         raise UsageError("no course key: the gradebook must be signed",

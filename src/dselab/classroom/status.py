@@ -7,13 +7,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from dselab.catalogue import load_all
-from dselab.check_engine import PASS
 from dselab.classroom import namespaces, recording, registry, seats
 from dselab.classroom.layout import Layout
 from dselab.classroom.lifecycle import parallelism, seat_fault
 from dselab.classroom.privilege import require_root
 from dselab.classroom.registry import Seat
 from dselab.errors import DselabError
+from dselab.outcomes import NodeState
 from dselab.runtime.base import LAB_NODES
 
 
@@ -23,7 +23,7 @@ class SeatStatus:
     user: str
     home: str
     netns: str
-    nodes: dict[str, str]  # node -> UN / DN / ... (the ring's view), "down" when no process runs
+    nodes: dict[str, NodeState]  # node -> the ring's view (UN, DN ...); STOPPED: no process; RUNNING: ring not asked
     passed: dict[str, list[int]] = field(default_factory=dict)  # lab id -> step numbers passed this run
     note: str = ""
 
@@ -36,13 +36,10 @@ def _passed(seat: Seat) -> dict[str, list[int]]:
     try:
         out = {}
         for lab in load_all():
-            base = store.get(f"lab:{lab.id}:baseline")
-            if base is None:
+            if store.baseline(lab.id) is None:
                 continue
-            numbers = {s.id: s.number for s in lab.steps}
-            done = {a["step"] for a in store.attempt_summaries(lab.id, since=float(base.get("started_at") or 0))
-                    if a["status"] == PASS}
-            out[lab.id] = sorted(numbers[s] for s in done if s in numbers)
+            done = store.passed_steps(lab.id)
+            out[lab.id] = [s.number for s in lab.steps if s.id in done]
         return out
     finally:
         store.close()
@@ -50,14 +47,15 @@ def _passed(seat: Seat) -> dict[str, list[int]]:
 
 def seat_status(layout: Layout, seat: Seat) -> SeatStatus:
     running = seats.node_processes(seat)
-    nodes = {n: ("up" if n in running else "down") for n in LAB_NODES}
+    nodes = {n: (NodeState.RUNNING if n in running else NodeState.STOPPED) for n in LAB_NODES}
     note = ""
     if not namespaces.exists(seat.netns):
         note = "no namespace (seat not up)"
     elif running:
         try:  # the ring's own view (UN/DN), observed in the seat's namespace
             ring = recording.ring_states(layout, seat)
-            nodes = {name: (ring.get(name, "UN") if name in running else "down") for name in LAB_NODES}
+            nodes = {name: (NodeState.parse(ring.get(name, NodeState.UP_NORMAL)) if name in running
+                            else NodeState.STOPPED) for name in LAB_NODES}
         except DselabError as err:
             note = err.one_line()
     return SeatStatus(seat.id, seat.user, str(seat.home), seat.netns, nodes, _passed(seat), note)
@@ -68,7 +66,7 @@ def safe_seat_status(layout: Layout, seat: Seat) -> SeatStatus:
     try:
         return seat_status(layout, seat)
     except Exception as err:  # noqa: BLE001  (whatever one seat did, the others are still reported)
-        nodes = {n: "?" for n in LAB_NODES}
+        nodes = {n: NodeState.UNKNOWN for n in LAB_NODES}
         return SeatStatus(seat.id, seat.user, str(seat.home), seat.netns, nodes, {}, f"status failed: {seat_fault(err)}")
 
 
