@@ -129,3 +129,15 @@ def test_a_node_timeout_keeps_its_log_out_of_the_message_and_in_capped_evidence(
     assert secret not in result.message + result.hint
     (tail,) = [e["log_tail"] for e in ctx.store.attempts(LAB_ID)[-1]["evidence"] if "log_tail" in e]
     assert tail.endswith(secret) and len(tail.encode()) <= 2048
+
+
+def test_a_step_its_lab_has_no_check_for_is_an_error_result(ctx: CheckContext) -> None:
+    """The check comes from the context's lab (a catalogue filled it), nowhere else: a function marked
+    with @check but not given to the lab is not run."""
+
+    @check(LAB_ID, "unattached")
+    def _unattached(ctx: CheckContext) -> None:
+        raise ctx.passed("never")
+
+    (result,) = run_checks(ctx, [Step(id="unattached", number=7, title="u", body="", solution=())])
+    assert (result.status, result.message) == ("error", "no check is registered for step unattached")
