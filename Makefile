@@ -100,7 +100,7 @@ test: setup browser-deps classroom-deps
 	$(VENV)/bin/ruff check src checks tests benchmarks
 	$(MAKE) typecheck
 	$(PY) -m pytest tests -v --durations=15 --ignore=tests/docker_runtime
-	# The protocol purges its cluster: it gets its own home and addresses, never the developer's lab.
+	# The lab self-test purges its cluster: it gets its own home and addresses, never the developer's lab.
 	DSELAB_HOME=$(CURDIR)/build/protocol-home DSELAB_LOOPBACK=127.0.59 DSELAB_JMX_BASE=8955 $(DSELAB) test 05
 	$(MAKE) test-docker
 

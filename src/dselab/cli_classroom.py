@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from dselab.catalogue import DEFAULT_LAB
 from dselab.cli_context import loaded_settings
 from dselab.errors import EXIT_CHECK_FAILED, EXIT_USAGE, UsageError
 from dselab.outcomes import CheckStatus
@@ -56,7 +57,7 @@ def classroom() -> None:
 @click.option("--seats", "count", type=int, help="number of seats: seat01, seat02, ...")
 @click.option("--roster", type=click.Path(dir_okay=False, path_type=Path), help="one student id per line")
 @click.option("--key-file", help=KEY_HELP)
-@click.option("--lab", default="05", show_default=True, help="the lab every seat starts")
+@click.option("--lab", default=DEFAULT_LAB, show_default=True, help="the lab every seat starts")
 def up_command(count: int | None, roster: Path | None, key_file: str | None, lab: str) -> None:
     """Create and start every seat that is missing (checks memory first); running seats are left alone."""
     from dselab.classroom import lifecycle
@@ -135,7 +136,7 @@ def links_command(seat_ids: tuple[str, ...], url: str, rotate: bool, expires: st
 @click.option("--keyfile", type=click.Path(dir_okay=False, path_type=Path), help="TLS private key (PEM)")
 @click.option("--behind-proxy", is_flag=True,
               help="a TLS reverse proxy in front passes X-Forwarded-Proto and X-Forwarded-Host (trusted)")
-@click.option("--lab", default="05", show_default=True)
+@click.option("--lab", default=DEFAULT_LAB, show_default=True)
 def serve_command(host: str, port: int, allow_hosts: tuple[str, ...], certfile: Path | None,
                   keyfile: Path | None, behind_proxy: bool, lab: str) -> None:
     """Serve every seat in the browser: its join link opens the lab's steps beside a terminal;
@@ -144,14 +145,14 @@ def serve_command(host: str, port: int, allow_hosts: tuple[str, ...], certfile: 
     from dselab.classroom import limits, serving
     from dselab.classroom.join_links import instructor_link
     from dselab.classroom.privilege import require_root
-    from dselab.cli_web import _check_port
+    from dselab.cli_web import check_port
 
     require_root()
     ssl = serving.tls_files(certfile, keyfile)
     warning = serving.plain_http_warning(host, ssl is not None)
     if warning:
         _say(warning)
-    _check_port(host, port)
+    check_port(host, port)
     layout = _layout()
     served = serving.make_server(host, port, allow_hosts, lab, ssl, layout=layout, behind_proxy=behind_proxy)
     click.echo(f"Classroom server at {served.url}/ (Ctrl+C to stop)")
@@ -173,7 +174,7 @@ def down_command(purge: bool) -> None:
 
 @classroom.command("reset")
 @click.argument("seat")
-@click.option("--lab", default="05", show_default=True)
+@click.option("--lab", default=DEFAULT_LAB, show_default=True)
 def reset_command(seat: str, lab: str) -> None:
     """Give SEAT a fresh cluster and a fresh lab run (its recorded attempts are cleared)."""
     from dselab.classroom import lifecycle
@@ -207,11 +208,11 @@ def check_command(seat: str, lab: str, steps: tuple[str, ...], as_json: bool) ->
     """Run and record SEAT's checks on the server; exit codes as `dselab check`."""
     from dselab.classroom.privilege import require_root
     from dselab.classroom.recording import check_seat
-    from dselab.cli import _print_results
+    from dselab.cli import print_results
 
     require_root()
     results = check_seat(seat, lab, steps, layout=_layout())
-    _print_results(results, as_json)
+    print_results(results, as_json)
     if len(results) == 1 and results[0].status == CheckStatus.ERROR:
         sys.exit(EXIT_USAGE)
     sys.exit(0 if all(r.passed for r in results) else EXIT_CHECK_FAILED)
@@ -256,7 +257,7 @@ def exec_command(seat: str, argv: tuple[str, ...]) -> None:
 @click.option("--reports", "reports_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("classroom-reports"), show_default=True,
               help="folder for each student's signed report.json, report.xml, report.html")
-@click.option("--lab", default="05", show_default=True)
+@click.option("--lab", default=DEFAULT_LAB, show_default=True)
 @click.option("--key-file", help="course key (default: the one given to `classroom up`)")
 def gradebook_command(out_file: Path, reports_dir: Path, lab: str, key_file: str | None) -> None:
     """Grade every seat from the server's records, sign each report, write the gradebook."""

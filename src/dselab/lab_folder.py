@@ -17,8 +17,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from dselab import paths, resources
+from dselab.catalogue import load_all
 from dselab.errors import EnvironmentProblem, UsageError
-from dselab.lab import Lab, load_all
+from dselab.lab import Lab
 from dselab.settings import Settings
 
 LAUNCHER = "_dselab.sh"

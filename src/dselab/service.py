@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from dselab import cluster
-from dselab.checking import END_OF_LAB, CheckContext, CheckResult, registered, run_check, run_checks
+from dselab.catalogue import get_lab
+from dselab.check_engine import END_OF_LAB, CheckContext, CheckResult, run_check, run_checks
 from dselab.command_failure import reason_line
 from dselab.errors import EnvironmentProblem, UsageError
-from dselab.lab import Lab, Step, get_lab
+from dselab.lab import Lab, Step
 from dselab.progress import Progress, Silent
 from dselab.runtime.base import Runtime
 from dselab.settings import Settings, resolve, variable_names
@@ -45,7 +46,7 @@ class Workspace:
 
 def open_workspace(runtime_name: str | None = None, progress: Progress | None = None,
                    settings: Settings | None = None) -> Workspace:
-    from dselab.runtime.select import make_runtime
+    from dselab.runtime.factory import make_runtime
 
     settings = resolve(settings)
     name = runtime_name or settings.runtime
@@ -69,9 +70,9 @@ def context(ws: Workspace, lab: Lab) -> CheckContext:
                         restore_runtime=ws.runtime.for_cluster("restore"))
 
 
-def start_lab(ws: Workspace, lab_ref: str, progress: Progress | None = None) -> Lab:
+def start_lab(ws: Workspace, lab_ref: str | Lab, progress: Progress | None = None) -> Lab:
     """Bring the cluster up if needed, apply the environment, record the lab's baseline."""
-    lab = get_lab(lab_ref)
+    lab = lab_ref if isinstance(lab_ref, Lab) else get_lab(lab_ref)
     env = cluster.bring_up(ws.runtime, ws.store, progress or Silent())
     record_baseline(ws, lab, env.get("fingerprint"))
     return lab
@@ -84,9 +85,9 @@ def record_baseline(ws: Workspace, lab: Lab, fingerprint: Any = None) -> None:
                                         cassandra_version=ws.runtime.cassandra_version()))
 
 
-def check(ws: Workspace, lab_ref: str, step_refs: list[str] | tuple[str, ...] = (),
+def check(ws: Workspace, lab_ref: str | Lab, step_refs: list[str] | tuple[str, ...] = (),
           source: str = "cli") -> list[CheckResult]:
-    lab = get_lab(lab_ref)
+    lab = lab_ref if isinstance(lab_ref, Lab) else get_lab(lab_ref)
     steps = lab.select(list(step_refs))
     return run_checks(context(ws, lab), steps, source)
 
@@ -97,7 +98,7 @@ def check_one(ws: Workspace, lab: Lab, step: Step, source: str = "cli") -> Check
 
 def check_end_of_lab(ws: Workspace, lab: Lab, source: str = "protocol") -> CheckResult | None:
     """The lab's own final verification (lab 05: restored data equals the backup), if it has one."""
-    if registered(lab.id, END_OF_LAB) is None:
+    if END_OF_LAB not in lab.checks:
         return None
     final = Step(id=END_OF_LAB, number=len(lab.steps) + 1, title="End-of-lab verification", body="", solution=())
     return run_check(context(ws, lab), final, source)

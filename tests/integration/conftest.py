@@ -53,7 +53,7 @@ def lab_workspace(test_home: Path) -> Iterator[service.Workspace]:
     ws.store.forget_everything()
     service.start_lab(ws, "05")
     yield ws
-    from dselab.runtime.select import restore_runtime
+    from dselab.runtime.factory import restore_runtime
 
     restore_runtime(RUNTIME).down(purge=True)
     ws.runtime.down(purge=True)
@@ -96,7 +96,7 @@ def student(lab_workspace: service.Workspace) -> Student:
 
 def reset_lab(ws: service.Workspace) -> None:
     """Undo what the lab's steps did, then start it again (new log marks, no attempts)."""
-    from dselab.runtime.select import restore_runtime
+    from dselab.runtime.factory import restore_runtime
 
     restore_runtime(RUNTIME).down(purge=True)
     for node in LAB_NODES:

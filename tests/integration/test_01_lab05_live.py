@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from dselab import environment, service
-from dselab.lab import get_lab
+from dselab.catalogue import get_lab
 from dselab.lab_folder import working_folder
 from dselab.runtime.base import LAB_NODES, SEED
 
@@ -212,7 +212,7 @@ def test_full_sequence_restores_exactly_what_was_backed_up(lab_workspace):
         service.solve(ws, "05", [step])
         result = check(ws, step)
         assert result.passed, (step, result.message)
-    from dselab.runtime.select import restore_runtime
+    from dselab.runtime.factory import restore_runtime
 
     expected = environment.expected_fingerprint(with_new_rows=True)
     assert environment.fingerprint(ws.runtime) == expected

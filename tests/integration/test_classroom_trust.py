@@ -21,9 +21,9 @@ import psutil
 import pytest
 from trust_room import MALLORY, VICTIM, Room, as_seat, classroom
 
+from dselab.catalogue import get_lab
 from dselab.classroom.seat_session import SeatSession
 from dselab.classroom.work import ClassroomWork
-from dselab.lab import get_lab
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(os.geteuid() != 0, reason="the classroom creates users and namespaces: root only")]

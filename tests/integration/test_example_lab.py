@@ -1,5 +1,5 @@
 """A lab written without touching src/ (tests/example_labroot, found through DSELAB_LABS) passes
-the CI protocol on the real cluster: each check fails before its solve and passes after."""
+the CI lab self-test on the real cluster: each check fails before its solve and passes after."""
 
 from __future__ import annotations
 

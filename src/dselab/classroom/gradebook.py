@@ -7,39 +7,42 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from dselab import grading
+from dselab.catalogue import get_lab
 from dselab.classroom import recording, registry
 from dselab.classroom.layout import Layout
 from dselab.classroom.lifecycle import course_key, parallelism, seat_fault
 from dselab.classroom.privilege import require_root
 from dselab.classroom.registry import Seat
 from dselab.errors import DselabError
-from dselab.lab import get_lab
+from dselab.grading.gradebook import Gradebook, gradebook
+from dselab.grading.gradebook_files import check_gradebook_out, write_gradebook
+from dselab.grading.report_files import write_report
+from dselab.grading.signing import sign
 
 
 def build(out_file: Path, reports_dir: Path, lab_ref: str, key_file: str | None,
-          say: Callable[[str], None], layout: Layout | None = None) -> grading.Gradebook:
+          say: Callable[[str], None], layout: Layout | None = None) -> Gradebook:
     require_root()
     layout = layout or Layout.current()
-    grading.check_gradebook_out(out_file)
+    check_gradebook_out(out_file)
     key = course_key(layout, key_file)
     lab = get_lab(lab_ref)
     known = list(registry.load(layout).values())
 
     def grade(seat: Seat) -> None:
         try:
-            report = grading.sign(recording.grade_seat(layout, seat, lab.id), key)
+            report = sign(recording.grade_seat(layout, seat, lab.id), key)
         except DselabError as err:
             say(f"{seat.id}: not graded: {err.one_line()}")
             return
         except Exception as err:  # noqa: BLE001  (one seat's failure never costs the class its gradebook)
             say(f"{seat.id}: not graded: {seat_fault(err)}")
             return
-        grading.write_report(report, reports_dir / f"{seat.id}-{lab.id}")
+        write_report(report, reports_dir / f"{seat.id}-{lab.id}")
         say(f"{seat.id}: {report.score}/{report.max_score}")
 
     with ThreadPoolExecutor(max_workers=parallelism(layout.settings)) as pool:
         list(pool.map(grade, known))
-    book = grading.gradebook([reports_dir], key)
-    grading.write_gradebook(book, out_file)
+    book = gradebook([reports_dir], key)
+    write_gradebook(book, out_file)
     return book

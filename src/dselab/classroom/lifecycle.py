@@ -14,13 +14,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from dselab import grading
+from dselab.catalogue import DEFAULT_LAB
 from dselab.classroom import capacity, limits, links, recording, registry, seats, toolchain, users
 from dselab.classroom.layout import Layout
 from dselab.classroom.observe import make_observer
 from dselab.classroom.privilege import require_root
 from dselab.classroom.registry import Seat
 from dselab.errors import DselabError, UsageError
+from dselab.grading.keys import load_key
 from dselab.settings import Settings, resolve
 
 Say = Callable[[str], None]
@@ -100,12 +101,12 @@ def plan_seats(layout: Layout, student_ids: Sequence[str] | None) -> list[Seat]:
     return planned
 
 
-def up(student_ids: Sequence[str] | None, key_file: str | None, say: Say, lab: str = seats.DEFAULT_LAB,
+def up(student_ids: Sequence[str] | None, key_file: str | None, say: Say, lab: str = DEFAULT_LAB,
        layout: Layout | None = None) -> list[SeatOutcome]:
     require_root()
     layout = layout or Layout.current()
     settings = layout.settings
-    key = grading.load_key(Path(key_file)) if key_file else None  # a missing or empty key: error now
+    key = load_key(Path(key_file)) if key_file else None  # a missing or empty key: error now
     planned = plan_seats(layout, student_ids)
     missing = [s for s in planned if not seats.running(s)]
     plan = capacity.require(len(missing), settings=settings)
@@ -153,7 +154,7 @@ def _store_key(layout: Layout, key: bytes) -> None:
 
 def course_key(layout: Layout, key_file: str | None) -> bytes:
     """--key-file if given, else the key `up` kept on the server; no key is an error for signing."""
-    key = grading.load_key(Path(key_file)) if key_file else (grading.load_key(layout.key_file)
+    key = load_key(Path(key_file)) if key_file else (load_key(layout.key_file)
                                                        if layout.key_file.exists() else None)
     if key is None:
         raise UsageError("no course key: the gradebook must be signed",
@@ -190,7 +191,7 @@ def down(purge: bool, say: Say, layout: Layout | None = None) -> list[SeatOutcom
     return outcomes
 
 
-def reset(seat_id: str, say: Say, lab: str = seats.DEFAULT_LAB, layout: Layout | None = None) -> None:
+def reset(seat_id: str, say: Say, lab: str = DEFAULT_LAB, layout: Layout | None = None) -> None:
     """One seat: a fresh cluster from scratch, fresh home files and a fresh lab run."""
     require_root()
     layout = layout or Layout.current()

@@ -25,8 +25,9 @@ import sys
 from typing import Any
 
 from dselab import service
+from dselab.catalogue import get_lab
 from dselab.errors import DselabError, UsageError
-from dselab.lab import Lab, get_lab
+from dselab.lab import Lab
 from dselab.paths import home
 from dselab.settings import Settings, current, resolve
 from dselab.state import StateStore
@@ -81,7 +82,7 @@ def _check(ws: service.Workspace, request: dict[str, Any]) -> dict[str, Any]:
     steps = [str(s) for s in request.get("steps") or []]
     before = ws.store.facts(lab.id)
     seat_answers = _take_seat_answers(ws, lab)
-    results = service.check(ws, lab.id, steps, str(request.get("source") or "classroom"))
+    results = service.check(ws, lab, steps, str(request.get("source") or "classroom"))
     facts = {k: v for k, v in ws.store.facts(lab.id).items() if before.get(k) != v}
     return {"results": [r.to_dict(with_evidence=True) for r in results], "facts": facts,
             "seat_answers": seat_answers, "cluster": _cluster(ws)}
@@ -93,7 +94,7 @@ def observe(request: dict[str, Any], settings: Settings | None = None) -> dict[s
         raise UsageError(f"observer: unknown operation {op!r}")
     lab = get_lab(str(request["lab"])) if op == "check" else None
     store = _scratch_store(lab, request) if lab else StateStore.in_memory()
-    from dselab.runtime.select import make_runtime
+    from dselab.runtime.factory import make_runtime
 
     settings = resolve(settings)
     ws = service.Workspace(make_runtime("local", settings=settings), store, "local", settings)

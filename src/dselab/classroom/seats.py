@@ -24,7 +24,6 @@ from dselab.errors import EnvironmentProblem
 from dselab.runtime.base import LAB_NODES
 from dselab.settings import Settings
 
-DEFAULT_LAB = "05"
 SEAT_PROFILE_ENV = knobs.CLASSROOM_NODE_PROFILE  # node settings for seats; "small" unless set
 SEAT_LOOPBACK, SEAT_JMX_BASE = "127.0.55", "7155"  # the lab's usual ones: every seat has its own loopback
 PASSED_THROUGH = (knobs.JAVA_HOME, knobs.START_TIMEOUT, knobs.CASSANDRA_VERSION)  # the server's, if set

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from werkzeug.serving import BaseWSGIServer
 
+from dselab.catalogue import DEFAULT_LAB
 from dselab.classroom import links
 from dselab.classroom.join_links import live_auth
 from dselab.classroom.layout import Layout
@@ -16,8 +17,6 @@ from dselab.classroom.server import make_classroom_server
 from dselab.classroom.work import ClassroomWork
 from dselab.errors import UsageError
 from dselab.web.hosts import is_loopback
-
-DEFAULT_PORT = 8055
 
 
 def base_url(host: str, port: int, tls: bool = False) -> str:
@@ -53,7 +52,7 @@ class Served:
     work: ClassroomWork
 
 
-def make_server(host: str, port: int, allow_hosts: Iterable[str] = (), lab: str = "05",
+def make_server(host: str, port: int, allow_hosts: Iterable[str] = (), lab: str = DEFAULT_LAB,
                 ssl: tuple[str, str] | None = None, layout: Layout | None = None,
                 behind_proxy: bool = False) -> Served:
     """The classroom server for every seat in the registry (port 0: any free port)."""

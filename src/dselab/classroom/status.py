@@ -6,13 +6,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from dselab.catalogue import load_all
 from dselab.classroom import namespaces, recording, registry, seats
 from dselab.classroom.layout import Layout
 from dselab.classroom.lifecycle import parallelism, seat_fault
 from dselab.classroom.privilege import require_root
 from dselab.classroom.registry import Seat
 from dselab.errors import DselabError
-from dselab.lab import load_all
 from dselab.outcomes import NodeState
 from dselab.runtime.base import LAB_NODES
 

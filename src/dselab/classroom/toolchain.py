@@ -118,7 +118,7 @@ BASHRC = 'PS1="${DSELAB_SEAT:-seat}@dselab:\\w\\$ "\ncd "$HOME"\n'
 
 def make_home_template(template: Path, dselab: Path) -> None:
     """scripts/ (calling `dselab`, the seats' own) and the labs' files, a prompt naming the seat."""
-    from dselab.lab import load_all
+    from dselab.catalogue import load_all
     from dselab.lab_folder import folder_files  # what `dselab init` writes
 
     shutil.rmtree(template, ignore_errors=True)

@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from dselab.cached import Cached, Refreshed
+from dselab.catalogue import DEFAULT_LAB, get_lab
 from dselab.classroom import gradebook, lifecycle, registry, seats, status, toolchain
 from dselab.classroom.check_queue import CheckQueue
 from dselab.classroom.layout import Layout
 from dselab.classroom.registry import Seat
 from dselab.classroom.terminal import ShellSpec
 from dselab.errors import DselabError, UsageError
-from dselab.lab import Lab, Step, get_lab
+from dselab.lab import Lab, Step
 from dselab.lab_session import health_box
 from dselab.state import Attempt
 
@@ -33,7 +34,7 @@ EVIDENCE_ATTEMPTS = 20  # the last attempts of a step shown with their evidence 
 class ClassroomWork:
     """The seats of one classroom (Layout) and lab, as the web server sees them."""
 
-    def __init__(self, layout: Layout, lab_ref: str = seats.DEFAULT_LAB) -> None:
+    def __init__(self, layout: Layout, lab_ref: str = DEFAULT_LAB) -> None:
         self.layout = layout
         self.lab = get_lab(lab_ref)
         self._seat_locks: dict[str, threading.Lock] = {}
