@@ -77,14 +77,15 @@ class Student:
 
     def __init__(self, ws: service.Workspace) -> None:
         self.ws = ws
+        self.settings = service.student_settings(ws)  # the workspace's settings, on its runtime
 
     def run(self, command: str) -> str:
-        return service.run_student_command(command, RUNTIME).stdout
+        return service.run_student_command(command, self.settings).stdout
 
     def run_status(self, command: str) -> tuple[int, str, str]:
         import subprocess
 
-        proc = subprocess.run(["bash", "-c", command], cwd=working_folder(), env=service.student_env(RUNTIME),
+        proc = subprocess.run(["bash", "-c", command], cwd=working_folder(), env=service.student_env(self.settings),
                               capture_output=True, text=True, timeout=600)
         return proc.returncode, proc.stdout, proc.stderr
 

@@ -177,7 +177,7 @@ def test_bad_input_is_one_line_and_exit_2(student, command, expected):
 
 @pytest.mark.skipif(RUNTIME != "local", reason="an empty DSELAB_HOME is a down cluster only for local processes")
 def test_cluster_down_is_a_clear_error(student, tmp_path):
-    env = {**service.student_env("local"), "DSELAB_HOME": str(tmp_path)}
+    env = {**service.student_env(student.settings.replace(runtime="local")), "DSELAB_HOME": str(tmp_path)}
     proc = subprocess.run(["dselab", "check", "05", "1"], cwd=working_folder(), env=env,
                           capture_output=True, text=True)
     assert proc.returncode == 2

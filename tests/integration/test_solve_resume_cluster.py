@@ -33,7 +33,7 @@ def test_solve_resumes_after_the_steps_the_student_did(fresh_lab: service.Worksp
 
     # The command that broke `solve` before: its error carries nodetool's reason, not a stack frame.
     with pytest.raises(EnvironmentProblem) as err:
-        service.run_student_command("./scripts/nodetool.sh snapshot training -t lab_backup", "local")
+        service.run_student_command("./scripts/nodetool.sh snapshot training -t lab_backup", student.settings)
     assert "already exists" in err.value.message and "Thread.java" not in err.value.message, err.value.message
     # Step 1's solution is now safe to run again, on a lab where lab_backup exists.
     code, out, errout = student.run_status("dselab solve 05 1")
