@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -57,9 +58,56 @@ def order_rows(start: int = 0, count: int = CUSTOMERS) -> Iterator[tuple[Any, ..
 
 
 def insert_rows(runtime: Runtime, table: str, rows: Iterable[tuple[Any, ...]], node: str | None = None) -> int:
+    return runtime.cql_many(_insert_cql(table), list(rows), node=node)
+
+
+# Customers per write of the load: a customer's row and its orders share the partition key
+# (customer_id), so one unlogged batch of BATCH_CUSTOMERS customers is BATCH_CUSTOMERS mutations,
+# sent as one request. 10 is the most Cassandra takes silently
+# (unlogged_batch_across_partitions_warn_threshold; the batch is ~1.6 KiB, under the 5 KiB
+# batch_size_warn_threshold). Measured on the 2-core machine, warm cluster, 12,000 rows at
+# consistency ALL: 33.6 s one row per request, 12.3 s one customer per batch, 2.6 s ten.
+BATCH_CUSTOMERS = 10
+
+
+def _insert_cql(table: str) -> str:
     cols = COLUMNS[table]
-    cql = f"INSERT INTO {KEYSPACE}.{table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-    return runtime.cql_many(cql, list(rows), node=node)
+    return f"INSERT INTO {KEYSPACE}.{table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+
+
+def batch_cql(customers: int) -> str:
+    """One unlogged batch: per customer its row, then its orders (bind markers only)."""
+    one = [_insert_cql("customers"), *[_insert_cql("orders")] * ORDERS_PER_CUSTOMER]
+    return "BEGIN UNLOGGED BATCH\n" + "".join(f"{s};\n" for s in one * customers) + "APPLY BATCH"
+
+
+def customer_batches(start: int = 0, count: int = CUSTOMERS,
+                     per: int = BATCH_CUSTOMERS) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    """(customers in the batch, its bind values in batch_cql's order) for customers start.."""
+    for first in range(start, start + count, per):
+        size = min(per, start + count - first)
+        values: list[Any] = []
+        orders = order_rows(first, size)
+        for customer in customer_rows(first, size):
+            values += customer
+            for _ in range(ORDERS_PER_CUSTOMER):
+                values += next(orders)
+        yield size, tuple(values)
+
+
+def load_rows(runtime: Runtime, start: int = 0, count: int = CUSTOMERS) -> int:
+    """Customers start.. and their orders, in batches at consistency ALL; the rows written."""
+    by_size: dict[int, list[tuple[Any, ...]]] = {}
+    for size, values in customer_batches(start, count):
+        by_size.setdefault(size, []).append(values)
+    customers = sum(runtime.cql_many(batch_cql(size), rows) * size for size, rows in by_size.items())
+    return customers * (1 + ORDERS_PER_CUSTOMER)
+
+
+def flush(runtime: Runtime, nodes: Iterable[str] = ("dse-seed", "dse-node-1")) -> None:
+    """`nodetool flush training` on the nodes at once (a nodetool is a JVM start: about a second)."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(lambda node: runtime.nodetool(node, ["flush", KEYSPACE]), nodes))
 
 
 def load(runtime: Runtime, progress: Progress | None = None) -> None:
@@ -67,13 +115,10 @@ def load(runtime: Runtime, progress: Progress | None = None) -> None:
     progress = progress or Silent()
     for statement in SCHEMA:
         runtime.cql(statement)
-    progress.step("loading training.customers")
-    insert_rows(runtime, "customers", customer_rows())
-    progress.step("loading training.orders")
-    insert_rows(runtime, "orders", order_rows())
-    for node in ("dse-seed", "dse-node-1"):
-        runtime.nodetool(node, ["flush", KEYSPACE])
-    progress.done(f"loaded {CUSTOMERS + CUSTOMERS * ORDERS_PER_CUSTOMER} rows into {KEYSPACE}")
+    progress.step("loading training.customers and training.orders")
+    rows = load_rows(runtime)
+    flush(runtime)
+    progress.done(f"loaded {rows} rows into {KEYSPACE}")
 
 
 @dataclass(frozen=True)

@@ -22,3 +22,39 @@ def test_new_rows_change_the_fingerprint():
 def test_committed_cql_file_matches_the_generator():
     committed = (shipped_lab("05").root / "data" / "new-rows.cql").read_text()
     assert committed == environment.new_rows_cql()
+
+
+def _unbatched(start: int, count: int) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """The rows the load's batches write, split back per table in batch_cql's order."""
+    customers, orders = [], []
+    width_c, width_o = len(environment.COLUMNS["customers"]), len(environment.COLUMNS["orders"])
+    for size, values in environment.customer_batches(start, count):
+        assert environment.batch_cql(size).count("?") == len(values)
+        at = 0
+        for _ in range(size):
+            customers.append(tuple(values[at:at + width_c]))
+            at += width_c
+            for _ in range(environment.ORDERS_PER_CUSTOMER):
+                orders.append(tuple(values[at:at + width_o]))
+                at += width_o
+    return customers, orders
+
+
+def test_batched_load_writes_exactly_the_generated_rows():
+    customers, orders = _unbatched(0, environment.CUSTOMERS)
+    assert customers == list(environment.customer_rows())
+    assert orders == list(environment.order_rows())
+    assert environment.digest_rows(customers) == environment.expected_fingerprint()["customers"]
+
+
+def test_a_short_last_batch_keeps_every_row():
+    customers, orders = _unbatched(4000, 13)  # 10 + 3
+    assert [c[0] for c in customers] == list(range(4000, 4013))
+    assert len(orders) == 13 * environment.ORDERS_PER_CUSTOMER
+
+
+def test_a_batch_stays_under_cassandras_warning_thresholds():
+    # unlogged_batch_across_partitions_warn_threshold: 10 partitions (one per customer)
+    assert environment.BATCH_CUSTOMERS <= 10
+    sql = environment.batch_cql(environment.BATCH_CUSTOMERS)
+    assert sql.startswith("BEGIN UNLOGGED BATCH") and sql.endswith("APPLY BATCH")
