@@ -18,6 +18,15 @@ from dselab.runtime.nodetool_jvm import NODETOOL_MODULE_FLAGS, SERIAL_FILTER_FLA
 
 STORAGE_PORT = 7000
 NATIVE_PORT = 9042
+VNODES = 16  # num_tokens of every node
+
+
+def interleaved_tokens(index: int, nodes: int, vnodes: int = VNODES) -> tuple[int, ...]:
+    """Node `index` of `nodes` that start together: `vnodes` Murmur3 tokens, the whole ring cut
+    into nodes * vnodes equal ranges, the nodes' tokens taking turns around it. Each sits mid-range,
+    so none is the partitioner's minimum token (-2**63), which no node may own."""
+    step = 2**64 // (nodes * vnodes)
+    return tuple(-(2**63) + (k * nodes + index) * step + step // 2 for k in range(vnodes))
 
 
 @dataclass(frozen=True)
@@ -31,6 +40,11 @@ class NodeSpec:
     root: Path  # the node's own folder: conf/, data/, commitlog/, logs/ ...
     heap_mb: int
     profile: str = "default"  # or "small": see SMALL_NODE_YAML
+    # Tokens given up front (initial_token) to a node that does not bootstrap. A node without
+    # them allocates its own (allocate_tokens_for_local_replication_factor), and that waits:
+    # a seed sleeps ring_delay_ms for a schema it will never receive, a second node waits for
+    # the seed's schema. Measured: see benchmarks/cold_up.py. dse-node-2 has none: it bootstraps.
+    initial_tokens: tuple[int, ...] = ()
 
     @property
     def data_dir(self) -> Path:
@@ -69,6 +83,7 @@ def lab_specs(settings: LocalSettings) -> dict[str, NodeSpec]:
             root=root / name,
             heap_mb=settings.heap_mb,
             profile=settings.profile,
+            initial_tokens=() if name == "dse-node-2" else interleaved_tokens(i, 2),
         )
     return specs
 
@@ -87,16 +102,22 @@ def restore_specs(settings: LocalSettings) -> dict[str, NodeSpec]:
             root=settings.cluster_root("restore") / RESTORE_NODE,
             heap_mb=settings.heap_mb,
             profile=settings.profile,
+            initial_tokens=interleaved_tokens(0, 1),
         )
     }
+
+
+def initial_token_yaml(spec: NodeSpec) -> str:
+    """The `initial_token:` line (with its newline), or nothing for a node that picks its own."""
+    return f"initial_token: {','.join(map(str, spec.initial_tokens))}\n" if spec.initial_tokens else ""
 
 
 def cassandra_yaml(spec: NodeSpec) -> str:
     root = spec.root
     return f"""# written by dselab for node {spec.name}
 cluster_name: {spec.cluster_name}
-num_tokens: 16
-allocate_tokens_for_local_replication_factor: 2
+num_tokens: {VNODES}
+{initial_token_yaml(spec)}allocate_tokens_for_local_replication_factor: 2
 partitioner: org.apache.cassandra.dht.Murmur3Partitioner
 seed_provider:
   - class_name: org.apache.cassandra.locator.SimpleSeedProvider
@@ -200,6 +221,12 @@ JAVA17_MODULE_FLAGS = [
 ]
 
 
+# Cassandra's RING_DELAY (default 30 s): how long a joining node sleeps so that every node knows its
+# pending ranges before it streams, and how long a shadow round waits for the seed. On loopback
+# gossip crosses in well under a second.
+RING_DELAY_MS = 3000
+
+
 def server_jvm_args(spec: NodeSpec, jamm: Path | None) -> list[str]:
     heap = spec.heap_mb
     collector = SMALL_NODE_JVM if spec.profile == "small" else [
@@ -210,7 +237,7 @@ def server_jvm_args(spec: NodeSpec, jamm: Path | None) -> list[str]:
         f"-Dcassandra.jmx.local.port={spec.jmx_port}",
         "-Djava.rmi.server.hostname=127.0.0.1",
         "-Dcassandra.skip_wait_for_gossip_to_settle=0",
-        "-Dcassandra.ring_delay_ms=3000",
+        f"-Dcassandra.ring_delay_ms={RING_DELAY_MS}",
         "-Dcassandra.superuser_setup_delay_ms=0",
         f"-Dcassandra.config=file://{spec.conf_dir / 'cassandra.yaml'}",
         f"-Dcassandra.logdir={spec.log_dir}",

@@ -1,0 +1,89 @@
+"""How the local runtime starts nodes fast without changing the lab: tokens given up front to the
+nodes that do not bootstrap, the seed first and the others from the moment it answers gossip, a
+bootstrapping node alone afterwards."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from dselab.runtime import local
+from dselab.runtime.local import LocalRuntime
+from dselab.runtime.local_config import VNODES, cassandra_yaml, interleaved_tokens, lab_specs, restore_specs
+from dselab.runtime.local_settings import LocalSettings
+
+MIN_TOKEN, MAX_TOKEN = -(2**63), 2**63 - 1
+
+
+def settings(tmp_path: Path) -> LocalSettings:
+    return LocalSettings(home=tmp_path, loopback="127.0.90", jmx_base=12500, heap_mb=256)
+
+
+def test_two_nodes_tokens_alternate_evenly_around_the_ring() -> None:
+    seed, node1 = interleaved_tokens(0, 2), interleaved_tokens(1, 2)
+    ring = sorted(seed + node1)
+    assert len(seed) == len(node1) == VNODES and len(set(ring)) == 2 * VNODES
+    assert [t in seed for t in ring] == [True, False] * VNODES  # they take turns
+    gaps = {b - a for a, b in zip(ring, ring[1:], strict=False)}
+    assert max(gaps) - min(gaps) <= 1
+    assert MIN_TOKEN < ring[0] and ring[-1] <= MAX_TOKEN  # the minimum token is no node's
+
+
+def test_only_the_nodes_that_do_not_bootstrap_get_tokens(tmp_path: Path) -> None:
+    specs = lab_specs(settings(tmp_path))
+    conf = {name: yaml.safe_load(cassandra_yaml(spec)) for name, spec in specs.items()}
+    assert conf["dse-seed"]["initial_token"].split(",") == [str(t) for t in interleaved_tokens(0, 2)]
+    assert conf["dse-node-1"]["initial_token"].split(",") == [str(t) for t in interleaved_tokens(1, 2)]
+    # dse-node-2 still joins by bootstrap: it picks its tokens and streams its share of the data
+    assert "initial_token" not in conf["dse-node-2"] and conf["dse-node-2"]["auto_bootstrap"] is True
+    assert all(c["num_tokens"] == VNODES for c in conf.values())
+    restore = next(iter(restore_specs(settings(tmp_path)).values()))
+    assert yaml.safe_load(cassandra_yaml(restore))["initial_token"].count(",") == VNODES - 1
+
+
+class Recorder:
+    """Stands in for the node processes: records launches and waits, in order."""
+
+    def __init__(self, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.events: list[str] = []
+        monkeypatch.setattr(local.preflight, "check_all", lambda *a, **k: None)
+        monkeypatch.setattr(LocalRuntime, "dist", property(lambda self: None))
+        monkeypatch.setattr(LocalRuntime, "is_running", lambda self, node: node in self.running)
+        monkeypatch.setattr(LocalRuntime, "_launch", lambda self, node: self.recorder.log(f"launch {node}", node))
+        monkeypatch.setattr(LocalRuntime, "_await_gossip", lambda self, node: self.recorder.log(f"gossip {node}"))
+        monkeypatch.setattr(LocalRuntime, "_await_ready", lambda self, node: self.recorder.log(f"ready {node}"))
+        runtime.running = set()  # type: ignore[attr-defined]
+        runtime.recorder = self  # type: ignore[attr-defined]
+
+    def log(self, event: str, value: Any = None) -> Any:
+        self.events.append(event)
+        return value
+
+
+def test_the_seed_answers_gossip_before_dse_node_1_starts_then_both_are_awaited(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runtime = LocalRuntime("lab", settings=settings(tmp_path))
+    rec = Recorder(runtime, monkeypatch)
+    runtime.up_nodes(["dse-seed", "dse-node-1"])
+    assert rec.events == ["launch dse-seed", "gossip dse-seed", "launch dse-node-1",
+                          "ready dse-seed", "ready dse-node-1"]
+
+
+def test_a_bootstrapping_node_starts_alone_once_the_others_are_up(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runtime = LocalRuntime("lab", settings=settings(tmp_path))
+    rec = Recorder(runtime, monkeypatch)
+    runtime.up_nodes(["dse-seed", "dse-node-1", "dse-node-2"])
+    assert rec.events[-2:] == ["launch dse-node-2", "ready dse-node-2"]
+    assert rec.events.index("ready dse-node-1") < rec.events.index("launch dse-node-2")
+
+
+def test_no_gossip_wait_when_the_seed_already_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runtime = LocalRuntime("lab", settings=settings(tmp_path))
+    rec = Recorder(runtime, monkeypatch)
+    runtime.running = {"dse-seed"}  # type: ignore[attr-defined]
+    runtime.up_nodes(["dse-seed", "dse-node-1"])
+    assert rec.events == ["launch dse-node-1", "ready dse-node-1"]
