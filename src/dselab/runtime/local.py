@@ -170,9 +170,10 @@ class LocalRuntime(CommonRuntime):
 
     def _await_gossip(self, seed: Launch) -> None:
         """Until the seed answers gossip; or stops, or takes too long: its own wait says why."""
-        deadline = time.monotonic() + self.config.start_timeout_s
+        started = time.monotonic()
         while (SEED_GOSSIP_LINE not in self._read_log(seed.node, False, seed.mark)
-               and seed.proc.poll() is None and time.monotonic() < deadline):
+               and seed.proc.poll() is None and time.monotonic() - started < self.config.start_timeout_s):
+            self.progress.step(f"waiting for {seed.node} to answer gossip ({time.monotonic() - started:.0f}s)")
             time.sleep(READY_POLL_S)
 
     def _await_ready(self, launch: Launch) -> None:
