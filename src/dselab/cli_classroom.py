@@ -50,7 +50,7 @@ def up_command(count: int | None, roster: Path | None, key_file: str | None, lab
     """Create and start every seat that is missing (checks memory first); running seats are left alone."""
     from dselab.classroom import lifecycle
     from dselab.classroom import roster as rosters
-    from dselab.classroom.privilege import require_root
+    from dselab.classroom.host.privilege import require_root
 
     require_root()
     if count is not None and roster is not None:
@@ -107,9 +107,9 @@ def links_command(seat_ids: tuple[str, ...], url: str, rotate: bool, expires: st
     rotated or expires, and only in this classroom: after `down --purge` and a new `up` no old link
     or session works. A student whose link expired gets a fresh one from `links SEAT --expires 8h`;
     a leaked link is voided with `links --rotate SEAT`."""
+    from dselab.classroom.host.privilege import require_root
     from dselab.classroom.join_links import issue
     from dselab.classroom.layout import Layout
-    from dselab.classroom.privilege import require_root
 
     require_root()
     _print_issued(issue(Layout.current(), url.rstrip("/"), seat_ids, rotate, expires, rotate_instructor))
@@ -131,10 +131,11 @@ def serve_command(host: str, port: int, allow_hosts: tuple[str, ...], certfile: 
     """Serve every seat in the browser: its join link opens the lab's steps beside a terminal;
     the instructor's login link (printed here; `links --rotate-instructor` replaces it) opens the grid
     of students by steps."""
-    from dselab.classroom import limits, serving
+    from dselab.classroom import serving
+    from dselab.classroom.host import limits
+    from dselab.classroom.host.privilege import require_root
     from dselab.classroom.join_links import instructor_link
     from dselab.classroom.layout import Layout
-    from dselab.classroom.privilege import require_root
     from dselab.cli_web import _check_port
 
     require_root()
@@ -196,7 +197,7 @@ def status_command(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="JSON: id, number, status, message, hint per step")
 def check_command(seat: str, lab: str, steps: tuple[str, ...], as_json: bool) -> None:
     """Run and record SEAT's checks on the server; exit codes as `dselab check`."""
-    from dselab.classroom.privilege import require_root
+    from dselab.classroom.host.privilege import require_root
     from dselab.classroom.recording import check_seat
     from dselab.cli import _print_results
 
@@ -215,7 +216,7 @@ def check_command(seat: str, lab: str, steps: tuple[str, ...], as_json: bool) ->
 @click.argument("value")
 def answer_command(seat: str, lab: str, step: str, value: str) -> None:
     """Record SEAT's answer to a read-only step on the server (students can also use ./scripts/answer.sh)."""
-    from dselab.classroom.privilege import require_root
+    from dselab.classroom.host.privilege import require_root
     from dselab.classroom.recording import record_answer
 
     require_root()
@@ -228,9 +229,10 @@ def answer_command(seat: str, lab: str, step: str, value: str) -> None:
 @click.argument("argv", nargs=-1, required=True, type=click.UNPROCESSED)
 def exec_command(seat: str, argv: tuple[str, ...]) -> None:
     """Run a command as SEAT's user, in its home and namespace, with its shell's environment."""
-    from dselab.classroom import registry, seats, toolchain
+    from dselab.classroom import registry
+    from dselab.classroom.host import seats, toolchain
+    from dselab.classroom.host.privilege import require_root
     from dselab.classroom.layout import Layout
-    from dselab.classroom.privilege import require_root
 
     require_root()
     layout = Layout.current()

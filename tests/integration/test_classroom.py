@@ -23,7 +23,8 @@ import pytest
 from classroom_web import WS_HEADERS, classroom_serve, type_line, wait_for_text, websocket_outcome
 from trust_room import start_classroom
 
-from dselab.classroom import namespaces, registry, seats
+from dselab.classroom import registry
+from dselab.classroom.host import namespaces, seats
 from dselab.classroom.join_links import join_links
 from dselab.classroom.layout import ROOT_ENV, Layout
 from dselab.lab import get_lab

@@ -27,7 +27,7 @@ from classroom_web import classroom_serve
 from simple_websocket import Client
 from trust_room import MALLORY, ROOT, VICTIM, as_seat, classroom
 
-from dselab.classroom import cgroups, limits, seats
+from dselab.classroom.host import cgroups, limits, seats
 from dselab.classroom.join_links import live_auth
 from dselab.classroom.layout import ROOT_ENV, Layout
 from dselab.classroom.registry import Seat

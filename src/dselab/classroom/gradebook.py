@@ -9,9 +9,9 @@ from pathlib import Path
 
 from dselab import grading
 from dselab.classroom import recording, registry
+from dselab.classroom.host.privilege import require_root
 from dselab.classroom.layout import Layout
 from dselab.classroom.lifecycle import course_key, parallelism, seat_fault
-from dselab.classroom.privilege import require_root
 from dselab.classroom.registry import Seat
 from dselab.errors import DselabError
 from dselab.lab import get_lab

@@ -14,10 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from dselab import grading
-from dselab.classroom import capacity, limits, links, recording, registry, seats, toolchain, users
+from dselab.classroom import capacity, links, recording, registry
+from dselab.classroom.host import limits, seats, toolchain, users
+from dselab.classroom.host.observe import make_observer
+from dselab.classroom.host.privilege import require_root
 from dselab.classroom.layout import Layout
-from dselab.classroom.observe import make_observer
-from dselab.classroom.privilege import require_root
 from dselab.classroom.registry import Seat
 from dselab.errors import DselabError, UsageError
 

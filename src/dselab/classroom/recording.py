@@ -16,8 +16,8 @@ from typing import Any
 from dselab import grading, service
 from dselab.checking import CheckResult
 from dselab.classroom import observation, registry
+from dselab.classroom.host.observe import observe
 from dselab.classroom.layout import Layout
-from dselab.classroom.observe import observe
 from dselab.classroom.observer import answer_key, taken_key
 from dselab.classroom.registry import Seat
 from dselab.lab import Lab, Step, get_lab

@@ -8,7 +8,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from dselab.classroom import namespaces, users
+from dselab.classroom.host import namespaces, users
 from dselab.classroom.layout import Layout
 from dselab.errors import UsageError
 from dselab.state import StateStore

@@ -7,10 +7,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from dselab.checking import PASS
-from dselab.classroom import namespaces, recording, registry, seats
+from dselab.classroom import recording, registry
+from dselab.classroom.host import namespaces, seats
+from dselab.classroom.host.privilege import require_root
 from dselab.classroom.layout import Layout
 from dselab.classroom.lifecycle import parallelism, seat_fault
-from dselab.classroom.privilege import require_root
 from dselab.classroom.registry import Seat
 from dselab.errors import DselabError
 from dselab.lab import load_all

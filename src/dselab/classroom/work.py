@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from dselab.checking import ERROR, PASS
-from dselab.classroom import gradebook, lifecycle, recording, registry, seats, status, toolchain
+from dselab.classroom import gradebook, lifecycle, recording, registry, status
 from dselab.classroom.check_queue import CheckQueue
+from dselab.classroom.host import seats, toolchain
 from dselab.classroom.layout import Layout
 from dselab.classroom.registry import Seat
 from dselab.classroom.terminal import ShellSpec

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from dselab.classroom import cgroups, limits
-from dselab.classroom.cgroups import V1, V2, Host, Mount, Settings
+from dselab.classroom.host import cgroups, limits
+from dselab.classroom.host.cgroups import V1, V2, Host, Mount, Settings
 
 # The mount table and /proc/self/cgroup of a hybrid host (this build machine's, trimmed).
 HYBRID_MOUNTINFO = """\
@@ -170,7 +170,7 @@ def test_on_this_host_a_wrapped_command_runs_in_the_seat_cgroup_with_its_nproc()
 
 
 def test_the_wrapper_without_cgroups_still_sets_nproc() -> None:
-    argv = [sys.executable, "-I", "-m", "dselab.classroom.seat_enter", "--user", "nobody", "--memory", "1",
+    argv = [sys.executable, "-I", "-m", "dselab.classroom.host.seat_enter", "--user", "nobody", "--memory", "1",
             "--procs", "321", "--cpu-weight", "100", "--no-cgroups", "--", "bash", "-c", "ulimit -u"]
     assert subprocess.run(argv, capture_output=True, text=True, check=True).stdout.strip() == "321"
     refused = subprocess.run(argv[:-4], capture_output=True, text=True)

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from dselab.classroom import namespaces, seats, toolchain, users
+from dselab.classroom.host import namespaces, seats, toolchain, users
+from dselab.classroom.host.observe import make_observer
 from dselab.classroom.layout import Layout
-from dselab.classroom.observe import make_observer
 from dselab.classroom.registry import Seat
 from dselab.errors import EnvironmentProblem
 

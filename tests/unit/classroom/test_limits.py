@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from dselab.classroom import capacity, cgroups, limits
+from dselab.classroom import capacity
+from dselab.classroom.host import cgroups, limits
+from dselab.classroom.host.seats import seat_argv
+from dselab.classroom.host.toolchain import Toolchain
 from dselab.classroom.layout import Layout
 from dselab.classroom.registry import Seat
-from dselab.classroom.seats import seat_argv
-from dselab.classroom.toolchain import Toolchain
 from dselab.errors import UsageError
 
 
@@ -64,7 +65,7 @@ def test_every_seat_command_starts_in_the_wrapper_before_its_namespace(tmp_path:
     monkeypatch.setattr(limits, "offered", lambda host=None: [])
     argv = seat_argv(seat, toolchain, ["bash", "-l"])
     cut = argv.index("--")
-    assert argv[1:4] == ["-I", "-m", "dselab.classroom.seat_enter"] and "--no-cgroups" in argv[:cut]
+    assert argv[1:4] == ["-I", "-m", "dselab.classroom.host.seat_enter"] and "--no-cgroups" in argv[:cut]
     assert argv[argv.index("--procs") + 1] == str(limits.plan().procs)
     assert argv[cut + 1:cut + 5] == ["ip", "netns", "exec", seat.netns]  # /sys/fs/cgroup is hidden in there
     monkeypatch.setattr(limits, "offered", lambda host=None: ["a base"])

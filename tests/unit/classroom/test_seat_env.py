@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from dselab.classroom import registry
+from dselab.classroom.host.seats import seat_argv, seat_env, shell_argv, shell_spec
+from dselab.classroom.host.toolchain import Toolchain
 from dselab.classroom.layout import Layout
 from dselab.classroom.registry import Seat
-from dselab.classroom.seats import seat_argv, seat_env, shell_argv, shell_spec
-from dselab.classroom.toolchain import Toolchain
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def test_seat_environment_is_built_from_nothing(seat: Seat, tmp_path: Path, monk
 def test_seat_commands_run_in_its_namespace_as_its_user(seat: Seat, tmp_path: Path) -> None:
     toolchain = Toolchain(venv=tmp_path / "venv", cache=tmp_path / "cache")
     argv = seat_argv(seat, toolchain, ["./scripts/nodetool.sh", "status"])
-    assert "dselab.classroom.seat_enter" in argv[:4]  # under the seat's limits (test_limits.py)
+    assert "dselab.classroom.host.seat_enter" in argv[:4]  # under the seat's limits (test_limits.py)
     argv = argv[argv.index("--") + 1:]
     assert argv[:4] == ["ip", "netns", "exec", seat.netns]
     assert argv[4:8] == ["runuser", "-u", seat.user, "--"]

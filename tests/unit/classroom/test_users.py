@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from dselab.classroom.namespaces import netns_name
-from dselab.classroom.users import MAX_NAME, PREFIX, user_name
+from dselab.classroom.host.namespaces import netns_name
+from dselab.classroom.host.users import MAX_NAME, PREFIX, user_name
 
 VALID_USER = re.compile(r"^[a-z][-a-z0-9_]*$")  # Debian's default NAME_REGEX
 

@@ -24,7 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from dselab.classroom import capacity, cgroups
+from dselab.classroom import capacity
+from dselab.classroom.host import cgroups
 from dselab.errors import UsageError
 
 MEMORY_ENV, PROCS_ENV, CPU_ENV, CGROUPS_ENV = (
@@ -86,7 +87,7 @@ def wrap(user: str, argv: Sequence[str], limits: SeatLimits | None = None) -> li
     """argv (which drops to `user`, e.g. runuser) run under the seat's limits by classroom.seat_enter."""
     limits = limits or plan()
     flags = [] if offered() else ["--no-cgroups"]  # otherwise the wrapper refuses to run without them
-    return [sys.executable, "-I", "-m", "dselab.classroom.seat_enter", "--user", user,
+    return [sys.executable, "-I", "-m", "dselab.classroom.host.seat_enter", "--user", user,
             "--memory", str(limits.memory_mib * MIB), "--procs", str(limits.procs),
             "--cpu-weight", str(limits.cpu_weight), *flags, "--", *argv]
 

@@ -1,6 +1,6 @@
 """The seat wrapper: put this process under the seat's limits, then exec the seat's command.
 
-    python -I -m dselab.classroom.seat_enter --user U --memory BYTES --procs N --cpu-weight W
+    python -I -m dselab.classroom.host.seat_enter --user U --memory BYTES --procs N --cpu-weight W
                                              [--no-cgroups] -- ip netns exec NS runuser -u U -- ...
 
 Run by root before entering the seat's namespace (`ip netns exec` mounts a /sys of its own, with
@@ -18,7 +18,7 @@ import os
 import resource
 import sys
 
-from dselab.classroom import cgroups
+from dselab.classroom.host import cgroups
 
 EXIT_CANNOT = 125  # like env(1) and timeout(1) when the command itself never ran
 

@@ -19,11 +19,11 @@ import subprocess
 import tempfile
 from typing import Any
 
-from dselab.classroom import namespaces, users
+from dselab.classroom.host import namespaces, users
+from dselab.classroom.host.seats import ROOT_PATH, SEAT_JMX_BASE, SEAT_LOOPBACK, kill_user_processes
+from dselab.classroom.host.toolchain import Toolchain, current
 from dselab.classroom.layout import Layout
 from dselab.classroom.registry import Seat
-from dselab.classroom.seats import ROOT_PATH, SEAT_JMX_BASE, SEAT_LOOPBACK, kill_user_processes
-from dselab.classroom.toolchain import Toolchain, current
 from dselab.errors import EnvironmentProblem
 
 MAX_OUTPUT_BYTES = 8 << 20

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import psutil
 
-from dselab.classroom import limits, namespaces, users
+from dselab.classroom.host import limits, namespaces, users
+from dselab.classroom.host.toolchain import Toolchain
 from dselab.classroom.registry import Seat
 from dselab.classroom.terminal import ShellSpec
-from dselab.classroom.toolchain import Toolchain
 from dselab.errors import EnvironmentProblem
 from dselab.runtime.base import LAB_NODES
 
