@@ -50,13 +50,14 @@ def up_command(count: int | None, roster: Path | None, key_file: str | None, lab
     """Create and start every seat that is missing (checks memory first); running seats are left alone."""
     from dselab.classroom import lifecycle
     from dselab.classroom import roster as rosters
-    from dselab.classroom.host.privilege import require_root
+    from dselab.classroom.backends import open_backend
 
-    require_root()
+    backend = open_backend()
+    backend.require()
     if count is not None and roster is not None:
         raise UsageError("give --seats or --roster, not both")
     ids = rosters.read_roster(roster) if roster else rosters.numbered_seats(count) if count is not None else None
-    outcomes = lifecycle.up(ids, key_file, _say, lab)
+    outcomes = lifecycle.up(ids, key_file, _say, lab, backend)
     if any(o.ok for o in outcomes):
         try:
             _print_links(f"http://localhost:{DEFAULT_PORT}")
@@ -197,12 +198,13 @@ def status_command(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="JSON: id, number, status, message, hint per step")
 def check_command(seat: str, lab: str, steps: tuple[str, ...], as_json: bool) -> None:
     """Run and record SEAT's checks on the server; exit codes as `dselab check`."""
-    from dselab.classroom.host.privilege import require_root
+    from dselab.classroom.backends import open_backend
     from dselab.classroom.recording import check_seat
     from dselab.cli import _print_results
 
-    require_root()
-    results = check_seat(seat, lab, steps)
+    backend = open_backend()
+    backend.require()
+    results = check_seat(seat, lab, steps, backend)
     _print_results(results, as_json)
     if len(results) == 1 and results[0].status == "error":
         sys.exit(EXIT_USAGE)
@@ -216,10 +218,10 @@ def check_command(seat: str, lab: str, steps: tuple[str, ...], as_json: bool) ->
 @click.argument("value")
 def answer_command(seat: str, lab: str, step: str, value: str) -> None:
     """Record SEAT's answer to a read-only step on the server (students can also use ./scripts/answer.sh)."""
-    from dselab.classroom.host.privilege import require_root
+    from dselab.classroom.backends import open_backend
     from dselab.classroom.recording import record_answer
 
-    require_root()
+    open_backend().require()
     done = record_answer(seat, lab, step, value)
     click.echo(f"answer for step {done['number']} ({done['step']}) of seat {seat} recorded")
 
@@ -230,17 +232,16 @@ def answer_command(seat: str, lab: str, step: str, value: str) -> None:
 def exec_command(seat: str, argv: tuple[str, ...]) -> None:
     """Run a command as SEAT's user, in its home and namespace, with its shell's environment."""
     from dselab.classroom import registry
-    from dselab.classroom.host import seats, toolchain
-    from dselab.classroom.host.privilege import require_root
-    from dselab.classroom.layout import Layout
+    from dselab.classroom.backends import open_backend
 
-    require_root()
-    layout = Layout.current()
-    the_seat = registry.get(layout, seat)
+    backend = open_backend()
+    backend.require()
+    the_seat = registry.get(backend.layout, seat)
     args = list(argv[1:] if argv and argv[0] == "--" else argv)
     if not args:
         raise UsageError("name a command after --, e.g. `dselab classroom exec alice -- ./scripts/nodetool.sh status`")
-    proc = subprocess.run(seats.seat_argv(the_seat, toolchain.current(layout), args), cwd=the_seat.home)
+    spec = backend.shell(the_seat, args)
+    proc = subprocess.run(list(spec.argv), cwd=spec.cwd)
     sys.exit(proc.returncode)
 
 

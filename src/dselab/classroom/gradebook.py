@@ -9,8 +9,8 @@ from pathlib import Path
 
 from dselab import grading
 from dselab.classroom import recording, registry
-from dselab.classroom.host.privilege import require_root
-from dselab.classroom.layout import Layout
+from dselab.classroom.backend import SeatBackend
+from dselab.classroom.backends import open_backend
 from dselab.classroom.lifecycle import course_key, parallelism, seat_fault
 from dselab.classroom.registry import Seat
 from dselab.errors import DselabError
@@ -18,9 +18,10 @@ from dselab.lab import get_lab
 
 
 def build(out_file: Path, reports_dir: Path, lab_ref: str, key_file: str | None,
-          say: Callable[[str], None], layout: Layout | None = None) -> grading.Gradebook:
-    require_root()
-    layout = layout or Layout.current()
+          say: Callable[[str], None], backend: SeatBackend | None = None) -> grading.Gradebook:
+    backend = backend or open_backend()
+    backend.require()
+    layout = backend.layout
     grading.check_gradebook_out(out_file)
     key = course_key(layout, key_file)
     lab = get_lab(lab_ref)
@@ -28,7 +29,7 @@ def build(out_file: Path, reports_dir: Path, lab_ref: str, key_file: str | None,
 
     def grade(seat: Seat) -> None:
         try:
-            report = grading.sign(recording.grade_seat(layout, seat, lab.id), key)
+            report = grading.sign(recording.grade_seat(backend, seat, lab.id), key)
         except DselabError as err:
             say(f"{seat.id}: not graded: {err.one_line()}")
             return

@@ -8,9 +8,8 @@ from typing import Any
 
 from dselab.checking import PASS
 from dselab.classroom import recording, registry
-from dselab.classroom.host import namespaces, seats
-from dselab.classroom.host.privilege import require_root
-from dselab.classroom.layout import Layout
+from dselab.classroom.backend import SeatBackend
+from dselab.classroom.backends import open_backend
 from dselab.classroom.lifecycle import parallelism, seat_fault
 from dselab.classroom.registry import Seat
 from dselab.errors import DselabError
@@ -21,7 +20,7 @@ from dselab.runtime.base import LAB_NODES
 @dataclass
 class SeatStatus:
     seat: str
-    user: str
+    user: str  # where the seat lives, as its backend tells (host: its Unix user, home, namespace)
     home: str
     netns: str
     nodes: dict[str, str]  # node -> UN / DN / ... (the ring's view), "down" when no process runs
@@ -49,33 +48,34 @@ def _passed(seat: Seat) -> dict[str, list[int]]:
         store.close()
 
 
-def seat_status(layout: Layout, seat: Seat) -> SeatStatus:
-    running = seats.node_processes(seat)
-    nodes = {n: ("up" if n in running else "down") for n in LAB_NODES}
+def seat_status(backend: SeatBackend, seat: Seat) -> SeatStatus:
+    poll = backend.poll(seat)
+    nodes = {n: ("up" if n in poll.nodes else "down") for n in LAB_NODES}
     note = ""
-    if not namespaces.exists(seat.netns):
-        note = "no namespace (seat not up)"
-    elif running:
-        try:  # the ring's own view (UN/DN), observed in the seat's namespace
-            ring = recording.ring_states(layout, seat)
-            nodes = {name: (ring.get(name, "UN") if name in running else "down") for name in LAB_NODES}
+    if not poll.present:
+        note = poll.note or "seat not up"
+    elif poll.nodes:
+        try:  # the ring's own view (UN/DN), as the seat's observer sees it
+            ring = recording.ring_states(backend, seat)
+            nodes = {name: (ring.get(name, "UN") if name in poll.nodes else "down") for name in LAB_NODES}
         except DselabError as err:
             note = err.one_line()
-    return SeatStatus(seat.id, seat.user, str(seat.home), seat.netns, nodes, _passed(seat), note)
+    return SeatStatus(seat.id, poll.facts.get("user", ""), poll.facts.get("home", ""), poll.facts.get("netns", ""),
+                      nodes, _passed(seat), note)
 
 
-def safe_seat_status(layout: Layout, seat: Seat) -> SeatStatus:
+def safe_seat_status(backend: SeatBackend, seat: Seat) -> SeatStatus:
     """seat_status, or that seat shown as errored: one seat's failure never stops a loop over seats."""
     try:
-        return seat_status(layout, seat)
+        return seat_status(backend, seat)
     except Exception as err:  # noqa: BLE001  (whatever one seat did, the others are still reported)
         nodes = {n: "?" for n in LAB_NODES}
-        return SeatStatus(seat.id, seat.user, str(seat.home), seat.netns, nodes, {}, f"status failed: {seat_fault(err)}")
+        return SeatStatus(seat.id, "", "", "", nodes, {}, f"status failed: {seat_fault(err)}")
 
 
-def classroom_status(layout: Layout | None = None) -> list[SeatStatus]:
-    require_root()
-    layout = layout or Layout.current()
-    known = list(registry.load(layout).values())
+def classroom_status(backend: SeatBackend | None = None) -> list[SeatStatus]:
+    backend = backend or open_backend()
+    backend.require()
+    known = list(registry.load(backend.layout).values())
     with ThreadPoolExecutor(max_workers=parallelism()) as pool:
-        return list(pool.map(lambda s: safe_seat_status(layout, s), known))
+        return list(pool.map(lambda s: safe_seat_status(backend, s), known))

@@ -20,8 +20,9 @@ from typing import Any
 
 from dselab.checking import ERROR, PASS
 from dselab.classroom import gradebook, lifecycle, recording, registry, status
+from dselab.classroom.backend import SeatBackend
+from dselab.classroom.backends import open_backend
 from dselab.classroom.check_queue import CheckQueue
-from dselab.classroom.host import seats, toolchain
 from dselab.classroom.layout import Layout
 from dselab.classroom.registry import Seat
 from dselab.classroom.terminal import ShellSpec
@@ -83,8 +84,9 @@ class _Refreshed:
 class ClassroomWork:
     """The seats of one classroom (Layout) and lab, as the web server sees them."""
 
-    def __init__(self, layout: Layout, lab_ref: str = seats.DEFAULT_LAB) -> None:
+    def __init__(self, layout: Layout, lab_ref: str = lifecycle.DEFAULT_LAB, backend: SeatBackend | None = None) -> None:
         self.layout = layout
+        self.backend = backend or open_backend(layout)  # where the seats live (the host's unless given)
         self.lab = get_lab(lab_ref)
         self._seat_locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
@@ -99,8 +101,7 @@ class ClassroomWork:
         return registry.load(self.layout)
 
     def shells(self) -> dict[str, ShellSpec]:
-        tools = toolchain.current(self.layout)
-        return {seat_id: seats.shell_spec(seat, tools) for seat_id, seat in self.seats().items()}
+        return {seat_id: self.backend.shell(seat) for seat_id, seat in self.seats().items()}
 
     def variables(self) -> dict[str, Any]:
         return OFFLINE_VARS  # every seat runs the server's toolchain: Cassandra 5.0.9, local nodes
@@ -114,7 +115,7 @@ class ClassroomWork:
     def check(self, seat_id: str, lab: Lab, step: Step) -> dict[str, Any]:
         try:
             with self._lock(seat_id), self.check_queue.turn():
-                results = recording.check_seat(seat_id, lab.id, [step.id], self.layout)
+                results = recording.check_seat(seat_id, lab.id, [step.id], self.backend)
         except DselabError as err:
             return error_result(lab, step, err.message, err.fix or "")
         except Exception as err:  # noqa: BLE001  (a seat's page gets a result, never a 500)
@@ -146,13 +147,13 @@ class ClassroomWork:
         return cached.get()
 
     def _one_health(self, seat_id: str) -> dict[str, Any]:
-        row = status.safe_seat_status(self.layout, registry.get(self.layout, seat_id))
+        row = status.safe_seat_status(self.backend, registry.get(self.layout, seat_id))
         return _health_box(row.nodes, row.note)
 
     # -- the instructor ---------------------------------------------------------------------------
 
     def _all_health(self) -> dict[str, dict[str, Any]]:
-        return {row.seat: _health_box(row.nodes, row.note) for row in status.classroom_status(self.layout)}
+        return {row.seat: _health_box(row.nodes, row.note) for row in status.classroom_status(self.backend)}
 
     def grid(self) -> dict[str, Any]:
         """Students by steps: passed / failed / not tried, attempts, last activity; health per node."""
@@ -186,7 +187,7 @@ class ClassroomWork:
 
         def run() -> None:
             try:
-                lifecycle.reset(seat_id, lambda line: None, self.lab.id, self.layout)
+                lifecycle.reset(seat_id, lambda line: None, self.lab.id, self.backend)
                 self.resetting[seat_id] = ""
             except DselabError as err:
                 self.resetting[seat_id] = f"reset failed: {err.one_line()}"
@@ -200,7 +201,7 @@ class ClassroomWork:
         with tempfile.TemporaryDirectory(prefix="dselab-gradebook-") as tmp:
             folder = Path(tmp)
             out = folder / f"gradebook.{'html' if kind == 'html' else 'csv'}"
-            gradebook.build(out, folder / "reports", self.lab.id, None, lambda line: None, self.layout)
+            gradebook.build(out, folder / "reports", self.lab.id, None, lambda line: None, self.backend)
             if kind != "zip":
                 return out.read_bytes()
             buffer = io.BytesIO()

@@ -1,4 +1,4 @@
-"""Running a seat's observer (classroom.observer) for the server: who, where, with what limits.
+"""Running a host seat's observer (classroom.observer) for the server: who, where, with what limits.
 
     ip netns exec <seat ns> prlimit <caps> -- runuser -u <observer> -- env -i <env> <python> -I -m ...
 
@@ -7,7 +7,8 @@ folders), not the seat user (the seat cannot signal or trace it), never root, ho
 Its environment is built from nothing; its home is its own; it runs inside the seat's namespace
 (it reaches that seat's nodes and no other). What it prints goes to a file root opened beforehand,
 capped by RLIMIT_FSIZE; the run is capped in time, and every process of the observer user is killed
-when it overruns. The answer is parsed here and validated by classroom.observation.
+when it overruns. The raw answer goes back to the server, which parses and validates it
+(classroom.observation).
 """
 
 from __future__ import annotations
@@ -19,14 +20,14 @@ import subprocess
 import tempfile
 from typing import Any
 
+from dselab.classroom.backend import Observed
 from dselab.classroom.host import namespaces, users
-from dselab.classroom.host.seats import ROOT_PATH, SEAT_JMX_BASE, SEAT_LOOPBACK, kill_user_processes
+from dselab.classroom.host.seats import ROOT_PATH, SEAT_JMX_BASE, SEAT_LOOPBACK, HostSeat, kill_user_processes
 from dselab.classroom.host.toolchain import Toolchain, current
 from dselab.classroom.layout import Layout
-from dselab.classroom.registry import Seat
+from dselab.classroom.observation import MAX_OUTPUT_BYTES
 from dselab.errors import EnvironmentProblem
 
-MAX_OUTPUT_BYTES = 8 << 20
 # Every nodetool JVM is a child of the observer: address space for a JVM with -Xmx256m and its
 # reservations, processes and threads for a few JVMs at once, no core dumps.
 RLIMITS = {"as": 4 << 30, "nproc": 512, "fsize": MAX_OUTPUT_BYTES, "nofile": 1024, "core": 0}
@@ -34,7 +35,7 @@ TIMEOUTS_S = {"baseline": 60.0, "status": 90.0, "check": 600.0}
 PASSED_THROUGH = ("JAVA_HOME", "DSELAB_CASSANDRA_VERSION")
 
 
-def observer_env(layout: Layout, seat: Seat, toolchain: Toolchain) -> dict[str, str]:
+def observer_env(layout: Layout, seat: HostSeat, toolchain: Toolchain) -> dict[str, str]:
     env = {
         "PATH": f"{toolchain.bin_dir}:/usr/local/bin:/usr/bin:/bin", "HOME": str(layout.observer_home(seat.observer)),
         "LANG": "C.UTF-8", "DSELAB_RUNTIME": "local", "DSELAB_HOME": str(seat.cluster_home),
@@ -48,7 +49,7 @@ def observer_env(layout: Layout, seat: Seat, toolchain: Toolchain) -> dict[str, 
     return env
 
 
-def observer_argv(layout: Layout, seat: Seat, toolchain: Toolchain) -> list[str]:
+def observer_argv(layout: Layout, seat: HostSeat, toolchain: Toolchain) -> list[str]:
     caps = [f"--{name}={value}" for name, value in RLIMITS.items()]
     env = [f"{k}={v}" for k, v in observer_env(layout, seat, toolchain).items()]
     return namespaces.inside(seat.netns, ["prlimit", *caps, "--", "runuser", "-u", seat.observer, "--",
@@ -56,7 +57,7 @@ def observer_argv(layout: Layout, seat: Seat, toolchain: Toolchain) -> list[str]
                                           "dselab.classroom.observer"])
 
 
-def make_observer(layout: Layout, seat: Seat) -> None:
+def make_observer(layout: Layout, seat: HostSeat) -> None:
     """The seat's observer user and its home (idempotent; `classroom up` and reset call it)."""
     home = layout.observer_home(seat.observer)
     entry = users.create_observer(seat.user, home)
@@ -65,8 +66,8 @@ def make_observer(layout: Layout, seat: Seat) -> None:
     home.chmod(0o700)
 
 
-def observe(layout: Layout, seat: Seat, request: dict[str, Any], timeout: float | None = None) -> Any:
-    """One observation of `seat`: the observer's JSON answer (not yet validated)."""
+def observe(layout: Layout, seat: HostSeat, request: dict[str, Any], timeout: float | None = None) -> Observed:
+    """One run of the seat's observer: its exit code and raw output (parsed and validated by the server)."""
     if not namespaces.exists(seat.netns):
         raise EnvironmentProblem(f"seat {seat.id} has no namespace (not up)", fix="run `dselab classroom up`")
     if users.lookup(seat.observer) is None:
@@ -85,31 +86,13 @@ def observe(layout: Layout, seat: Seat, request: dict[str, Any], timeout: float 
                 from None
         out.seek(0)
         data = out.read(MAX_OUTPUT_BYTES + 1)
-    return _parse(seat, proc.returncode, data)
+    return Observed(proc.returncode, data)
 
 
-def _end(proc: subprocess.Popen[bytes], seat: Seat) -> None:
+def _end(proc: subprocess.Popen[bytes], seat: HostSeat) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
     kill_user_processes(seat, seat.observer, 10)  # what it started, too
     proc.wait()
-
-
-def _parse(seat: Seat, code: int, data: bytes) -> Any:
-    """The last line of output as JSON; its own error as an EnvironmentProblem. Nothing of the
-    observer's stderr is shown: a seat shapes what its observer reads, so it is no message for it."""
-    if len(data) > MAX_OUTPUT_BYTES:
-        raise EnvironmentProblem(f"seat {seat.id}: the observer's answer is over {MAX_OUTPUT_BYTES >> 20} MiB; refused")
-    lines = data.strip().splitlines()
-    try:
-        answer = json.loads(lines[-1]) if lines else None
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-        answer = None
-    if answer is None:
-        raise EnvironmentProblem(f"seat {seat.id}: the observer failed (exit {code}) without an answer",
-                                 fix="check again; if it persists, the instructor can reset the seat")
-    if isinstance(answer, dict) and set(answer) == {"error"}:
-        raise EnvironmentProblem(f"seat {seat.id}: {str(answer['error'])[:600]}")
-    return answer

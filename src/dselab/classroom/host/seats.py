@@ -1,5 +1,5 @@
-"""One seat's life: create (user, home, namespace), start (cluster as the seat user, baseline by
-the server), stop, reset, remove. Every command a seat runs goes through `seat_argv`: inside the
+"""One host seat's life: create (user, home, namespace), start (cluster as the seat user), stop,
+wipe, remove. Every command a seat runs goes through `seat_argv`: inside the
 seat's namespace, under the seat's limits (classroom.limits), as the seat's user, with the seat's
 environment and nothing of the server's.
 """
@@ -11,18 +11,19 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 
 from dselab.classroom.host import limits, namespaces, users
 from dselab.classroom.host.toolchain import Toolchain
+from dselab.classroom.layout import Layout
 from dselab.classroom.registry import Seat
 from dselab.classroom.terminal import ShellSpec
 from dselab.errors import EnvironmentProblem
 from dselab.runtime.base import LAB_NODES
 
-DEFAULT_LAB = "05"
 SEAT_PROFILE_ENV = "DSELAB_CLASSROOM_NODE_PROFILE"  # node settings for seats; "small" unless set
 SEAT_LOOPBACK, SEAT_JMX_BASE = "127.0.55", "7155"  # the lab's usual ones: every seat has its own loopback
 PASSED_THROUGH = ("JAVA_HOME", "DSELAB_START_TIMEOUT", "DSELAB_CASSANDRA_VERSION")
@@ -32,7 +33,37 @@ TEMP_DIRS = (Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"))
 Lines = Callable[[str], None]
 
 
-def seat_env(seat: Seat, toolchain: Toolchain) -> dict[str, str]:
+@dataclass(frozen=True)
+class HostSeat:
+    """A seat as this host keeps it: its Unix user, network namespace and home, all derived from the
+    seat id (so nothing of them is stored: the registry keeps the classroom's `Seat` only)."""
+
+    seat: Seat
+    user: str
+    netns: str
+    home: Path
+
+    @classmethod
+    def of(cls, layout: Layout, seat: Seat) -> HostSeat:
+        user = users.user_name(seat.id)
+        return cls(seat=seat, user=user, netns=namespaces.netns_name(user), home=layout.seat_home(user))
+
+    @property
+    def id(self) -> str:
+        return self.seat.id
+
+    @property
+    def observer(self) -> str:
+        """The user that reads this seat for the server (classroom.host.observe)."""
+        return users.observer_name(self.user)
+
+    @property
+    def cluster_home(self) -> Path:
+        """DSELAB_HOME inside the seat: its clusters and the seat's own (untrusted) store."""
+        return self.home / ".dselab"
+
+
+def seat_env(seat: HostSeat, toolchain: Toolchain) -> dict[str, str]:
     """The seat shell's whole environment (built from nothing: the server's never leaks in)."""
     env = {
         "HOME": str(seat.home), "USER": seat.user, "LOGNAME": seat.user, "SHELL": "/bin/bash",
@@ -48,7 +79,7 @@ def seat_env(seat: Seat, toolchain: Toolchain) -> dict[str, str]:
     return env
 
 
-def seat_argv(seat: Seat, toolchain: Toolchain, argv: Sequence[str]) -> list[str]:
+def seat_argv(seat: HostSeat, toolchain: Toolchain, argv: Sequence[str]) -> list[str]:
     """argv as the seat's user, inside its namespace, under its limits, with its environment (run it
     with cwd=home)."""
     env = [f"{k}={v}" for k, v in seat_env(seat, toolchain).items()]
@@ -56,18 +87,18 @@ def seat_argv(seat: Seat, toolchain: Toolchain, argv: Sequence[str]) -> list[str
     return limits.wrap(seat.user, namespaces.inside(seat.netns, as_user))  # `ip netns exec` hides /sys/fs/cgroup
 
 
-def shell_argv(seat: Seat, toolchain: Toolchain) -> list[str]:
+def shell_argv(seat: HostSeat, toolchain: Toolchain) -> list[str]:
     """The seat's login shell: what a terminal (the browser's PTY) runs, in the seat's home."""
     return seat_argv(seat, toolchain, ["bash", "-l"])
 
 
-def shell_spec(seat: Seat, toolchain: Toolchain) -> ShellSpec:
+def shell_spec(seat: HostSeat, toolchain: Toolchain) -> ShellSpec:
     """The seat's terminal for the classroom web server (classroom.terminal): its login shell, run
     by root through `ip netns exec` and `runuser`, which find their tools on the server's PATH."""
     return ShellSpec(tuple(shell_argv(seat, toolchain)), seat.home, {"PATH": ROOT_PATH, "TERM": "xterm-256color"})
 
 
-def run_as_seat(seat: Seat, toolchain: Toolchain, argv: Sequence[str], on_line: Lines | None = None,
+def run_as_seat(seat: HostSeat, toolchain: Toolchain, argv: Sequence[str], on_line: Lines | None = None,
                 timeout: float = 1800) -> tuple[int, str]:
     """Run a command as the seat; each output line goes to `on_line` as it comes. (exit, output)"""
     proc = subprocess.Popen(seat_argv(seat, toolchain, argv), cwd=seat.home, stdin=subprocess.DEVNULL,
@@ -85,7 +116,7 @@ def run_as_seat(seat: Seat, toolchain: Toolchain, argv: Sequence[str], on_line: 
     return proc.wait(), "\n".join(lines)
 
 
-def _require(seat: Seat, toolchain: Toolchain, argv: Sequence[str], on_line: Lines | None) -> None:
+def _require(seat: HostSeat, toolchain: Toolchain, argv: Sequence[str], on_line: Lines | None) -> None:
     code, output = run_as_seat(seat, toolchain, argv, on_line)
     if code != 0:
         last = [ln for ln in output.splitlines() if ln.strip()][-1:] or ["(no output)"]
@@ -95,19 +126,18 @@ def _require(seat: Seat, toolchain: Toolchain, argv: Sequence[str], on_line: Lin
 # -- create and fill ------------------------------------------------------------------------------
 
 
-def create(seat: Seat) -> None:
+def create(seat: HostSeat) -> None:
     """User, home (0750: the seat's, readable by its group, whose other member is the seat's observer),
-    the server's store folder for it (0700, root's), namespace."""
+    namespace."""
     users.check_free(seat.user)
     entry = users.create(seat.user, seat.home)
     seat.home.mkdir(mode=0o750, exist_ok=True)
     os.chown(seat.home, entry.pw_uid, entry.pw_gid)
     seat.home.chmod(0o750)
-    seat.store_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     namespaces.create(seat.netns)
 
 
-def fill_home(seat: Seat, toolchain: Toolchain) -> None:
+def fill_home(seat: HostSeat, toolchain: Toolchain) -> None:
     """Student scripts and lab files, `.venv` -> the shared toolchain, a prompt naming the seat.
 
     Copied by the seat user itself from the toolchain's home template: root never writes into a
@@ -123,7 +153,7 @@ def fill_home(seat: Seat, toolchain: Toolchain) -> None:
 # -- processes ------------------------------------------------------------------------------------
 
 
-def _seat_processes(seat: Seat, user: str | None = None) -> list[psutil.Process]:
+def _seat_processes(seat: HostSeat, user: str | None = None) -> list[psutil.Process]:
     entry = users.lookup(user or seat.user)
     if entry is None:
         return []
@@ -135,7 +165,7 @@ def _seat_processes(seat: Seat, user: str | None = None) -> list[psutil.Process]
     return found
 
 
-def node_processes(seat: Seat) -> dict[str, psutil.Process]:
+def node_processes(seat: HostSeat) -> dict[str, psutil.Process]:
     """The seat's running Cassandra nodes by name (from each JVM's -Dcassandra.config path)."""
     nodes: dict[str, psutil.Process] = {}
     for proc in _seat_processes(seat):
@@ -149,18 +179,18 @@ def node_processes(seat: Seat) -> dict[str, psutil.Process]:
     return nodes
 
 
-def running(seat: Seat) -> bool:
+def running(seat: HostSeat) -> bool:
     return set(LAB_NODES) <= set(node_processes(seat))
 
 
-def kill_processes(seat: Seat) -> int:
+def kill_processes(seat: HostSeat) -> int:
     """SIGKILL every process of the seat's user (its nodes, its shells) and of its observer; how many."""
     for folder in limits.seat_folders(seat.user):  # everything in its cgroups first: a fork bomb races one pass
         limits.kill_all(folder)
     return kill_user_processes(seat, seat.user, 30) + kill_user_processes(seat, seat.observer, 10)
 
 
-def kill_user_processes(seat: Seat, user: str, wait_s: float) -> int:
+def kill_user_processes(seat: HostSeat, user: str, wait_s: float) -> int:
     """SIGKILL every process of one of the seat's users (it or its observer); how many."""
     procs = _seat_processes(seat, user)
     for proc in procs:
@@ -175,13 +205,13 @@ def kill_user_processes(seat: Seat, user: str, wait_s: float) -> int:
 # -- lifecycle ------------------------------------------------------------------------------------
 
 
-def start(seat: Seat, toolchain: Toolchain, on_line: Lines | None = None) -> None:
+def start(seat: HostSeat, toolchain: Toolchain, on_line: Lines | None = None) -> None:
     """The seat's cluster up as its user (first time: data loaded, dse-node-2 bootstrapped)."""
     namespaces.create(seat.netns)
     _require(seat, toolchain, ["dselab", "up"], on_line)
 
 
-def stop(seat: Seat, toolchain: Toolchain, on_line: Lines | None = None) -> None:
+def stop(seat: HostSeat, toolchain: Toolchain, on_line: Lines | None = None) -> None:
     """Stop the seat's clusters as its user, keeping data."""
     if users.lookup(seat.user) is None or not namespaces.exists(seat.netns):
         return
@@ -189,18 +219,17 @@ def stop(seat: Seat, toolchain: Toolchain, on_line: Lines | None = None) -> None
     _require(seat, toolchain, ["dselab", "down"], on_line)
 
 
-def wipe_cluster(seat: Seat) -> None:
+def wipe_cluster(seat: HostSeat) -> None:
     """Kill the seat's processes and delete its clusters and its seat-side store (reset); the seat
-    user deletes its own files, so a link it planted leads nowhere."""
+    user deletes its own files, so a link it planted leads nowhere. (The server's store of the seat
+    is the classroom's to clear.)"""
     kill_processes(seat)
     subprocess.run(["runuser", "-u", seat.user, "--", "rm", "-rf", str(seat.cluster_home)],
                    capture_output=True, stdin=subprocess.DEVNULL)
-    shutil.rmtree(seat.store_dir, ignore_errors=True)
-    seat.store_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
-def remove(seat: Seat) -> None:
-    """Everything of the seat: processes, namespace, user, home, the server's store of it, temp files."""
+def remove(seat: HostSeat) -> None:
+    """Everything of the seat on this host: processes, namespace, user, home, temp files."""
     entry = users.lookup(seat.user)
     kill_processes(seat)
     limits.remove(seat.user)
@@ -216,4 +245,3 @@ def remove(seat: Seat) -> None:
                     shutil.rmtree(item, ignore_errors=True) if item.is_dir() and not item.is_symlink() else item.unlink()
         users.remove(seat.user)
     shutil.rmtree(seat.home, ignore_errors=True)
-    shutil.rmtree(seat.store_dir, ignore_errors=True)
