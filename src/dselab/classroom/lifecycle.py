@@ -21,6 +21,7 @@ from dselab.classroom.backends import open_backend
 from dselab.classroom.layout import Layout
 from dselab.classroom.registry import Seat
 from dselab.errors import DselabError, UsageError
+from dselab.lab import get_lab
 
 DEFAULT_LAB = "05"
 PARALLEL_ENV = "DSELAB_CLASSROOM_PARALLEL"
@@ -83,6 +84,7 @@ def up(student_ids: Sequence[str] | None, key_file: str | None, say: Say, lab: s
     backend.require()
     layout = backend.layout
     key = grading.load_key(key_file) if key_file else None  # a missing or empty key: error now
+    get_lab(lab)  # an unknown lab: error now; and the content is loaded once, not by racing seat threads
     planned = plan_seats(backend, student_ids)
     missing = [s for s in planned if not backend.poll(s).running]
     plan = backend.capacity(len(missing))

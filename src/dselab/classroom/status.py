@@ -77,5 +77,6 @@ def classroom_status(backend: SeatBackend | None = None) -> list[SeatStatus]:
     backend = backend or open_backend()
     backend.require()
     known = list(registry.load(backend.layout).values())
+    load_all()  # once, before the seat threads read it
     with ThreadPoolExecutor(max_workers=parallelism()) as pool:
         return list(pool.map(lambda s: safe_seat_status(backend, s), known))

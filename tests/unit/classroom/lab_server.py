@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 
 from dselab.classroom import registry
 from dselab.classroom.auth import ClassroomAuth
+from dselab.classroom.backend import SeatBackend
 from dselab.classroom.layout import Layout
 from dselab.classroom.links import LinkState
 from dselab.classroom.registry import Seat
@@ -34,8 +35,8 @@ SEATS = ("unit-alice", "unit-bob")  # names no integration seat uses: namespaces
 AUTH = ClassroomAuth(COURSE_KEY, LinkState.new(SEATS))
 
 
-def lab_app(layout: Layout, shells: dict[str, ShellSpec]) -> Flask:
-    return create_classroom_app(shells, AUTH, work=ClassroomWork(layout, "05"))
+def lab_app(layout: Layout, shells: dict[str, ShellSpec], backend: SeatBackend | None = None) -> Flask:
+    return create_classroom_app(shells, AUTH, work=ClassroomWork(layout, "05", backend))
 
 
 def as_seat(app: Flask, seat: str, domain: str = "localhost") -> FlaskClient:

@@ -13,6 +13,7 @@ import pytest
 
 from dselab.classroom.host import namespaces, seats, toolchain, users
 from dselab.classroom.host.observe import make_observer
+from dselab.classroom.host.seats import HostSeat
 from dselab.classroom.layout import Layout
 from dselab.classroom.registry import Seat
 from dselab.errors import EnvironmentProblem
@@ -21,12 +22,12 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="creates a Unix user a
 
 
 @pytest.fixture
-def seat_and_tools() -> Iterator[tuple[Seat, toolchain.Toolchain]]:
+def seat_and_tools() -> Iterator[tuple[HostSeat, toolchain.Toolchain]]:
     layout = Layout(Path(tempfile.mkdtemp(prefix="dselab-home-test-", dir="/tmp")))
     layout.make_dirs()
     tools = toolchain.Toolchain(venv=layout.toolchain / "venv", cache=layout.toolchain / "cache")
     toolchain.make_home_template(tools.home_template, tools.bin_dir / "dselab")
-    seat = Seat.planned(layout, "Home.Test")
+    seat = HostSeat.of(layout, Seat.planned(layout, "Home.Test"))
     seats.create(seat)
     try:
         yield seat, tools
@@ -37,7 +38,7 @@ def seat_and_tools() -> Iterator[tuple[Seat, toolchain.Toolchain]]:
     assert not namespaces.exists(seat.netns)
 
 
-def test_home_gets_scripts_lab_data_and_the_toolchain_link(seat_and_tools: tuple[Seat, toolchain.Toolchain]) -> None:
+def test_home_gets_scripts_lab_data_and_the_toolchain_link(seat_and_tools: tuple[HostSeat, toolchain.Toolchain]) -> None:
     seat, tools = seat_and_tools
     seats.fill_home(seat, tools)
     assert (seat.home / "scripts" / "nodetool.sh").stat().st_mode & 0o111
@@ -49,7 +50,7 @@ def test_home_gets_scripts_lab_data_and_the_toolchain_link(seat_and_tools: tuple
     assert home.st_mode & 0o777 == 0o750 and home.st_gid == owner.pw_gid  # the seat's group: it and its observer
 
 
-def test_the_observer_is_its_own_user_in_the_seats_group_only(seat_and_tools: tuple[Seat, toolchain.Toolchain]) -> None:
+def test_the_observer_is_its_own_user_in_the_seats_group_only(seat_and_tools: tuple[HostSeat, toolchain.Toolchain]) -> None:
     seat, _ = seat_and_tools
     layout = Layout(seat.home.parent.parent)
     make_observer(layout, seat)
@@ -63,7 +64,7 @@ def test_the_observer_is_its_own_user_in_the_seats_group_only(seat_and_tools: tu
     assert home.st_uid == observer.pw_uid and home.st_mode & 0o777 == 0o700
 
 
-def test_a_planted_link_does_not_make_root_write_outside_the_home(seat_and_tools: tuple[Seat, toolchain.Toolchain],
+def test_a_planted_link_does_not_make_root_write_outside_the_home(seat_and_tools: tuple[HostSeat, toolchain.Toolchain],
                                                                   tmp_path: Path) -> None:
     seat, tools = seat_and_tools
     victim = tmp_path / "victim"

@@ -8,7 +8,7 @@ import pytest
 
 from dselab.classroom import capacity
 from dselab.classroom.host import cgroups, limits
-from dselab.classroom.host.seats import seat_argv
+from dselab.classroom.host.seats import HostSeat, seat_argv
 from dselab.classroom.host.toolchain import Toolchain
 from dselab.classroom.layout import Layout
 from dselab.classroom.registry import Seat
@@ -60,7 +60,7 @@ def test_described_once_with_or_without_cgroups(monkeypatch: pytest.MonkeyPatch)
 
 def test_every_seat_command_starts_in_the_wrapper_before_its_namespace(tmp_path: Path,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    seat = Seat.planned(Layout(tmp_path), "ann")
+    seat = HostSeat.of(Layout(tmp_path), Seat.planned(Layout(tmp_path), "ann"))
     toolchain = Toolchain(venv=tmp_path / "venv", cache=tmp_path / "cache")
     monkeypatch.setattr(limits, "offered", lambda host=None: [])
     argv = seat_argv(seat, toolchain, ["bash", "-l"])

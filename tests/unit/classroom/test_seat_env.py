@@ -7,18 +7,18 @@ from pathlib import Path
 import pytest
 
 from dselab.classroom import registry
-from dselab.classroom.host.seats import seat_argv, seat_env, shell_argv, shell_spec
+from dselab.classroom.host.seats import HostSeat, seat_argv, seat_env, shell_argv, shell_spec
 from dselab.classroom.host.toolchain import Toolchain
 from dselab.classroom.layout import Layout
 from dselab.classroom.registry import Seat
 
 
 @pytest.fixture
-def seat(tmp_path: Path) -> Seat:
-    return Seat.planned(Layout(tmp_path), "Bob.B")
+def seat(tmp_path: Path) -> HostSeat:
+    return HostSeat.of(Layout(tmp_path), Seat.planned(Layout(tmp_path), "Bob.B"))
 
 
-def test_seat_environment_is_built_from_nothing(seat: Seat, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_seat_environment_is_built_from_nothing(seat: HostSeat, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DSELAB_COURSE_KEY", "server-secret")
     monkeypatch.setenv("DSELAB_LOOPBACK", "127.0.57")
     env = seat_env(seat, Toolchain(venv=tmp_path / "venv", cache=tmp_path / "cache"))
@@ -29,7 +29,7 @@ def test_seat_environment_is_built_from_nothing(seat: Seat, tmp_path: Path, monk
     assert env["DSELAB_NODE_PROFILE"] == "small"
 
 
-def test_seat_commands_run_in_its_namespace_as_its_user(seat: Seat, tmp_path: Path) -> None:
+def test_seat_commands_run_in_its_namespace_as_its_user(seat: HostSeat, tmp_path: Path) -> None:
     toolchain = Toolchain(venv=tmp_path / "venv", cache=tmp_path / "cache")
     argv = seat_argv(seat, toolchain, ["./scripts/nodetool.sh", "status"])
     assert "dselab.classroom.host.seat_enter" in argv[:4]  # under the seat's limits (test_limits.py)
