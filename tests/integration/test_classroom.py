@@ -25,6 +25,7 @@ from trust_room import start_classroom
 
 from dselab.classroom import registry
 from dselab.classroom.host import namespaces, seats
+from dselab.classroom.host.seats import HostSeat
 from dselab.classroom.join_links import join_links
 from dselab.classroom.layout import ROOT_ENV, Layout
 from dselab.lab import get_lab
@@ -55,12 +56,13 @@ def room(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]
     key, up = start_classroom(ROOT, work, [A, B])
     layout = Layout(ROOT)
     known = registry.load(layout)
-    yield {"layout": layout, "key": key, "work": work, "a": known[A], "b": known[B], "up": up}
+    yield {"layout": layout, "key": key, "work": work, "a": HostSeat.of(layout, known[A]),
+           "b": HostSeat.of(layout, known[B]), "up": up}
     if ROOT.exists():
         classroom("down", "--purge")
 
 
-def attempts(seat: registry.Seat) -> list[dict]:
+def attempts(seat: HostSeat) -> list[dict]:
     store = seat.server_store()
     try:
         return store.attempts("05-backup-restore")

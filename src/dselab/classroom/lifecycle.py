@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from dselab import grading
 from dselab.classroom import links, recording, registry
@@ -83,7 +84,7 @@ def up(student_ids: Sequence[str] | None, key_file: str | None, say: Say, lab: s
     backend = backend or open_backend()
     backend.require()
     layout = backend.layout
-    key = grading.load_key(key_file) if key_file else None  # a missing or empty key: error now
+    key = grading.load_key(Path(key_file)) if key_file else None  # a missing or empty key: error now
     get_lab(lab)  # an unknown lab: error now; and the content is loaded once, not by racing seat threads
     planned = plan_seats(backend, student_ids)
     missing = [s for s in planned if not backend.poll(s).running]
@@ -127,7 +128,7 @@ def _store_key(layout: Layout, key: bytes) -> None:
 
 def course_key(layout: Layout, key_file: str | None) -> bytes:
     """--key-file if given, else the key `up` kept on the server; no key is an error for signing."""
-    key = grading.load_key(key_file) if key_file else (grading.load_key(layout.key_file)
+    key = grading.load_key(Path(key_file)) if key_file else (grading.load_key(layout.key_file)
                                                        if layout.key_file.exists() else None)
     if key is None:
         raise UsageError("no course key: the gradebook must be signed",

@@ -23,6 +23,7 @@ from dselab.classroom.registry import Seat
 from dselab.classroom.terminal import ShellSpec
 from dselab.errors import EnvironmentProblem
 from dselab.runtime.base import LAB_NODES
+from dselab.state import StateStore
 
 SEAT_PROFILE_ENV = "DSELAB_CLASSROOM_NODE_PROFILE"  # node settings for seats; "small" unless set
 SEAT_LOOPBACK, SEAT_JMX_BASE = "127.0.55", "7155"  # the lab's usual ones: every seat has its own loopback
@@ -51,6 +52,14 @@ class HostSeat:
     @property
     def id(self) -> str:
         return self.seat.id
+
+    @property
+    def store_dir(self) -> Path:
+        """The server's store of the seat (the classroom's: never opened by anything of the seat's)."""
+        return self.seat.store_dir
+
+    def server_store(self) -> StateStore:
+        return self.seat.server_store()
 
     @property
     def observer(self) -> str:
