@@ -4,7 +4,7 @@ cgroup v2 (one hierarchy, `0::<path>`) or v1 (a mount per controller): for each 
 needs (memory, pids, cpu) we take the v1 mount that has it, else the v2 hierarchy when our own v2
 cgroup offers it (`cgroup.controllers`). A hybrid host can mix both. The seat's folder is
 `<our cgroup>/dselab-seat-<user>` in every hierarchy used. Standard library only: the seat
-wrapper (classroom.seat_enter) imports this module before every seat command.
+wrapper (classroom.host.seat_enter) imports this module before every seat command.
 
 v2's "no internal processes" rule: controllers can be handed to children only by a cgroup with no
 processes of its own. When ours has some, they move to a leaf `dselab-server` below it (what

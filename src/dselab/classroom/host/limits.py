@@ -4,7 +4,7 @@ a fork bomb or a memory hog in one seat hurts that seat only.
 Sized from the capacity plan (classroom.capacity): the memory a seat's nodes were measured to take
 plus room for the tools a student runs (a nodetool JVM, cqlsh, dselab), as a hard limit with no
 swap; processes from the threads a seat's four JVMs were measured to run plus the shell's tools.
-Applied by the wrapper every seat command runs through (classroom.seat_enter, put in front by
+Applied by the wrapper every seat command runs through (classroom.host.seat_enter, put in front by
 `wrap`): RLIMIT_NPROC always, cgroups (memory, pids, cpu) where the host offers them.
 
     DSELAB_SEAT_MEMORY_LIMIT_MB   a seat's hard memory limit (default: the plan's seat + TOOLS_MIB)
@@ -84,7 +84,7 @@ def offered(host: cgroups.Host | None = None) -> list[cgroups.Base]:
 
 
 def wrap(user: str, argv: Sequence[str], limits: SeatLimits | None = None) -> list[str]:
-    """argv (which drops to `user`, e.g. runuser) run under the seat's limits by classroom.seat_enter."""
+    """argv (which drops to `user`, e.g. runuser) run under the seat's limits by classroom.host.seat_enter."""
     limits = limits or plan()
     flags = [] if offered() else ["--no-cgroups"]  # otherwise the wrapper refuses to run without them
     return [sys.executable, "-I", "-m", "dselab.classroom.host.seat_enter", "--user", user,

@@ -4,8 +4,8 @@
                                              [--no-cgroups] -- ip netns exec NS runuser -u U -- ...
 
 Run by root before entering the seat's namespace (`ip netns exec` mounts a /sys of its own, with
-no cgroups below it); classroom.limits.wrap builds the line. It creates or
-refreshes the seat's cgroups below the server's own (classroom.cgroups), moves itself into them,
+no cgroups below it); classroom.host.limits.wrap builds the line. It creates or
+refreshes the seat's cgroups below the server's own (classroom.host.cgroups), moves itself into them,
 sets RLIMIT_NPROC (the seat user's processes and threads, machine-wide), and execs the rest,
 which drops to the seat user. Everything it starts is born inside. Refuses to run the command when
 the host offers cgroups and they cannot be joined (exit 125): a seat never runs unbounded by mistake.

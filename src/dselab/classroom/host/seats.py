@@ -1,6 +1,6 @@
 """One host seat's life: create (user, home, namespace), start (cluster as the seat user), stop,
 wipe, remove. Every command a seat runs goes through `seat_argv`: inside the
-seat's namespace, under the seat's limits (classroom.limits), as the seat's user, with the seat's
+seat's namespace, under the seat's limits (classroom.host.limits), as the seat's user, with the seat's
 environment and nothing of the server's.
 """
 

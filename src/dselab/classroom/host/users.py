@@ -18,7 +18,7 @@ from dselab.errors import EnvironmentProblem
 PREFIX = "dsl-"
 COMMENT = "dselab classroom seat"  # marks users we created: never touch a user without it
 OBSERVER_PREFIX = "dso-"
-OBSERVER_COMMENT = "dselab classroom observer"  # a seat's observer (classroom.observe)
+OBSERVER_COMMENT = "dselab classroom observer"  # a seat's observer (classroom.host.observe)
 MAX_NAME = 32
 _ACCOUNTS = threading.Lock()  # useradd/userdel lock /etc/passwd: seats starting together take turns
 _PLAIN = re.compile(r"[a-z0-9][a-z0-9_-]{0,22}")  # fits PREFIX + 23 < 32 with room to spare
