@@ -108,12 +108,12 @@ def links_command(seat_ids: tuple[str, ...], url: str, rotate: bool, expires: st
     rotated or expires, and only in this classroom: after `down --purge` and a new `up` no old link
     or session works. A student whose link expired gets a fresh one from `links SEAT --expires 8h`;
     a leaked link is voided with `links --rotate SEAT`."""
-    from dselab.classroom.host.privilege import require_root
+    from dselab.classroom.backends import open_backend
     from dselab.classroom.join_links import issue
-    from dselab.classroom.layout import Layout
 
-    require_root()
-    _print_issued(issue(Layout.current(), url.rstrip("/"), seat_ids, rotate, expires, rotate_instructor))
+    backend = open_backend()
+    backend.require()
+    _print_issued(issue(backend.layout, url.rstrip("/"), seat_ids, rotate, expires, rotate_instructor))
 
 
 @classroom.command("serve")
@@ -133,22 +133,21 @@ def serve_command(host: str, port: int, allow_hosts: tuple[str, ...], certfile: 
     the instructor's login link (printed here; `links --rotate-instructor` replaces it) opens the grid
     of students by steps."""
     from dselab.classroom import serving
+    from dselab.classroom.backends import open_backend
     from dselab.classroom.host import limits
-    from dselab.classroom.host.privilege import require_root
     from dselab.classroom.join_links import instructor_link
-    from dselab.classroom.layout import Layout
     from dselab.cli_web import _check_port
 
-    require_root()
+    backend = open_backend()
+    backend.require()
     ssl = serving.tls_files(certfile, keyfile)
     warning = serving.plain_http_warning(host, ssl is not None)
     if warning:
         _say(warning)
     _check_port(host, port)
-    served = serving.make_server(host, port, allow_hosts, lab, ssl, behind_proxy=behind_proxy)
-    layout = Layout.current()
+    served = serving.make_server(host, port, allow_hosts, lab, ssl, behind_proxy=behind_proxy, backend=backend)
     click.echo(f"Classroom server at {served.url}/ (Ctrl+C to stop)")
-    click.echo(f"Instructor (keep it to yourself): {instructor_link(layout, served.url)}")
+    click.echo(f"Instructor (keep it to yourself): {instructor_link(backend.layout, served.url)}")
     click.echo("Join links: `dselab classroom links`")
     _say(limits.describe())
     sys.stdout.flush()

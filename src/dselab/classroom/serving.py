@@ -10,6 +10,7 @@ from pathlib import Path
 from werkzeug.serving import BaseWSGIServer
 
 from dselab.classroom import links
+from dselab.classroom.backend import SeatBackend
 from dselab.classroom.join_links import live_auth
 from dselab.classroom.layout import Layout
 from dselab.classroom.server import make_classroom_server
@@ -55,10 +56,11 @@ class Served:
 
 def make_server(host: str, port: int, allow_hosts: Iterable[str] = (), lab: str = "05",
                 ssl: tuple[str, str] | None = None, layout: Layout | None = None,
-                behind_proxy: bool = False) -> Served:
-    """The classroom server for every seat in the registry (port 0: any free port)."""
-    layout = layout or Layout.current()
-    work = ClassroomWork(layout, lab)
+                behind_proxy: bool = False, backend: SeatBackend | None = None) -> Served:
+    """The classroom server for every seat in the registry (port 0: any free port), on `backend`'s
+    seats (the host's unless given)."""
+    layout = backend.layout if backend else layout or Layout.current()
+    work = ClassroomWork(layout, lab, backend)
     shells = work.shells()
     if not shells:
         raise UsageError("the classroom has no seats", fix="run `dselab classroom up --seats N` first")
