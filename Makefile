@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 XTERM_VENDOR := site/static/vendor/xterm
 NODE_STAMP := node_modules/.package-lock.json
 
-.PHONY: setup frontend lab test test-docker unit lint wheel browser-deps docker-deps classroom-deps clean
+.PHONY: setup frontend lab test test-docker unit lint typecheck wheel browser-deps docker-deps classroom-deps clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -89,8 +89,13 @@ unit: setup
 lint: setup
 	$(VENV)/bin/ruff check src checks tests benchmarks
 
+# Type hints checked strictly on the package (settings in pyproject.toml [tool.mypy]).
+typecheck: setup
+	$(VENV)/bin/mypy
+
 test: setup browser-deps classroom-deps
 	$(VENV)/bin/ruff check src checks tests benchmarks
+	$(VENV)/bin/mypy
 	$(PY) -m pytest tests -v --durations=15 --ignore=tests/docker_runtime
 	# The protocol purges its cluster: it gets its own home and addresses, never the developer's lab.
 	DSELAB_HOME=$(CURDIR)/build/protocol-home DSELAB_LOOPBACK=127.0.59 DSELAB_JMX_BASE=8955 $(DSELAB) test 05

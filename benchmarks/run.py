@@ -61,7 +61,7 @@ def spread(samples: list[float]) -> dict[str, float]:
 def main() -> None:
     ws = service.open_workspace("local", progress=Console())
     ws.runtime.down(purge=True)
-    ws.store.delete_prefix("")
+    ws.store.forget_everything()
     t0 = time.monotonic()
     service.start_lab(ws, "05", progress=Console())
     results: dict[str, object] = {"cold_up_with_data_s": round(time.monotonic() - t0, 1), "runs": RUNS}

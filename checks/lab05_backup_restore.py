@@ -36,7 +36,8 @@ FULL_PREFIX = "full_backup_"
 # A node may hold somewhat more than its share (estimates, rows added later); not 1.5x as much.
 OWNERSHIP_SLACK = 1.15
 # Step 7 records the rows' write times here (a small fact: it crosses from the classroom's observer).
-WRITE_TIMES = f"lab:{LAB}:write_times"
+WRITE_TIMES = "write_times"
+SNAPSHOTS_AT_STEP1 = "snapshots_at_step1"
 Rows = dict[str, list[dict]]
 
 
@@ -80,7 +81,7 @@ def snapshot_exists(ctx: CheckContext) -> None:
     if problems:
         raise ctx.failed("; ".join(problems),
                          hint=f"clear it and take it again: ./scripts/nodetool.sh snapshot {KS} -t {TAG}")
-    ctx.store.put(f"lab:{LAB}:snapshots_at_step1", sorted({r.tag for r in rows}))
+    ctx.keep_fact(SNAPSHOTS_AT_STEP1, sorted({r.tag for r in rows}))
     raise ctx.passed(f"{TAG} covers all {len(folders)} {KS} tables on {SEED}, with SSTables and manifests")
 
 
@@ -120,7 +121,7 @@ def incremental_on_seed(ctx: CheckContext) -> None:
 
 @check(LAB, "clear")
 def snapshot_cleared(ctx: CheckContext) -> None:
-    before = ctx.store.get(f"lab:{LAB}:snapshots_at_step1")
+    before = ctx.fact(SNAPSHOTS_AT_STEP1)
     if before is None:
         raise ctx.failed(f"{TAG} was never confirmed in this lab run (step 1), so there is nothing to clear yet",
                          hint="do step 1 first and check it")
@@ -347,9 +348,9 @@ def _record_write_times(ctx: CheckContext, tables: Rows) -> None:
     """Keep the rows' write times for the restore checks: a restore brings them back unchanged.
     An unchanged record keeps its time, so checking step 7 again after the restore changes nothing."""
     times = {t: writetimes.table_times(t, rows) for t, rows in tables.items()}
-    old = ctx.store.get(WRITE_TIMES)
+    old = ctx.fact(WRITE_TIMES)
     if not old or old.get("tables") != times:
-        ctx.store.put(WRITE_TIMES, writetimes.fact(times))
+        ctx.keep_fact(WRITE_TIMES, writetimes.fact(times))
 
 
 def _backup_file_problems(ctx: CheckContext) -> tuple[list[str], list[str]]:
@@ -409,7 +410,7 @@ def _truncations(ctx: CheckContext) -> dict[str, float | None]:
 def _loss_problem(ctx: CheckContext, when: dict[str, float | None]) -> str | None:
     """No truncation of every table after step 7 recorded the rows (or, before that, after the
     lab started): then nothing was lost that a restore could bring back."""
-    recorded = ctx.store.get(WRITE_TIMES)
+    recorded = ctx.fact(WRITE_TIMES)
     if recorded:
         return writetimes.loss_problem(when, float(recorded["recorded_at"]), "step 7 recorded the rows you backed up")
     return writetimes.loss_problem(when, float(ctx.baseline.get("started_at", 0)), "this lab run started")
@@ -447,7 +448,7 @@ def _write_time_problem(ctx: CheckContext, tables: Rows, label: str = "") -> str
     """Proves: every row carries the write time it had when step 7 recorded it (a SHA-256 over
     every key and write time, the snapshot's rows and backups/' rows apart). Cannot prove: rows
     re-inserted `USING TIMESTAMP` with the original times, read before the loss on purpose."""
-    recorded = ctx.store.get(WRITE_TIMES)
+    recorded = ctx.fact(WRITE_TIMES)
     if not recorded:
         return (f"{label}the rows' write times were never recorded in this lab run (step 7's check records them "
                 "before the loss), so restored rows cannot be told from rows inserted again")
@@ -517,8 +518,7 @@ def restored_elsewhere(ctx: CheckContext) -> None:
 @check(LAB, "disable-backup")
 def backup_disabled(ctx: CheckContext) -> None:
     # "Off" only means something after it was on everywhere: a passed step 7 in this lab run.
-    since = float(ctx.baseline.get("started_at", 0))
-    if not any(a["status"] == "pass" for a in ctx.store.attempts(LAB, "incremental-files", since)):
+    if not ctx.passed_in_run("incremental-files"):
         raise ctx.failed("incremental backup was never confirmed on every node in this lab run (step 7)",
                          hint="do step 7 first and check it, then turn backup off")
     state = _backup_running(ctx, LAB_NODES)

@@ -123,4 +123,4 @@ def cleanup_always_logged(version: str) -> bool:
     """True where every `nodetool cleanup` leaves a line even with nothing to clean (5.0's
     "Starting Cleanup on ..."); 3.11 / DSE 5.1 may log nothing, 4.x is not confirmed."""
     major = re.match(r"\d+", version or "")
-    return bool(major) and int(major.group()) >= 5
+    return major is not None and int(major.group()) >= 5

@@ -17,10 +17,11 @@ from typing import Any
 
 from dselab.errors import DselabError
 from dselab.lab import Lab, Step
+from dselab.outcomes import CheckStatus
 from dselab.runtime.base import CommandResult, FileEntry, Runtime
-from dselab.state import StateStore
+from dselab.state import Baseline, StateStore
 
-PASS, FAIL, ERROR = "pass", "fail", "error"
+PASS, FAIL, ERROR = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.ERROR
 LOG_TAIL_EVIDENCE_BYTES = 2048  # a timed-out node's log tail kept in the attempt's evidence
 
 
@@ -61,7 +62,7 @@ class CheckContext:
     runtime: Runtime
     store: StateStore
     lab: Lab
-    baseline: dict[str, Any]
+    baseline: Baseline
     evidence: list[dict[str, Any]] = field(default_factory=list)
     restore_runtime: Runtime | None = None
     node: str | None = None  # the node the check last asked something: named if that fails
@@ -124,7 +125,20 @@ class CheckContext:
         self.evidence.append(facts)
 
     def answer(self, step: Step) -> str | None:
-        return self.store.get(f"lab:{self.lab.id}:answer:{step.id}")
+        return self.store.answer(self.lab.id, step.id)
+
+    def fact(self, name: str) -> Any:
+        """What an earlier check of this lab run kept under `name` (None if nothing)."""
+        return self.store.fact(self.lab.id, name)
+
+    def keep_fact(self, name: str, value: Any) -> None:
+        """Keep a small JSON value for a later check of this run (in a classroom it crosses from the
+        seat's observer to the server, which checks its name and size)."""
+        self.store.set_fact(self.lab.id, name, value)
+
+    def passed_in_run(self, step_id: str) -> bool:
+        """Whether the step's check passed at least once in this lab run."""
+        return step_id in self.store.passed_steps(self.lab.id)
 
     # -- outcomes -----------------------------------------------------------------------------
 
@@ -199,12 +213,13 @@ def run_check(ctx: CheckContext, step: Step, source: str = "cli") -> CheckResult
         status, message, hint = verdict.status, verdict.message, verdict.hint
     except DselabError as err:
         status, message, hint = ERROR, err.message, err.fix or ""
-        if getattr(err, "log_tail", ""):  # a NodeTimeout: the log is the node owner's text, evidence only
+        tail = str(getattr(err, "log_tail", "") or "")
+        if tail:  # a NodeTimeout: the log is the node owner's text, evidence only
             ctx.evidence.append({"node": getattr(err, "node", None) or ctx.node,
-                                 "log_tail": err.log_tail.encode()[-LOG_TAIL_EVIDENCE_BYTES:].decode("utf-8", "ignore")})
+                                 "log_tail": tail.encode()[-LOG_TAIL_EVIDENCE_BYTES:].decode("utf-8", "ignore")})
     except Exception as err:  # noqa: BLE001  (the point: any failure becomes a result)
-        verdict = unexpected_error(err, step, ctx.node)
-        status, message, hint = verdict.status, verdict.message, verdict.hint
+        stopped = unexpected_error(err, step, ctx.node)
+        status, message, hint = stopped.status, stopped.message, stopped.hint
         ctx.evidence.append({"node": getattr(err, "node", None) or ctx.node, "exception": type(err).__name__,
                              "traceback": "".join(traceback.format_exception(err))[-4000:]})
     result = CheckResult(

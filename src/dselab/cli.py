@@ -19,6 +19,7 @@ import click
 
 from dselab import paths, service
 from dselab.errors import EXIT_CHECK_FAILED, EXIT_USAGE, DselabError, UsageError
+from dselab.outcomes import CheckStatus
 from dselab.progress import Console
 from dselab.runtime.base import SEED
 
@@ -98,7 +99,7 @@ def down(purge: bool) -> None:
     ws = workspace()
     ws.runtime.down(purge=purge)
     if purge:
-        ws.store.delete_prefix("")
+        ws.store.forget_everything()
         ws.runtime.for_cluster("restore", Console()).down(purge=True)
     click.echo("cluster stopped" + (" and removed" if purge else " (data kept)"))
 
@@ -253,8 +254,8 @@ def _print_results(results: list[Any], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in results], indent=2))
         return
-    marks = {"pass": click.style("PASS", fg="green"), "fail": click.style("FAIL", fg="red"),
-             "error": click.style("ERROR", fg="yellow")}
+    marks = {CheckStatus.PASS: click.style("PASS", fg="green"), CheckStatus.FAIL: click.style("FAIL", fg="red"),
+             CheckStatus.ERROR: click.style("ERROR", fg="yellow")}
     for r in results:
         click.echo(f"{marks[r.status]}  step {r.number} ({r.step}): {r.message}")
         if r.hint and not r.passed:

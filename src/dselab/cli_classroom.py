@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING
 import click
 
 from dselab.errors import EXIT_CHECK_FAILED, EXIT_USAGE, UsageError
+from dselab.outcomes import CheckStatus
 
 if TYPE_CHECKING:
     from dselab.classroom.join_links import Issued
+    from dselab.classroom.lifecycle import SeatOutcome
 
 DEFAULT_PORT = 8055
 KEY_HELP = "course key file (kept on the server, mode 0600; reports are signed with it)"
@@ -27,7 +29,7 @@ def _say(line: str) -> None:
     click.echo(line, err=True)
 
 
-def _finish(outcomes: list) -> None:
+def _finish(outcomes: list[SeatOutcome]) -> None:
     failed = [o for o in outcomes if not o.ok]
     click.echo(f"{len(outcomes) - len(failed)} of {len(outcomes)} seat(s) ok"
                + (f"; failed: {', '.join(o.seat for o in failed)}" if failed else ""))
@@ -205,7 +207,7 @@ def check_command(seat: str, lab: str, steps: tuple[str, ...], as_json: bool) ->
     backend.require()
     results = check_seat(seat, lab, steps, backend)
     _print_results(results, as_json)
-    if len(results) == 1 and results[0].status == "error":
+    if len(results) == 1 and results[0].status == CheckStatus.ERROR:
         sys.exit(EXIT_USAGE)
     sys.exit(0 if all(r.passed for r in results) else EXIT_CHECK_FAILED)
 

@@ -16,8 +16,9 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from dselab import paths, render, service
 from dselab.errors import DselabError, UsageError
 from dselab.lab import get_lab
-from dselab.web.app import WorkspaceFactory, create_app
+from dselab.web.app import create_app
 from dselab.web.hosts import is_loopback, served_names
+from dselab.web.local_session import WorkspaceFactory
 
 DEFAULT_SITE_DIR = Path("build") / "site"  # relative to the current folder
 

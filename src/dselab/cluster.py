@@ -16,11 +16,9 @@ from dselab.progress import Progress, Silent
 from dselab.runtime.base import LAB_NODES, Runtime
 from dselab.state import StateStore
 
-ENV_KEY = "environment"
-
 
 def environment_record(store: StateStore) -> dict[str, Any] | None:
-    return store.get(ENV_KEY)
+    return store.environment()
 
 
 def bring_up(runtime: Runtime, store: StateStore, progress: Progress | None = None) -> dict[str, Any]:
@@ -42,7 +40,7 @@ def bring_up(runtime: Runtime, store: StateStore, progress: Progress | None = No
         "fingerprint": {t: fp.to_dict() for t, fp in environment.fingerprint(runtime).items()},
         "cassandra_version": runtime.cassandra_version(),
     }
-    store.put(ENV_KEY, record)
+    store.set_environment(record)
     progress.done("environment ready: training keyspace on three nodes")
     return record
 

@@ -7,11 +7,11 @@ lab" reads debug.log from that mark and keeps the records system.log would have 
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from dselab.errors import UsageError
 from dselab.lab import Lab, load_all
 from dselab.service import Workspace, baseline
+from dselab.state import Baseline
 
 RECORD_START = re.compile(r"^(TRACE|DEBUG|INFO|WARN|ERROR)\s")
 SYSTEM_LEVELS = {"INFO", "WARN", "ERROR"}
@@ -29,10 +29,9 @@ def system_records(text: str) -> list[str]:
     return kept
 
 
-def latest_started_lab(ws: Workspace, labs: tuple[Lab, ...] | None = None) -> tuple[Lab, dict[str, Any]]:
+def latest_started_lab(ws: Workspace, labs: tuple[Lab, ...] | None = None) -> tuple[Lab, Baseline]:
     """The lab started last with `dselab start`, and its baseline."""
-    started = [(lab, ws.store.get(f"lab:{lab.id}:baseline")) for lab in labs or load_all()]
-    started = [(lab, base) for lab, base in started if base]
+    started = [(lab, base) for lab in labs or load_all() if (base := ws.store.baseline(lab.id))]
     if not started:
         raise UsageError("no lab has been started, so there is no lab mark to read from",
                          fix="drop --since-lab, or start a lab with `dselab start 05`")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import sys
 import time
-from typing import Protocol
+from typing import Protocol, TextIO
 
 
 class Progress(Protocol):
@@ -31,7 +31,7 @@ class Console:
     FRAMES = "|/-\\"
     LOG_EVERY_S = 10.0  # in a log, a repeated "waiting ... (3s)" line is written at most this often
 
-    def __init__(self, stream=None) -> None:
+    def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
         self.started = time.monotonic()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from dselab import service
 from dselab.checking import CheckResult
 from dselab.errors import DselabError
-from dselab.lab import Lab
+from dselab.lab import Lab, Step
 from dselab.progress import Progress, Silent
 
 
@@ -84,7 +84,7 @@ def run_protocol(ws: service.Workspace, lab: Lab, progress: Progress | None = No
             progress.step("removing any previous lab cluster for a fresh start")
             ws.runtime.down(purge=True)
             restore.down(purge=True)
-            ws.store.delete_prefix("")
+            ws.store.forget_everything()
         if lab.id != "01-environment":
             service.start_lab(ws, lab.id, progress)
         report.setup_seconds = time.monotonic() - started
@@ -102,7 +102,7 @@ def run_protocol(ws: service.Workspace, lab: Lab, progress: Progress | None = No
     return report
 
 
-def _one_step(ws: service.Workspace, lab: Lab, step, progress: Progress) -> StepOutcome:
+def _one_step(ws: service.Workspace, lab: Lab, step: Step, progress: Progress) -> StepOutcome:
     t0 = time.monotonic()
     outcome = StepOutcome(step.number, step.id)
     progress.step(f"step {step.number} ({step.id}): check must fail")

@@ -92,7 +92,7 @@ def _link_open(self: Any, tokens: list[Token], idx: int, options: Any, env: dict
             token.attrSet("href", resolve_lab_link(href, env["labs"], env["links"]))
         except UsageError as err:
             raise UsageError(f"{env.get('where', 'page')}: link {href!r}: {err.message}") from None
-    return self.renderToken(tokens, idx, options, env)
+    return str(self.renderToken(tokens, idx, options, env))
 
 
 def _cell_open(self: Any, tokens: list[Token], idx: int, options: Any, env: dict[str, Any]) -> str:
@@ -102,7 +102,7 @@ def _cell_open(self: Any, tokens: list[Token], idx: int, options: Any, env: dict
     if style.startswith("text-align:"):
         token.attrs.pop("style")
         token.attrSet("class", "align-" + style.removeprefix("text-align:"))
-    return self.renderToken(tokens, idx, options, env)
+    return str(self.renderToken(tokens, idx, options, env))
 
 
 @cache

@@ -22,7 +22,7 @@ from dselab.errors import EnvironmentProblem, UsageError
 from dselab.lab import Lab, Step, get_lab
 from dselab.progress import Progress, Silent
 from dselab.runtime.base import Runtime
-from dselab.state import StateStore
+from dselab.state import Baseline, StateStore
 from dselab.templating import render_text, version_vars
 
 SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.:, -]{1,64}$")
@@ -53,9 +53,9 @@ def template_vars(ws: Workspace) -> dict[str, Any]:
     return version_vars(ws.runtime.cassandra_version(), ws.runtime_name)
 
 
-def baseline(ws: Workspace, lab: Lab) -> dict[str, Any]:
+def baseline(ws: Workspace, lab: Lab) -> Baseline:
     """The lab's baseline; a lab checked before `dselab start` reads logs from their beginning."""
-    return ws.store.get(f"lab:{lab.id}:baseline") or {"log_marks": {}, "started_at": 0}
+    return ws.store.baseline(lab.id) or Baseline(log_marks={}, started_at=0)
 
 
 def context(ws: Workspace, lab: Lab) -> CheckContext:
@@ -74,11 +74,8 @@ def start_lab(ws: Workspace, lab_ref: str, progress: Progress | None = None) -> 
 def record_baseline(ws: Workspace, lab: Lab, fingerprint: Any = None) -> None:
     """A fresh run of `lab` on a running cluster: log marks, start time, no attempts or answers."""
     marks = {node: ws.runtime.log_mark(node) for node in ws.runtime.node_names()}
-    ws.store.clear_lab(lab.id)
-    ws.store.put(f"lab:{lab.id}:baseline", {
-        "log_marks": marks, "started_at": time.time(), "fingerprint": fingerprint,
-        "cassandra_version": ws.runtime.cassandra_version(),
-    })
+    ws.store.start_run(lab.id, Baseline(log_marks=marks, started_at=time.time(), fingerprint=fingerprint,
+                                        cassandra_version=ws.runtime.cassandra_version()))
 
 
 def check(ws: Workspace, lab_ref: str, step_refs: list[str] | tuple[str, ...] = (),
@@ -115,7 +112,7 @@ def store_answer(store: StateStore, lab: Lab, step: Step, value: str) -> str:
     value = value.strip()
     if not SAFE_VALUE.match(value):
         raise UsageError("an answer is 1-64 letters, digits, spaces or . , : _ - (e.g. `143.08 KiB`)")
-    store.put(f"lab:{lab.id}:answer:{step.id}", value)
+    store.set_answer(lab.id, step.id, value)
     return value
 
 
@@ -138,12 +135,6 @@ class SolveRun:
         return all(r.passed for r in self.checks)
 
 
-def passed_in_run(ws: Workspace, lab: Lab) -> set[str]:
-    """Ids of the steps whose check passed at least once since the lab was started."""
-    since = float(baseline(ws, lab).get("started_at") or 0)
-    return {a["step"] for a in ws.store.attempts(lab.id, since=since) if a["status"] == "pass"}
-
-
 def resume_point(lab: Lab, passed: set[str]) -> int:
     """Index of the first step that has not passed. Steps undo each other on purpose (step 4
     clears step 1's snapshot), so a later unpassed step never sends us back to an earlier one."""
@@ -161,7 +152,7 @@ def solve(ws: Workspace, lab_ref: str | Lab, step_refs: list[str] | tuple[str, .
     if step_refs:
         steps, skipped = lab.select(list(step_refs)), []
     else:
-        start = resume_point(lab, passed_in_run(ws, lab))
+        start = resume_point(lab, ws.store.passed_steps(lab.id))
         steps, skipped = list(lab.steps[start:]), list(lab.steps[:start])
     run = SolveRun(solved=[], skipped=skipped)
     for step in steps:

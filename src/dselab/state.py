@@ -1,8 +1,12 @@
-"""The local state store: environment record, lab baselines, answers and every check attempt.
+"""The state store: the environment record, each lab run's baseline, answers, facts and every check
+attempt. Every key of the store is spelled here and nowhere else; callers use the typed methods.
 
 One SQLite file per runtime under DSELAB_HOME, so the CLI and the web app can share it safely
-and progress survives restarts. DSELAB_STATE_DIR puts it elsewhere: a classroom's grader keeps a
+and progress survives restarts. DSELAB_STATE_DIR puts it elsewhere: a classroom's server keeps a
 seat's store on the server, out of the seat user's reach, while the cluster stays in the seat.
+
+"Passed in this run" (a step whose check passed at least once since the lab's baseline) is
+`passed_steps`: every front end and the grader ask it here.
 """
 
 from __future__ import annotations
@@ -12,9 +16,10 @@ import os
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from dselab import paths
+from dselab.outcomes import CheckStatus
 
 STATE_DIR_ENV = "DSELAB_STATE_DIR"
 
@@ -26,6 +31,51 @@ CREATE TABLE IF NOT EXISTS attempts (
     at REAL NOT NULL, source TEXT NOT NULL, evidence TEXT NOT NULL
 );
 """
+
+ENVIRONMENT_KEY = "environment"
+
+
+class Baseline(TypedDict, total=False):
+    """A lab run's start: each node's log size then, when, and what the cluster was."""
+
+    log_marks: dict[str, int]
+    started_at: float
+    fingerprint: Any
+    cassandra_version: str
+
+
+class AttemptSummary(TypedDict):
+    step: str
+    status: str
+    at: float
+    source: str
+
+
+class Attempt(AttemptSummary):
+    message: str
+    evidence: Any
+
+
+def _lab_prefix(lab_id: str) -> str:
+    return f"lab:{lab_id}:"
+
+
+def _baseline_key(lab_id: str) -> str:
+    return f"lab:{lab_id}:baseline"
+
+
+def answer_prefix(lab_id: str) -> str:
+    """Where a store keeps a lab's answers (step id follows): what a classroom observer reads, bounded,
+    from a seat's own store file (classroom.seat_answers), which it must not open as a StateStore."""
+    return f"lab:{lab_id}:answer:"
+
+
+def _seat_answer_key(lab_id: str, step_id: str) -> str:
+    return f"lab:{lab_id}:seat-answer:{step_id}"
+
+
+def _fact_prefix(lab_id: str) -> str:
+    return f"lab:{lab_id}:fact:"
 
 
 class StateStore:
@@ -46,18 +96,87 @@ class StateStore:
         folder = os.environ.get(STATE_DIR_ENV)
         return cls((Path(folder) if folder else paths.home()) / f"state-{runtime_name}.sqlite")
 
-    def get(self, key: str, default: Any = None) -> Any:
+    # -- the key-value table (private: the typed methods below name every key) ---------------------
+
+    def _get(self, key: str, default: Any = None) -> Any:
         row = self._db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else default
 
-    def put(self, key: str, value: Any) -> None:
+    def _put(self, key: str, value: Any) -> None:
         with self._db:
             self._db.execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)",
                              (key, json.dumps(value, sort_keys=True)))
 
-    def delete_prefix(self, prefix: str) -> None:
+    def _delete_prefix(self, prefix: str) -> None:
         with self._db:
-            self._db.execute("DELETE FROM kv WHERE key LIKE ?", (prefix + "%",))
+            self._db.execute("DELETE FROM kv WHERE substr(key, 1, ?) = ?", (len(prefix), prefix))
+
+    def _items(self, prefix: str) -> dict[str, Any]:
+        rows = self._db.execute("SELECT key, value FROM kv WHERE substr(key, 1, ?) = ?", (len(prefix), prefix))
+        return {key[len(prefix):]: json.loads(value) for key, value in rows.fetchall()}
+
+    # -- the cluster's environment record (cluster.bring_up) -------------------------------------
+
+    def environment(self) -> dict[str, Any] | None:
+        record: dict[str, Any] | None = self._get(ENVIRONMENT_KEY)
+        return record
+
+    def set_environment(self, record: dict[str, Any]) -> None:
+        self._put(ENVIRONMENT_KEY, record)
+
+    def forget_everything(self) -> None:
+        """Every record and attempt (the cluster behind them was purged)."""
+        with self._db:
+            self._db.execute("DELETE FROM kv")
+            self._db.execute("DELETE FROM attempts")
+
+    # -- a lab run ---------------------------------------------------------------------------------
+
+    def baseline(self, lab_id: str) -> Baseline | None:
+        base: Baseline | None = self._get(_baseline_key(lab_id))
+        return base
+
+    def run_started_at(self, lab_id: str) -> float:
+        """When the lab's current run began (0: never started, so every attempt counts)."""
+        return float((self.baseline(lab_id) or {}).get("started_at") or 0)
+
+    def start_run(self, lab_id: str, baseline: Baseline) -> None:
+        """A fresh run of the lab: its attempts, answers and facts gone, `baseline` kept."""
+        self.clear_lab(lab_id)
+        self._put(_baseline_key(lab_id), baseline)
+
+    def clear_lab(self, lab_id: str) -> None:
+        with self._db:
+            self._db.execute("DELETE FROM attempts WHERE lab = ?", (lab_id,))
+        self._delete_prefix(_lab_prefix(lab_id))
+
+    def answer(self, lab_id: str, step_id: str) -> str | None:
+        value: str | None = self._get(answer_prefix(lab_id) + step_id)
+        return value
+
+    def set_answer(self, lab_id: str, step_id: str, value: str) -> None:
+        self._put(answer_prefix(lab_id) + step_id, value)
+
+    def seat_answer(self, lab_id: str, step_id: str) -> str | None:
+        """The last answer taken from a classroom seat's own store for a step (a differing one is new)."""
+        value: str | None = self._get(_seat_answer_key(lab_id, step_id))
+        return value
+
+    def set_seat_answer(self, lab_id: str, step_id: str, value: str) -> None:
+        self._put(_seat_answer_key(lab_id, step_id), value)
+
+    def fact(self, lab_id: str, name: str, default: Any = None) -> Any:
+        """What a check kept for a later check of the same run (e.g. the write times it saw)."""
+        return self._get(_fact_prefix(lab_id) + name, default)
+
+    def set_fact(self, lab_id: str, name: str, value: Any) -> None:
+        self._put(_fact_prefix(lab_id) + name, value)
+
+    def facts(self, lab_id: str) -> dict[str, Any]:
+        """Every fact of the lab's run, by name."""
+        return self._items(_fact_prefix(lab_id))
+
+    # -- attempts ----------------------------------------------------------------------------------
 
     def record_attempt(self, lab: str, step: str, status: str, message: str,
                        evidence: Any, source: str = "cli", at: float | None = None) -> None:
@@ -65,37 +184,32 @@ class StateStore:
             self._db.execute(
                 "INSERT INTO attempts (lab, step, status, message, at, source, evidence) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (lab, step, status, message, time.time() if at is None else at, source,
+                (lab, step, str(status), message, time.time() if at is None else at, source,
                  json.dumps(evidence, default=str)),
             )
 
-    def attempts(self, lab: str, step: str | None = None, since: float = 0) -> list[dict[str, Any]]:
+    def attempts(self, lab: str, step: str | None = None, since: float | None = None) -> list[Attempt]:
+        """Attempts in order, with evidence; `since` None: those of the lab's current run."""
         sql = "SELECT step, status, message, at, source, evidence FROM attempts WHERE lab = ? AND at >= ?"
-        args: list[Any] = [lab, since]
+        args: list[Any] = [lab, self.run_started_at(lab) if since is None else since]
         if step is not None:
             sql += " AND step = ?"
             args.append(step)
         rows = self._db.execute(sql + " ORDER BY id", args).fetchall()
-        return [
-            {"step": s, "status": st, "message": m, "at": at, "source": src, "evidence": json.loads(ev)}
-            for s, st, m, at, src, ev in rows
-        ]
+        return [Attempt(step=s, status=st, message=m, at=at, source=src, evidence=json.loads(ev))
+                for s, st, m, at, src, ev in rows]
 
-    def attempt_summaries(self, lab: str, since: float = 0) -> list[dict[str, Any]]:
-        """Every attempt's step, status and time, without evidence (what a grid poll needs)."""
+    def attempt_summaries(self, lab: str, since: float | None = None) -> list[AttemptSummary]:
+        """Every attempt's step, status and time, without evidence (what a grid poll needs);
+        `since` None: those of the lab's current run."""
+        start = self.run_started_at(lab) if since is None else since
         rows = self._db.execute("SELECT step, status, at, source FROM attempts WHERE lab = ? AND at >= ? ORDER BY id",
-                                (lab, since)).fetchall()
-        return [{"step": s, "status": st, "at": at, "source": src} for s, st, at, src in rows]
+                                (lab, start)).fetchall()
+        return [AttemptSummary(step=s, status=st, at=at, source=src) for s, st, at, src in rows]
 
-    def kv_items(self, prefix: str) -> dict[str, Any]:
-        """Every key under `prefix` with its value."""
-        rows = self._db.execute("SELECT key, value FROM kv WHERE substr(key, 1, ?) = ?", (len(prefix), prefix))
-        return {key: json.loads(value) for key, value in rows.fetchall()}
-
-    def clear_lab(self, lab: str) -> None:
-        with self._db:
-            self._db.execute("DELETE FROM attempts WHERE lab = ?", (lab,))
-        self.delete_prefix(f"lab:{lab}:")
+    def passed_steps(self, lab: str) -> set[str]:
+        """Ids of the steps whose check passed at least once in the lab's current run."""
+        return {a["step"] for a in self.attempt_summaries(lab) if a["status"] == CheckStatus.PASS}
 
     def close(self) -> None:
         self._db.close()

@@ -50,7 +50,7 @@ def lab_workspace(test_home: Path) -> Iterator[service.Workspace]:
     """A running lab cluster with lab 05 started."""
     ws = service.open_workspace(RUNTIME)
     ws.runtime.down(purge=True)
-    ws.store.delete_prefix("")
+    ws.store.forget_everything()
     service.start_lab(ws, "05")
     yield ws
     from dselab.runtime.select import restore_runtime

@@ -150,7 +150,6 @@ def test_another_site_cannot_answer_or_check_but_the_page_can(browser_page, tmp_
     monkeypatch.setenv("DSELAB_HOME", str(tmp_path / "empty-home"))
     ws = service.open_workspace("local")
     page = browser_page
-    key = "lab:05-backup-restore:answer:list"
     try:
         with serving(ws) as url, attacker_site(url) as evil:
             other = page.context.browser.new_page()  # a tab of its own, like another site open in the browser
@@ -160,14 +159,14 @@ def test_another_site_cannot_answer_or_check_but_the_page_can(browser_page, tmp_
             other.wait_for_url(f"{url}/api/**", timeout=30_000)  # the form's POST answered
             assert "request from another site refused" in (other.text_content("body") or "")
             assert 403 in refused
-            assert ws.store.get(key) is None and ws.store.attempts("05-backup-restore") == []
+            assert ws.store.answer("05-backup-restore", "list") is None and ws.store.attempts("05-backup-restore") == []
             other.close()
 
             page.goto(f"{url}/labs/05/2")
             page.fill("#answer", "137.76 KiB")
             page.click("#answer-form button[type=submit]")
             page.wait_for_selector("#check-result.error", timeout=60_000)
-            assert ws.store.get(key) == "137.76 KiB"
+            assert ws.store.answer("05-backup-restore", "list") == "137.76 KiB"
             shot(page, "06-answer-cluster-down")
     finally:
         ws.close()

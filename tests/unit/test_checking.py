@@ -91,7 +91,7 @@ def test_dselab_errors_keep_their_own_message(ctx: CheckContext) -> None:
 
 
 def test_grading_goes_on_past_an_unexpected_exception(ctx: CheckContext) -> None:
-    ctx.store.put(f"lab:{LAB_ID}:baseline", {"log_marks": {}, "started_at": time.time() - 5})
+    ctx.store.start_run(LAB_ID, {"log_marks": {}, "started_at": time.time() - 5})
     ws = service.Workspace(runtime=ctx.runtime, store=ctx.store, runtime_name="stub")
 
     def checker(ws: service.Workspace, lab: Lab, source: str) -> list[CheckResult]:

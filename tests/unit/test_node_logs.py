@@ -42,7 +42,7 @@ class LogRuntime:
 @pytest.fixture
 def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> service.Workspace:
     store = StateStore(tmp_path / "state.sqlite")
-    store.put(f"lab:{LAB.id}:baseline", {"log_marks": {"dse-seed": len(BEFORE_MARK)}, "started_at": time.time()})
+    store.start_run(LAB.id, {"log_marks": {"dse-seed": len(BEFORE_MARK)}, "started_at": time.time()})
     workspace = service.Workspace(LogRuntime(), store, "local")  # type: ignore[arg-type]
     monkeypatch.setattr(cli, "workspace", lambda progress=True: workspace)
     monkeypatch.setattr("dselab.node_logs.load_all", lambda: (LAB,))

@@ -37,7 +37,7 @@ def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> service.Workspace:
     store = StateStore(tmp_path / "state.sqlite")
     store.record_attempt(LAB.id, "incremental", "pass", "before this run", [])  # a previous run: ignored
     time.sleep(0.01)
-    store.put(f"lab:{LAB.id}:baseline", {"log_marks": {}, "started_at": time.time()})
+    store.start_run(LAB.id, {"log_marks": {}, "started_at": time.time()})
     return service.Workspace(VersionOnly(), store, "local")  # type: ignore[arg-type]
 
 

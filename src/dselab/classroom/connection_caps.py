@@ -65,7 +65,7 @@ class CappedWSGIServer(ThreadedWSGIServer):
                  idle_s: float = IDLE_S, **kwargs: Any) -> None:
         super().__init__(host, port, app, kwargs.pop("handler", QuietIdleHandler), **kwargs)
         if self.ssl_context is not None:  # the TLS handshake in the handler's thread, under the idle
-            self.socket.do_handshake_on_connect = False  # timeout, not in the accept loop (one silent client stalls it)
+            self.socket.do_handshake_on_connect = False  # type: ignore[attr-defined]  # an SSLSocket here; timeout, not in the accept loop (one silent client stalls it)
         self.max_connections, self.idle_s = max_connections, idle_s
         self._slots = threading.BoundedSemaphore(max_connections)
         self._rejects: queue.Queue[socket.socket] = queue.Queue(REJECT_BACKLOG)

@@ -27,7 +27,7 @@ MAX_EVIDENCE_BYTES = 64 << 10  # per attempt
 MAX_FACTS, MAX_FACT_BYTES = 32, 4096
 VERSION = re.compile(r"^\d{1,3}(\.\d{1,4}){1,3}([.-][A-Za-z0-9]{1,20})?$")
 RING_STATE = re.compile(r"^[A-Z?]{1,4}$")
-SERVER_KEYS = ("baseline", "answer:", "seat-answer:")  # facts an observer may never set
+FACT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")  # a fact is only ever a fact: the store keeps it apart
 
 
 class MalformedObservation(EnvironmentProblem):
@@ -106,15 +106,13 @@ def results(lab: Lab, steps: list[Step], data: Any) -> list[CheckResult]:
 
 
 def facts(lab: Lab, data: Any) -> dict[str, Any]:
-    """Facts a check kept for later checks (`ctx.store.put`): few, small, under the lab's own keys."""
+    """Facts a check kept for later checks (`ctx.keep_fact`): few, small, well named."""
     given = _obj(_obj(data, "the observation").get("facts", {}), "facts")
     if len(given) > MAX_FACTS:
         raise MalformedObservation(f"{len(given)} facts (at most {MAX_FACTS})")
-    prefix = f"lab:{lab.id}:"
     for key, value in given.items():
-        rest = key[len(prefix):] if key.startswith(prefix) else None
-        if not rest or rest.startswith(SERVER_KEYS) or len(key) > 200:
-            raise MalformedObservation(f"fact {key[:80]!r} is not the observer's to set")
+        if not FACT_NAME.match(key):
+            raise MalformedObservation(f"fact {key[:80]!r} is not a fact's name")
         if len(json.dumps(value)) > MAX_FACT_BYTES:
             raise MalformedObservation(f"fact {key[:80]!r} is over {MAX_FACT_BYTES} bytes")
     return given

@@ -6,9 +6,10 @@ The server (classroom.host.observe) runs it as the seat's observer user (a user 
 group: it may read the seat's cluster folders, and the seat cannot signal or trace it), inside the
 seat's namespace, under rlimits, with nothing of the server's in its environment. The request
 carries what the checks need from the server's records (the baseline, facts earlier checks kept,
-attempt summaries, answers already taken); the checks run on a store in memory. It prints one JSON
-object and keeps nothing: the server validates the observation (classroom.observation) and alone
-records it (nbgrader's model: untrusted work runs apart from what records grades).
+attempt summaries, the answers, and those already taken from the seat's own store); the checks run
+on a store in memory. It prints one JSON object and keeps nothing: the server validates the
+observation (classroom.observation) and alone records it (nbgrader's model: untrusted work runs
+apart from what records grades).
 
     {"op": "baseline"}                      -> {"log_marks": {node: bytes}, "cassandra_version": "5.0.9"}
     {"op": "status"}                        -> {"nodes": [{"name", "address", "state"}]}
@@ -33,23 +34,18 @@ MAX_REQUEST_BYTES = 4 << 20
 SEAT_STORE = "state-local.sqlite"  # the seat's own store, in its DSELAB_HOME
 
 
-def answer_key(lab: Lab, step_id: str) -> str:
-    return f"lab:{lab.id}:answer:{step_id}"
-
-
-def taken_key(lab: Lab, step_id: str) -> str:
-    """The last answer taken from the seat's shell for a step: a seat value differing from it is new."""
-    return f"lab:{lab.id}:seat-answer:{step_id}"
-
-
 def _scratch_store(lab: Lab, request: dict[str, Any]) -> StateStore:
     """The server's records for this lab, in memory: what the checks read (and may add facts to)."""
     store = StateStore.in_memory()
     if isinstance(request.get("baseline"), dict):
-        store.put(f"lab:{lab.id}:baseline", request["baseline"])
-    for key, value in (request.get("facts") or {}).items():
-        if isinstance(key, str) and key.startswith(f"lab:{lab.id}:"):
-            store.put(key, value)
+        store.start_run(lab.id, request["baseline"])
+    for name, value in (request.get("facts") or {}).items():
+        if isinstance(name, str):
+            store.set_fact(lab.id, name, value)
+    for field, keep in (("answers", store.set_answer), ("seat_answers", store.set_seat_answer)):
+        for step_id, value in (request.get(field) or {}).items():
+            if isinstance(step_id, str) and isinstance(value, str):
+                keep(lab.id, step_id, value)
     for row in request.get("attempts") or []:
         store.record_attempt(lab.id, str(row["step"]), str(row["status"]), "", [], str(row.get("source", "")),
                              at=float(row["at"]))
@@ -65,9 +61,8 @@ def _take_seat_answers(ws: service.Workspace, lab: Lab) -> dict[str, str]:
     taken = {}
     for step_id, value in seat_answers(home() / SEAT_STORE, lab.id, asked).items():
         value = value.strip()
-        if service.SAFE_VALUE.match(value) and ws.store.get(taken_key(lab, step_id)) != value:
-            ws.store.put(answer_key(lab, step_id), value)
-            ws.store.put(taken_key(lab, step_id), value)
+        if service.SAFE_VALUE.match(value) and ws.store.seat_answer(lab.id, step_id) != value:
+            ws.store.set_answer(lab.id, step_id, value)
             taken[step_id] = value
     return taken
 
@@ -83,12 +78,10 @@ def _cluster(ws: service.Workspace) -> dict[str, Any]:
 def _check(ws: service.Workspace, request: dict[str, Any]) -> dict[str, Any]:
     lab = get_lab(str(request.get("lab", "")))
     steps = [str(s) for s in request.get("steps") or []]
-    before = ws.store.kv_items(f"lab:{lab.id}:")
+    before = ws.store.facts(lab.id)
     seat_answers = _take_seat_answers(ws, lab)
     results = service.check(ws, lab.id, steps, str(request.get("source") or "classroom"))
-    after = ws.store.kv_items(f"lab:{lab.id}:")
-    skip = {answer_key(lab, s) for s in seat_answers} | {taken_key(lab, s) for s in seat_answers}
-    facts = {k: v for k, v in after.items() if before.get(k) != v and k not in skip}
+    facts = {k: v for k, v in ws.store.facts(lab.id).items() if before.get(k) != v}
     return {"results": [r.to_dict(with_evidence=True) for r in results], "facts": facts,
             "seat_answers": seat_answers, "cluster": _cluster(ws)}
 

@@ -20,23 +20,21 @@ from dselab.classroom import observation, registry
 from dselab.classroom.backend import SeatBackend
 from dselab.classroom.backends import open_backend
 from dselab.classroom.layout import Layout
-from dselab.classroom.observer import answer_key, taken_key
 from dselab.classroom.registry import Seat
 from dselab.lab import Lab, Step, get_lab
-from dselab.state import StateStore
-
-
-def _baseline_key(lab: Lab) -> str:
-    return f"lab:{lab.id}:baseline"
+from dselab.state import Baseline, StateStore
 
 
 def check_request(store: StateStore, lab: Lab, steps: Sequence[Step], source: str) -> dict[str, Any]:
     """What the observer needs to check `steps`: the server's records of this lab run."""
-    base = store.get(_baseline_key(lab))
-    since = float((base or {}).get("started_at") or 0)
-    facts = {k: v for k, v in store.kv_items(f"lab:{lab.id}:").items() if k != _baseline_key(lab)}
-    return {"op": "check", "lab": lab.id, "steps": [s.id for s in steps], "source": source, "baseline": base,
-            "facts": facts, "attempts": store.attempt_summaries(lab.id, since=since)}
+    asked = [s.id for s in lab.steps if s.needs_answer]
+    answers = {step_id: store.answer(lab.id, step_id) for step_id in asked}
+    taken = {step_id: store.seat_answer(lab.id, step_id) for step_id in asked}
+    return {"op": "check", "lab": lab.id, "steps": [s.id for s in steps], "source": source,
+            "baseline": store.baseline(lab.id), "facts": store.facts(lab.id),
+            "answers": {k: v for k, v in answers.items() if v is not None},
+            "seat_answers": {k: v for k, v in taken.items() if v is not None},
+            "attempts": store.attempt_summaries(lab.id)}
 
 
 def record(store: StateStore, lab: Lab, data: Any, steps: Sequence[Step], source: str) -> list[CheckResult]:
@@ -45,10 +43,10 @@ def record(store: StateStore, lab: Lab, data: Any, steps: Sequence[Step], source
     facts = observation.facts(lab, data)
     answers = observation.seat_answers(lab, data)
     for step_id, value in answers.items():
-        store.put(answer_key(lab, step_id), value)
-        store.put(taken_key(lab, step_id), value)
-    for key, value in facts.items():
-        store.put(key, value)
+        store.set_answer(lab.id, step_id, value)
+        store.set_seat_answer(lab.id, step_id, value)
+    for name, value in facts.items():
+        store.set_fact(lab.id, name, value)
     for r in results:
         store.record_attempt(lab.id, r.step, r.status, r.message, r.evidence, source)
     return results
@@ -84,7 +82,7 @@ def grade_seat(backend: SeatBackend, seat: Seat, lab_ref: str) -> grading.Report
     lab = get_lab(lab_ref)
     store = seat.server_store()
     try:
-        started_at = float((store.get(_baseline_key(lab)) or {}).get("started_at") or 0)
+        started_at = store.run_started_at(lab.id)
         history = store.attempts(lab.id, since=started_at)  # before this grading's own attempts
         results, data = _observed_checks(backend, seat, lab, lab.steps, "classroom", store)
         return grading.report_from(lab, seat.id, started_at, history, results, observation.cluster(data), "classroom")
@@ -112,11 +110,11 @@ def start_lab(backend: SeatBackend, seat: Seat, lab_ref: str) -> dict[str, Any]:
     (attempts and answers of the previous run cleared)."""
     lab = get_lab(lab_ref)
     seen = observation.baseline(observe(backend, seat, {"op": "baseline"}))
-    base = {**seen, "started_at": time.time(), "fingerprint": None}
+    base = Baseline(log_marks=seen["log_marks"], cassandra_version=seen["cassandra_version"],
+                    started_at=time.time(), fingerprint=None)
     store = seat.server_store()
     try:
-        store.clear_lab(lab.id)
-        store.put(_baseline_key(lab), base)
+        store.start_run(lab.id, base)
     finally:
         store.close()
     return {"lab": lab.id, "baseline": base}
@@ -125,7 +123,7 @@ def start_lab(backend: SeatBackend, seat: Seat, lab_ref: str) -> dict[str, Any]:
 def has_baseline(seat: Seat, lab_ref: str) -> bool:
     store = seat.server_store()
     try:
-        return store.get(_baseline_key(get_lab(lab_ref))) is not None
+        return store.baseline(get_lab(lab_ref).id) is not None
     finally:
         store.close()
 

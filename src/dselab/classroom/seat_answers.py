@@ -18,7 +18,7 @@ import stat
 import time
 from pathlib import Path
 
-from dselab.state import SCHEMA
+from dselab.state import SCHEMA, answer_prefix
 
 MAX_STORE_BYTES = 16 << 20
 MAX_VALUE_BYTES = 4096
@@ -81,7 +81,7 @@ def seat_answers(store_file: Path, lab_id: str, step_ids: list[str]) -> dict[str
     db = _bounded_connection(data)
     if db is None:
         return {}
-    prefix = f"lab:{lab_id}:answer:"
+    prefix = answer_prefix(lab_id)
     try:
         rows = db.execute("SELECT key, value FROM kv WHERE substr(key, 1, ?) = ? LIMIT 200",
                           (len(prefix), prefix)).fetchall()

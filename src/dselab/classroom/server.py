@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, make_response, redirect, render_template, request, url_for
 from flask_sock import Sock
@@ -32,18 +34,21 @@ from werkzeug.exceptions import Forbidden, HTTPException
 from werkzeug.http import parse_cookie
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.serving import BaseWSGIServer
+from werkzeug.wrappers import Response as WerkzeugResponse
 
-from dselab import resources
+from dselab import render, resources
 from dselab.classroom import connection_caps as caps
 from dselab.classroom.auth import ClassroomAuth
 from dselab.classroom.instructor_grid import add_grid_routes
-from dselab.classroom.seat_pages import add_lab_routes, policy_with_style_nonce
+from dselab.classroom.seat_session import SeatSession
 from dselab.classroom.terminal import ShellSpec, TerminalRegistry
 from dselab.classroom.terminal_socket import CLOSE_NO_SHELL, Socket, bridge
 from dselab.classroom.work import ClassroomWork
 from dselab.errors import DselabError
 from dselab.web.guards import refuse_cross_site
+from dselab.web.headers import policy_with_style_nonce
 from dselab.web.hosts import LOOPBACK_NAMES, served_names
+from dselab.web.lab_pages import Front, Scope, lab_blueprint
 from dselab.web.security import protect
 
 SEAT_COOKIE = "dselab_seat"
@@ -101,7 +106,7 @@ def make_classroom_server(host: str, port: int, shells: Mapping[str, ShellSpec],
     if behind_proxy:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
-    def cookie_seat(environ: dict) -> str | None:  # the per-seat connection cap counts by the cookie's seat
+    def cookie_seat(environ: dict[str, Any]) -> str | None:  # the per-seat connection cap counts by the cookie's seat
         return auth.seat_from_cookie(parse_cookie(environ).get(SEAT_COOKIE))
 
     app.wsgi_app = caps.SeatCaps(app.wsgi_app, cookie_seat,  # type: ignore[method-assign]
@@ -158,16 +163,16 @@ def _seat_routes(auth: ClassroomAuth, shells: Mapping[str, ShellSpec], registry:
             refuse_cross_site()  # a websocket open is a GET: the JSON-only guard does not cover it
 
     @bp.get("/")
-    def own_seat() -> Response:
+    def own_seat() -> WerkzeugResponse:
         seat_id = cookie_seat()
         if seat_id is None:
             raise Forbidden(NOT_YOURS)
         return redirect(url_for("seat.page", seat_id=seat_id))  # same-site: the cookie came with it
 
     @bp.get("/<seat_id>/")
-    def page(seat_id: str) -> Response:
+    def page(seat_id: str) -> WerkzeugResponse:
         if work is not None:  # the lab's first step, beside the terminal
-            return redirect(url_for("seat.step_page", seat_id=seat_id, lab_ref=work.lab.id,
+            return redirect(url_for("seat.lab.step_page", seat_id=seat_id, lab_ref=work.lab.id,
                                     step_ref=work.lab.steps[0].id))
         nonce = secrets.token_urlsafe(16)
         response = make_response(render_template("classroom/seat.html", seat_id=seat_id, nonce=nonce,
@@ -176,7 +181,7 @@ def _seat_routes(auth: ClassroomAuth, shells: Mapping[str, ShellSpec], registry:
         response.headers["Cache-Control"] = "no-store"
         return response
 
-    @sock.route("/<seat_id>/terminal", bp=bp)
+    @sock.route("/<seat_id>/terminal", bp=bp)  # type: ignore[untyped-decorator]  # flask-sock has no types
     def terminal(ws: Socket, seat_id: str) -> None:
         cookie = request.cookies.get(SEAT_COOKIE)  # asked again while open: a rotation ends the page's shell
 
@@ -191,9 +196,31 @@ def _seat_routes(auth: ClassroomAuth, shells: Mapping[str, ShellSpec], registry:
             return
         bridge(ws, session, still_allowed)
 
-    if work is not None:
-        add_lab_routes(bp, work)
+    if work is not None:  # the lab pages, inside this blueprint: its seat guard runs first
+        bp.register_blueprint(lab_blueprint(_seat_front(work), url_prefix="/<seat_id>"))
     return bp
+
+
+@dataclass(frozen=True)
+class SeatLinks(render.Links):
+    """Page links inside one seat (/seat/<id>/...); static files stay at the server's /static/."""
+
+    def static(self, name: str) -> str:
+        return f"/static/{name}"
+
+
+def _seat_front(work: ClassroomWork) -> Front:
+    """The lab pages of a seat: its session, links under /seat/<id>/, framed beside its terminal."""
+
+    def root(scope: Scope) -> str:
+        return f"{request.script_root}/seat/{scope['seat_id']}/"
+
+    def frame(scope: Scope, nonce: str) -> dict[str, object]:
+        return {"layout": "classroom/seat_lab.html", "seat_id": scope["seat_id"], "nonce": nonce,
+                "terminal_path": root(scope) + "terminal"}
+
+    return Front(session=lambda scope: SeatSession(work, scope["seat_id"]),
+                 links=lambda scope: SeatLinks(root=root(scope)), frame=frame, index=False)
 
 
 def _instructor_routes(auth: ClassroomAuth, shells: Mapping[str, ShellSpec],

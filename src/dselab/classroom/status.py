@@ -6,7 +6,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from dselab.checking import PASS
 from dselab.classroom import recording, registry
 from dselab.classroom.backend import SeatBackend
 from dselab.classroom.backends import open_backend
@@ -14,6 +13,7 @@ from dselab.classroom.lifecycle import parallelism, seat_fault
 from dselab.classroom.registry import Seat
 from dselab.errors import DselabError
 from dselab.lab import load_all
+from dselab.outcomes import NodeState
 from dselab.runtime.base import LAB_NODES
 
 
@@ -23,7 +23,7 @@ class SeatStatus:
     user: str  # where the seat lives, as its backend tells (host: its Unix user, home, namespace)
     home: str
     netns: str
-    nodes: dict[str, str]  # node -> UN / DN / ... (the ring's view), "down" when no process runs
+    nodes: dict[str, NodeState]  # node -> the ring's view (UN, DN ...); STOPPED: no process; RUNNING: ring not asked
     passed: dict[str, list[int]] = field(default_factory=dict)  # lab id -> step numbers passed this run
     note: str = ""
 
@@ -36,13 +36,10 @@ def _passed(seat: Seat) -> dict[str, list[int]]:
     try:
         out = {}
         for lab in load_all():
-            base = store.get(f"lab:{lab.id}:baseline")
-            if base is None:
+            if store.baseline(lab.id) is None:
                 continue
-            numbers = {s.id: s.number for s in lab.steps}
-            done = {a["step"] for a in store.attempt_summaries(lab.id, since=float(base.get("started_at") or 0))
-                    if a["status"] == PASS}
-            out[lab.id] = sorted(numbers[s] for s in done if s in numbers)
+            done = store.passed_steps(lab.id)
+            out[lab.id] = [s.number for s in lab.steps if s.id in done]
         return out
     finally:
         store.close()
@@ -50,14 +47,15 @@ def _passed(seat: Seat) -> dict[str, list[int]]:
 
 def seat_status(backend: SeatBackend, seat: Seat) -> SeatStatus:
     poll = backend.poll(seat)
-    nodes = {n: ("up" if n in poll.nodes else "down") for n in LAB_NODES}
+    nodes = {n: (NodeState.RUNNING if n in poll.nodes else NodeState.STOPPED) for n in LAB_NODES}
     note = ""
     if not poll.present:
         note = poll.note or "seat not up"
     elif poll.nodes:
         try:  # the ring's own view (UN/DN), as the seat's observer sees it
             ring = recording.ring_states(backend, seat)
-            nodes = {name: (ring.get(name, "UN") if name in poll.nodes else "down") for name in LAB_NODES}
+            nodes = {name: (NodeState.parse(ring.get(name, NodeState.UP_NORMAL)) if name in poll.nodes
+                            else NodeState.STOPPED) for name in LAB_NODES}
         except DselabError as err:
             note = err.one_line()
     return SeatStatus(seat.id, poll.facts.get("user", ""), poll.facts.get("home", ""), poll.facts.get("netns", ""),
@@ -69,7 +67,7 @@ def safe_seat_status(backend: SeatBackend, seat: Seat) -> SeatStatus:
     try:
         return seat_status(backend, seat)
     except Exception as err:  # noqa: BLE001  (whatever one seat did, the others are still reported)
-        nodes = {n: "?" for n in LAB_NODES}
+        nodes = {n: NodeState.UNKNOWN for n in LAB_NODES}
         return SeatStatus(seat.id, "", "", "", nodes, {}, f"status failed: {seat_fault(err)}")
 
 

@@ -132,7 +132,7 @@ def check_report(path: Path | FoundReport, key: bytes | None) -> ReportCheck:
     verdict, detail = verify_report(data, key)
     if not is_utf8_name(found.path):
         detail += "; its file or folder name is not UTF-8 (shown with \\x escapes)"
-    return ReportCheck(found.path, verdict, detail, data if verdict != MALFORMED else {})
+    return ReportCheck(found.path, verdict, detail, data if data is not None and verdict != MALFORMED else {})
 
 
 def _when(data: dict[str, Any]) -> datetime:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from dselab import service
@@ -17,6 +17,7 @@ from dselab.errors import DselabError
 from dselab.grading.report import HISTORY, NOW, Report, StepGrade, check_student, iso
 from dselab.grading.signing import sign
 from dselab.lab import Lab, Step, get_lab
+from dselab.state import Attempt
 
 # How grade() gets the lab's check results; tests pass a stub instead of a real cluster.
 Checker = Callable[[service.Workspace, Lab, str], list[CheckResult]]
@@ -43,7 +44,7 @@ def _cluster_info(ws: service.Workspace) -> dict[str, Any]:
     return info
 
 
-def _grade_step(step: Step, result: CheckResult | None, attempts: list[dict[str, Any]]) -> StepGrade:
+def _grade_step(step: Step, result: CheckResult | None, attempts: Sequence[Attempt]) -> StepGrade:
     if result is None:
         result = CheckResult(lab="", step=step.id, number=step.number, title=step.title,
                              status=ERROR, message="the check produced no result")
@@ -69,7 +70,7 @@ def grade(ws: service.Workspace, lab_ref: str | Lab, student: str, source: str =
     """Run every check of the lab (past failures) and credit each step by weight."""
     check_student(student)
     lab = lab_ref if isinstance(lab_ref, Lab) else get_lab(lab_ref)
-    started_at = float(service.baseline(ws, lab).get("started_at") or 0)
+    started_at = ws.store.run_started_at(lab.id)
     history = ws.store.attempts(lab.id, since=started_at)  # read before this grading's own attempts
     cluster = _cluster_info(ws)
     results = (checker or _run_all_checks)(ws, lab, source)
@@ -77,7 +78,7 @@ def grade(ws: service.Workspace, lab_ref: str | Lab, student: str, source: str =
     return sign(report, key) if key else report
 
 
-def report_from(lab: Lab, student: str, started_at: float, history: list[dict[str, Any]],
+def report_from(lab: Lab, student: str, started_at: float, history: Sequence[Attempt],
                 results: list[CheckResult], cluster: dict[str, Any], source: str) -> Report:
     """The report of one grading run: `results` of now, `history` of the lab run (attempts before it).
     A classroom's server builds it from what its observer saw and its own records."""

@@ -65,7 +65,7 @@ def docker_available() -> bool:
     if docker is None:
         return False
     try:
-        client = docker.from_env(timeout=3)
+        client = docker.from_env(timeout=3)  # type: ignore[attr-defined]  # the SDK has no type information
         try:
             return bool(client.ping())
         finally:
@@ -82,7 +82,7 @@ def connect_engine() -> Any:
     if not docker_available():
         raise EnvironmentProblem(NO_ENGINE, fix=NO_ENGINE_FIX)
     try:
-        return docker.from_env(timeout=120)
+        return docker.from_env(timeout=120)  # type: ignore[attr-defined]
     except Exception:
         raise EnvironmentProblem(NO_ENGINE, fix=NO_ENGINE_FIX) from None
 
@@ -134,8 +134,8 @@ def compose_command() -> list[str]:
                              fix="install the Docker Compose plugin (it comes with Docker Desktop)")
 
 
-def _on_host_network(container: Any) -> bool:
-    return container.attrs.get("HostConfig", {}).get("NetworkMode") == "host"
+def _on_host_network(container: Any) -> bool:  # noqa: ANN401
+    return bool(container.attrs.get("HostConfig", {}).get("NetworkMode") == "host")
 
 
 def _container_env(container: Any) -> dict[str, str]:
@@ -391,7 +391,7 @@ class ComposeRuntime(CommonRuntime):
             version=self.cassandra_version(), data_dir=DATA_DIR, pid=None,
             extra={"container": container.name if container else None,
                    "container_status": container.status if container else "absent",
-                   "started_at": container.attrs.get("State", {}).get("StartedAt") if running else None},
+                   "started_at": container.attrs.get("State", {}).get("StartedAt") if running and container else None},
         )
 
     # -- commands -----------------------------------------------------------------------------

@@ -68,7 +68,7 @@ def components(relative: str) -> list[str]:
     return names
 
 
-def _refusal(parent: int, name: str, shown: str, err: OSError) -> OSError:
+def _refusal(parent: int, name: str, shown: str, err: OSError) -> OSError | RefusedPath:
     """What an open that failed below `parent` means: a link or a non-folder becomes RefusedPath."""
     if err.errno == errno.ENOENT:
         return FileNotFoundError(errno.ENOENT, "no such file or folder", shown)

@@ -24,6 +24,14 @@ CONTENT_SECURITY_POLICY = "; ".join((
     "frame-ancestors 'none'",
 ))
 
+
+
+def policy_with_style_nonce(nonce: str) -> str:
+    """The policy, plus style elements carrying this page's nonce: xterm.js builds its colour and
+    size rules as <style> elements, which the page script stamps with the nonce."""
+    return CONTENT_SECURITY_POLICY.replace("style-src 'self'", f"style-src 'self' 'nonce-{nonce}'")
+
+
 SECURITY_HEADERS: Mapping[str, str] = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Frame-Options": "DENY",

@@ -22,7 +22,7 @@ from dselab.state import StateStore
 from fake_sstables import sstable_files
 
 LAB = "05-backup-restore"
-FACT = f"lab:{LAB}:write_times"
+FACT = "write_times"
 IDS = {"customers": uuid.UUID("27b977e0-ec6e-11f1-9a3b-435c731ca118"),
        "orders": uuid.UUID("283a8ec0-ec6e-11f1-9a3b-435c731ca118")}
 NOW = time.time()  # step 7's record is made at the real time, so the story is told relative to it
@@ -132,7 +132,7 @@ def test_a_touched_empty_data_file_in_backups_is_not_an_sstable(store: StateStor
         "not SSTables Cassandra wrote: backups/ of training.customers on dse-seed: nb-9-big has no TOC.txt")
     assert "nb-9-big Data.db is empty" in result.message
     assert "remove the files you put in backups/ by hand" in result.hint
-    assert store.get(FACT) is None  # nothing recorded from a failed check
+    assert store.fact(LAB, FACT) is None  # nothing recorded from a failed check
 
 
 def test_a_real_sstable_with_a_line_appended_does_not_match_its_digest(store: StateStore) -> None:
@@ -148,14 +148,14 @@ def test_a_real_sstable_with_a_line_appended_does_not_match_its_digest(store: St
 
 def test_step_7_records_a_small_fact_and_keeps_its_time_while_the_rows_stay_the_same(
         store: StateStore, after_step7: FakeCluster) -> None:
-    fact = store.get(FACT)
+    fact = store.fact(LAB, FACT)
     assert len(json.dumps(fact)) < 4096
     assert set(fact["tables"]) == {"customers", "orders"}
     assert check(after_step7, "incremental-files", store).passed
-    assert store.get(FACT) == fact  # same rows, same write times: the record is not renewed
+    assert store.fact(LAB, FACT) == fact  # same rows, same write times: the record is not renewed
     after_step7.tables["customers"][4000]["written_at"] += 1  # new-rows.cql run again
     assert check(after_step7, "incremental-files", store).passed
-    assert store.get(FACT)["recorded_at"] > fact["recorded_at"]
+    assert store.fact(LAB, FACT)["recorded_at"] > fact["recorded_at"]
 
 
 def test_skipping_the_loss_fails_the_restore_with_no_truncation(store: StateStore, after_step7: FakeCluster) -> None:
@@ -175,12 +175,12 @@ def test_a_truncation_before_step_7_is_no_loss_of_what_was_backed_up(store: Stat
 def test_loss_wants_empty_tables_and_a_truncation_record(store: StateStore, after_step7: FakeCluster) -> None:
     after_step7.tables = {t: [] for t in environment.TABLES}  # emptied by DELETE, say
     assert "was never truncated" in check(after_step7, "loss", store).message
-    after_step7.truncated = {t: store.get(FACT)["recorded_at"] + 1 for t in environment.TABLES}
+    after_step7.truncated = {t: store.fact(LAB, FACT)["recorded_at"] + 1 for t in environment.TABLES}
     assert check(after_step7, "loss", store).passed
 
 
 def lost(cluster: FakeCluster, store: StateStore) -> float:
-    at = store.get(FACT)["recorded_at"] + 1
+    at = store.fact(LAB, FACT)["recorded_at"] + 1
     cluster.truncated = {t: at for t in environment.TABLES}
     return at
 

@@ -58,19 +58,20 @@ def test_messages_become_one_capped_line_and_evidence_is_capped(lab: Lab) -> Non
     assert "truncated" in result.evidence[-1] and result.evidence[0] == huge[0]
 
 
-@pytest.mark.parametrize("key", [f"lab:{LAB_ID}:baseline", f"lab:{LAB_ID}:answer:list",
-                                 f"lab:{LAB_ID}:seat-answer:list", "lab:other-lab:fact", "global"])
-def test_an_observer_cannot_set_server_keys(lab: Lab, key: str) -> None:
-    with pytest.raises(MalformedObservation, match="not the observer's to set"):
+@pytest.mark.parametrize("key", [f"lab:{LAB_ID}:baseline", "answer:list", "seat-answer:list", "../x", "Big", "",
+                                 "x" * 65])
+def test_a_fact_is_only_ever_a_named_fact(lab: Lab, key: str) -> None:
+    """Facts are kept apart from the baseline and answers by the store itself: a name is all they get."""
+    with pytest.raises(MalformedObservation, match="not a fact's name"):
         observation.facts(lab, {"facts": {key: 1}})
 
 
 def test_facts_are_few_and_small(lab: Lab) -> None:
-    assert observation.facts(lab, {"facts": {f"lab:{LAB_ID}:snapshots_at_step1": ["a"]}})
+    assert observation.facts(lab, {"facts": {"snapshots_at_step1": ["a"]}})
     with pytest.raises(MalformedObservation, match="over"):
-        observation.facts(lab, {"facts": {f"lab:{LAB_ID}:big": "x" * 5000}})
+        observation.facts(lab, {"facts": {"big": "x" * 5000}})
     with pytest.raises(MalformedObservation, match="facts"):
-        observation.facts(lab, {"facts": {f"lab:{LAB_ID}:f{i}": i for i in range(40)}})
+        observation.facts(lab, {"facts": {f"f{i}": i for i in range(40)}})
 
 
 @pytest.mark.parametrize("answers", [{"snapshot": "1 KiB"}, {"list": "x; rm -rf /"}, {"list": 5}, {"nope": "1"}])
@@ -98,26 +99,29 @@ def test_baseline_ring_and_cluster_shapes() -> None:
 def test_recording_takes_all_or_nothing(lab: Lab, tmp_path: Path) -> None:
     store = StateStore(tmp_path / "server.sqlite")
     steps = [lab.step("list")]
-    good = {"results": [_row("list", status="pass", message="right")], "facts": {f"lab:{LAB_ID}:seen": [1]},
+    good = {"results": [_row("list", status="pass", message="right")], "facts": {"seen": [1]},
             "seat_answers": {"list": "143.08 KiB"}}
-    bad = {**good, "facts": {f"lab:{LAB_ID}:baseline": {"started_at": 0}}}
+    bad = {**good, "facts": {"seen": [1], "lab:x:baseline": {"started_at": 0}}}
     with pytest.raises(MalformedObservation):
         recording.record(store, lab, bad, steps, "classroom")
-    assert store.attempts(LAB_ID) == [] and store.get(f"lab:{LAB_ID}:answer:list") is None
+    assert store.attempts(LAB_ID) == [] and store.answer(LAB_ID, "list") is None and store.facts(LAB_ID) == {}
     recording.record(store, lab, good, steps, "classroom")
     assert [(a["step"], a["status"], a["source"]) for a in store.attempts(LAB_ID)] == [("list", "pass", "classroom")]
-    assert store.get(f"lab:{LAB_ID}:answer:list") == "143.08 KiB"
-    assert store.get(f"lab:{LAB_ID}:seat-answer:list") == "143.08 KiB"
-    assert store.get(f"lab:{LAB_ID}:seen") == [1]
+    assert store.answer(LAB_ID, "list") == "143.08 KiB"
+    assert store.seat_answer(LAB_ID, "list") == "143.08 KiB"
+    assert store.facts(LAB_ID) == {"seen": [1]}
 
 
 def test_the_check_request_carries_the_servers_records_of_this_run(lab: Lab, tmp_path: Path) -> None:
     store = StateStore(tmp_path / "server.sqlite")
-    store.record_attempt(LAB_ID, "snapshot", "pass", "old run", [{"big": "evidence"}], "classroom", at=5.0)
-    store.put(f"lab:{LAB_ID}:baseline", {"started_at": 10.0, "log_marks": {}})
-    store.put(f"lab:{LAB_ID}:answer:list", "1 KiB")
+    store.start_run(LAB_ID, {"started_at": 10.0, "log_marks": {}})
+    store.record_attempt(LAB_ID, "snapshot", "pass", "a clock set back", [{"big": "evidence"}], "classroom", at=5.0)
+    store.set_answer(LAB_ID, "list", "1 KiB")
+    store.set_seat_answer(LAB_ID, "list", "2 KiB")
+    store.set_fact(LAB_ID, "write_times", {"n": 1})
     store.record_attempt(LAB_ID, "snapshot", "pass", "this run", [{"big": "evidence"}], "classroom", at=20.0)
     request = recording.check_request(store, lab, [lab.step("list")], "classroom")
     assert request["baseline"]["started_at"] == 10.0 and request["steps"] == ["list"]
-    assert request["facts"] == {f"lab:{LAB_ID}:answer:list": "1 KiB"}
+    assert request["facts"] == {"write_times": {"n": 1}}
+    assert request["answers"] == {"list": "1 KiB"} and request["seat_answers"] == {"list": "2 KiB"}
     assert request["attempts"] == [{"step": "snapshot", "status": "pass", "at": 20.0, "source": "classroom"}]

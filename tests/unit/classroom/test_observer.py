@@ -43,14 +43,13 @@ def test_a_check_without_an_answer_fails_and_keeps_nothing(tmp_path: Path) -> No
 
 def test_a_new_answer_from_the_seats_store_is_judged_and_reported(tmp_path: Path) -> None:
     seat_store = StateStore(tmp_path / "state-local.sqlite")
-    seat_store.put(f"lab:{LAB}:answer:list", "143.08 KiB")
+    seat_store.set_answer(LAB, "list", "143.08 KiB")
     seat_store.record_attempt(LAB, "list", "pass", "forged by the seat", [])  # ignored: not the server's
     seat_store.close()
     code, out = observe(tmp_path, _request())
     assert out["seat_answers"] == {"list": "143.08 KiB"}
     assert "no answer yet" not in out["results"][0]["message"]  # judged (the cluster is down here)
-    code, again = observe(tmp_path, _request(facts={f"lab:{LAB}:seat-answer:list": "143.08 KiB",
-                                                    f"lab:{LAB}:answer:list": "99 KiB"}))
+    code, again = observe(tmp_path, _request(seat_answers={"list": "143.08 KiB"}, answers={"list": "99 KiB"}))
     assert again["seat_answers"] == {}  # taken before: the server's answer stands
 
 

@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 
 from dselab.classroom.seat_answers import MAX_STORE_BYTES, seat_answers
-from dselab.state import StateStore
+from dselab.state import StateStore, answer_prefix
 
 LAB = "05-backup-restore"
-KEY = f"lab:{LAB}:answer:list"
+KEY = answer_prefix(LAB) + "list"  # for hand-made hostile stores
 
 
 def _store(path: Path, value: str = "143.08 KiB") -> Path:
     store = StateStore(path)
-    store.put(KEY, value)
+    store.set_answer(LAB, "list", value)
     store.close()
     return path
 

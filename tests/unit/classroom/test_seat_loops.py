@@ -9,10 +9,10 @@ from pathlib import Path
 
 from fake_backend import FakeBackend
 
+from dselab.cached import Refreshed
 from dselab.classroom import lifecycle, status
 from dselab.classroom.layout import Layout
 from dselab.classroom.registry import Seat
-from dselab.classroom.work import _Refreshed
 
 
 def _seats(tmp_path: Path) -> list[Seat]:
@@ -52,7 +52,7 @@ def test_the_background_health_refresh_outlives_a_failure() -> None:
             raise RuntimeError("Symlink loop")
         return {"n": str(len(calls))}
 
-    refreshed = _Refreshed(compute, ttl=0.0, initial={})
+    refreshed = Refreshed(compute, ttl=0.0, initial={})
     values = []
     for _ in range(60):
         values.append(refreshed.get())

@@ -69,7 +69,7 @@ def stub_checker(statuses: dict[str, str]) -> grading.Checker:
 @pytest.fixture
 def ws(tmp_path: Path) -> service.Workspace:
     store = StateStore(tmp_path / "state" / "state-stub.sqlite")
-    store.put(f"lab:{LAB.id}:baseline", {"log_marks": {}, "started_at": time.time() - 60})
+    store.start_run(LAB.id, {"log_marks": {}, "started_at": time.time() - 60})
     workspace = service.Workspace(runtime=StubRuntime(), store=store, runtime_name="stub")  # type: ignore[arg-type]
     yield workspace
     store.close()
@@ -146,7 +146,7 @@ def test_history_counts_a_step_that_no_longer_passes(ws: service.Workspace) -> N
 
 def test_attempts_before_the_lab_started_do_not_count(ws: service.Workspace) -> None:
     ws.store.record_attempt(LAB.id, "snapshot", "pass", "found", [], "cli")
-    ws.store.put(f"lab:{LAB.id}:baseline", {"log_marks": {}, "started_at": time.time() + 1})
+    ws.store.start_run(LAB.id, {"log_marks": {}, "started_at": time.time() + 1})
     report = grading.grade(ws, LAB, "alice", checker=stub_checker({}))
     assert report.steps[0].counted_from is None and report.score == 0
     assert report.steps[0].history == []

@@ -13,11 +13,11 @@ from dselab import service
 from dselab.checking import CheckResult
 from dselab.errors import ClusterDown, EnvironmentProblem
 from dselab.lab import Lab, Step
+from dselab.lab_session import DOWN_MESSAGE
 from dselab.runtime.base import NodeStatus
 from dselab.service import Workspace
 from dselab.state import StateStore
 from dselab.web import create_app
-from dselab.web.app import DOWN_MESSAGE
 
 StubFactory = Callable[..., Callable[[], Workspace]]  # the conftest fixture
 
@@ -121,7 +121,7 @@ def test_answer_is_recorded_then_checked(client: FlaskClient, fake_check: dict[s
     fake_check.update(status="pass", message="right: 143.08 KiB")
     result = client.post("/api/labs/05/steps/size/answer", json={"value": "143.08 KiB"}).get_json()
     assert result["status"] == "pass"
-    assert StateStore(store_path).get("lab:05-backup-restore:answer:size") == "143.08 KiB"
+    assert StateStore(store_path).answer("05-backup-restore", "size") == "143.08 KiB"
 
 
 @pytest.mark.parametrize("payload", [{"value": "rm -rf /; echo"}, {"value": ""}, {}, ["value"], {"value": 5}])

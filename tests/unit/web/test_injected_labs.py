@@ -23,7 +23,7 @@ def test_answer_to_a_lab_only_the_app_knows_is_recorded(stub_factory, store_path
         lab=lab.id, step=step.id, number=step.number, title=step.title, status="pass", message="right"))
     client = create_app(stub_factory(), labs=[lab]).test_client()
     response = client.post("/api/labs/99/steps/1/answer", json={"value": "42"})
-    assert StateStore(store_path).get("lab:99-example:answer:how-many") == "42", response.get_json()
+    assert StateStore(store_path).answer("99-example", "how-many") == "42", response.get_json()
     assert response.get_json()["id"] == "how-many"  # then its check ran
 
 

@@ -22,7 +22,6 @@ from dselab.web.security import protect
 
 ANSWER = "/api/labs/05/steps/size/answer"
 CHECK = "/api/labs/05/steps/snapshot/check"
-ANSWER_KEY = "lab:05-backup-restore:answer:size"
 EVIL = "https://evil.example"
 StubFactory = Callable[..., Callable[[], Workspace]]  # the conftest fixture
 
@@ -40,7 +39,7 @@ def test_lab_and_quick_checks(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def no_answer_recorded(store_path: Path) -> bool:
-    return not store_path.exists() or StateStore(store_path).get(ANSWER_KEY) is None
+    return not store_path.exists() or StateStore(store_path).answer("05-backup-restore", "size") is None
 
 
 @pytest.mark.parametrize("headers", [
@@ -82,7 +81,7 @@ def test_state_changes_take_json_only(client: FlaskClient, store_path: Path, url
 def test_same_origin_json_is_accepted(client: FlaskClient, store_path: Path, headers: dict[str, str]) -> None:
     response = client.post(ANSWER, json={"value": "1 KiB"}, headers=headers)
     assert response.status_code == 200 and response.get_json()["message"] == "checked"
-    assert StateStore(store_path).get(ANSWER_KEY) == "1 KiB"
+    assert StateStore(store_path).answer("05-backup-restore", "size") == "1 KiB"
     assert client.post(CHECK, json={}, headers=headers).get_json()["message"] == "checked"
 
 

@@ -46,8 +46,9 @@ class Toolchain:
 
 def _reachable_python() -> Path:
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    candidates = [Path(sys.executable), Path(getattr(sys, "_base_executable", sys.executable)),
-                  Path(f"/usr/bin/python{version}"), Path(f"/usr/local/bin/python{version}")]
+    base = getattr(sys, "_base_executable", sys.executable)  # the interpreter behind a venv
+    candidates = [Path(sys.executable), Path(base), Path(f"/usr/bin/python{version}"),
+                  Path(f"/usr/local/bin/python{version}")]
     for candidate in candidates:
         if candidate.exists() and world_reachable(candidate) and _minor(candidate) == version:
             return candidate
