@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dselab.classroom.backend import Lines, Observed, SeatPoll
+from dselab.classroom.backend import Lines, Observed, SeatBackend, SeatPoll
 from dselab.classroom.capacity import Plan
 from dselab.classroom.layout import Layout
 from dselab.classroom.registry import Seat
@@ -162,3 +162,8 @@ class FakeBackend:
             return {"results": results, "facts": {}, "seat_answers": {},
                     "cluster": {"cassandra_version": CASSANDRA_VERSION, "nodes": list(LAB_NODES) if seat.running else []}}
         return {"error": f"observer: unknown operation {op!r}"}
+
+
+def fake_backend(layout: Layout) -> SeatBackend:
+    """A FakeBackend, typed as the protocol: the type checker holds the fake to the host's contract."""
+    return FakeBackend(layout)

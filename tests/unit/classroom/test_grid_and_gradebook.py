@@ -18,6 +18,7 @@ from lab_server import COURSE_KEY, as_instructor, lab_app
 from dselab import grading
 from dselab.classroom import gradebook, lifecycle, recording, registry
 from dselab.classroom.layout import Layout
+from dselab.classroom.seat_session import SeatSession
 from dselab.classroom.work import ClassroomWork
 from dselab.errors import EnvironmentProblem, UsageError
 
@@ -66,18 +67,18 @@ def test_the_grid_shows_each_seats_health_once_known(work: ClassroomWork, backen
             break
         time.sleep(0.05)
     assert health["alice"]["up"] and {n["state"] for n in health["alice"]["nodes"]} == {"UN"}
-    assert not health["bob"]["up"] and health["bob"]["message"].startswith("Not up: dse-seed")
+    assert not health["bob"]["up"] and "down" in health["bob"]["message"]
     assert work.seat_health("carol")["up"]
 
 
 def test_a_seats_page_checks_through_its_backend(work: ClassroomWork, backend: FakeBackend) -> None:
-    step = work.lab.step("incremental")
-    assert work.check("carol", work.lab, step)["status"] == "fail"
+    step, session = work.lab.step("incremental"), SeatSession(work, "carol")
+    assert session.check(work.lab, step)["status"] == "fail"
     backend.passing.add(("carol", "incremental"))
-    assert work.check("carol", work.lab, step)["status"] == "pass"
+    assert session.check(work.lab, step)["status"] == "pass"
     backend.broken["carol"] = EnvironmentProblem("seat carol has no namespace (not up)")
     backend.broken_ops.add("observe")
-    result = work.check("carol", work.lab, step)  # an error result, never an exception
+    result = session.check(work.lab, step)  # an error result, never an exception
     assert result["status"] == "error" and "not up" in result["message"]
     assert _cells(work.grid(), "carol")["incremental"]["attempts"] == 2
 

@@ -172,7 +172,7 @@ def test_a_seat_runs_its_own_shell(backend: FakeBackend, tmp_path: Path) -> None
 def _baseline(seat: registry.Seat) -> float:
     store = seat.server_store()
     try:
-        return float(store.get(f"lab:{LAB}:baseline")["started_at"])
+        return store.run_started_at(LAB)
     finally:
         store.close()
 
