@@ -21,6 +21,7 @@ import psutil
 import pytest
 from trust_room import MALLORY, VICTIM, Room, as_seat, classroom
 
+from dselab.classroom.seat_session import SeatSession
 from dselab.classroom.work import ClassroomWork
 from dselab.lab import get_lab
 
@@ -103,14 +104,14 @@ def test_a_poisoned_seat_store_neither_hangs_a_check_nor_grows_the_server(trust_
     made = as_seat(MALLORY, f"rm -f poison.sqlite && python -c {json.dumps(script)} && "
                             f"mv {store} {store}.mine; mv poison.sqlite {store}")
     assert made.returncode == 0, made.stderr
-    work = ClassroomWork(trust_room.layout)
+    session = SeatSession(ClassroomWork(trust_room.layout), MALLORY)  # what the seat's Check button calls
     lab = get_lab("05")
     server = psutil.Process()
     try:
-        work.check(MALLORY, lab, lab.step("list"))  # warm: imports and caches of the first call
+        session.check(lab, lab.step("list"))  # warm: imports and caches of the first call
         before = server.memory_info().rss
         started = time.monotonic()
-        result = work.check(MALLORY, lab, lab.step("list"))
+        result = session.check(lab, lab.step("list"))
         assert time.monotonic() - started < 5, result
         assert server.memory_info().rss - before < 50 << 20
         assert result["status"] == "fail" and "no answer yet" in result["message"]
