@@ -89,15 +89,18 @@ unit: setup
 lint: setup
 	$(VENV)/bin/ruff check src checks tests benchmarks
 
-# Type hints checked strictly on the package (settings in pyproject.toml [tool.mypy]).
+# Type hints checked strictly on the package (settings in pyproject.toml [tool.mypy]), and no block of
+# six lines or more written twice in it (pylint's copy-paste detector; imports, signatures, docstrings aside).
 typecheck: setup
 	$(VENV)/bin/mypy
+	$(VENV)/bin/pylint --disable=all --enable=duplicate-code --min-similarity-lines=6 --ignore-imports=y \
+	  --ignore-signatures=y --ignore-docstrings=y --ignore-comments=y --score=n src/dselab
 
 test: setup browser-deps classroom-deps
 	$(VENV)/bin/ruff check src checks tests benchmarks
-	$(VENV)/bin/mypy
+	$(MAKE) typecheck
 	$(PY) -m pytest tests -v --durations=15 --ignore=tests/docker_runtime
-	# The protocol purges its cluster: it gets its own home and addresses, never the developer's lab.
+	# The lab self-test purges its cluster: it gets its own home and addresses, never the developer's lab.
 	DSELAB_HOME=$(CURDIR)/build/protocol-home DSELAB_LOOPBACK=127.0.59 DSELAB_JMX_BASE=8955 $(DSELAB) test 05
 	$(MAKE) test-docker
 

@@ -24,7 +24,7 @@ os.environ.setdefault("DSELAB_JMX_BASE", "8555")
 os.environ["DSELAB_RUNTIME"] = "local"
 
 from dselab import service  # noqa: E402
-from dselab.lab import get_lab  # noqa: E402
+from dselab.catalogue import get_lab  # noqa: E402
 from dselab.progress import Console  # noqa: E402
 from dselab.runtime.local_settings import LocalSettings  # noqa: E402
 from dselab.runtime.processes import rss_mib  # noqa: E402

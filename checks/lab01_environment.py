@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dselab import environment
-from dselab.checking import CheckContext, check
+from dselab.check_engine import CheckContext, check
 from dselab.runtime.base import LAB_NODES
 
 LAB = "01-environment"

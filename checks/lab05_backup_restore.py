@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 from dselab import environment
 from dselab.cassandra_log import CleanupEvidence, cleanup_always_logged, cleanup_evidence, parse_log, parse_utc_offset
-from dselab.checking import CheckContext, check, end_of_lab
-from dselab.checks import writetimes
-from dselab.checks.disk import (
+from dselab.check_engine import CheckContext, check, end_of_lab
+from dselab.check_helpers import writetimes
+from dselab.check_helpers.disk import (
     DATA_FILE,
     HashBudget,
     TableFolder,
@@ -17,7 +17,7 @@ from dselab.checks.disk import (
     sstable_problems,
     table_folders,
 )
-from dselab.checks.sstables import predating_files
+from dselab.check_helpers.sstables import predating_files
 from dselab.command_failure import reason_line
 from dselab.nodetool_output import (
     SnapshotRow,

@@ -18,10 +18,12 @@ from typing import Any
 import click
 
 from dselab import paths, service
+from dselab.cli_context import loaded_settings
 from dselab.errors import EXIT_CHECK_FAILED, EXIT_USAGE, DselabError, UsageError
 from dselab.outcomes import CheckStatus
 from dselab.progress import Console
 from dselab.runtime.base import SEED
+from dselab.settings import RUNTIME, current
 
 # A snapshot tag or other nodetool value must be a plain word: no shell metacharacters, no paths.
 SAFE_TAG = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
@@ -58,14 +60,15 @@ class FriendlyGroup(click.Group):
 
 
 def workspace(progress: bool = True) -> service.Workspace:
-    return service.open_workspace(progress=Console() if progress else None)
+    return service.open_workspace(progress=Console() if progress else None, settings=loaded_settings())
 
 
 @click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--runtime", type=click.Choice(["local", "docker"]), default=None,
               help="Where the cluster runs: local processes (default) or Docker Compose. "
-                   "Also DSELAB_RUNTIME.")
-def main(runtime: str | None) -> None:
+                   f"Also {RUNTIME}.")
+@click.pass_context
+def main(ctx: click.Context, runtime: str | None) -> None:
     """dselab: hands-on Cassandra / DSE operations labs with live checks.
 
     \b
@@ -75,8 +78,8 @@ def main(runtime: str | None) -> None:
       ./scripts/nodetool.sh snapshot training -t lab_backup
       dselab check 05 1        confirm the live cluster state
     """
-    if runtime:
-        os.environ["DSELAB_RUNTIME"] = runtime
+    loaded = current()  # the one read of the environment; every command below gets this value
+    ctx.obj = loaded.replace(runtime=runtime) if runtime else loaded
 
 
 # -- cluster -----------------------------------------------------------------------------------
@@ -250,7 +253,7 @@ def restore_down(purge: bool) -> None:
 # -- labs --------------------------------------------------------------------------------------
 
 
-def _print_results(results: list[Any], as_json: bool) -> None:
+def print_results(results: list[Any], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in results], indent=2))
         return
@@ -279,8 +282,10 @@ def init(folder: Path) -> None:
 @click.argument("lab")
 def start(lab: str) -> None:
     """Bring the cluster up if needed, record the lab's baseline, show step 1."""
+    from dselab import catalogue
+
     ws = workspace()
-    opened = service.start_lab(ws, lab, Console())
+    opened = service.start_lab(ws, catalogue.default().lab(lab), Console())
     click.echo(f"lab {opened.number} ({opened.title}) started; {len(opened.steps)} steps.")
     from dselab.render import render_step_terminal  # lazy: most commands need no Markdown
 
@@ -300,11 +305,12 @@ def check(lab: str, steps: tuple[str, ...], as_json: bool) -> None:
 
     Exit 0 when every named check passes, 1 when any fails, 2 on a usage or environment error.
     """
-    from dselab.lab import get_lab
+    from dselab import catalogue
 
-    get_lab(lab).select(list(steps))  # validate ids before touching the cluster
-    results = service.check(workspace(progress=False), lab, steps)
-    _print_results(results, as_json)
+    the_lab = catalogue.default().lab(lab)
+    the_lab.select(list(steps))  # validate ids before touching the cluster
+    results = service.check(workspace(progress=False), the_lab, steps)
+    print_results(results, as_json)
     if len(results) == 1 and results[0].status == "error":  # environment problem, not a failed check
         sys.exit(EXIT_USAGE)
     sys.exit(0 if all(r.passed for r in results) else EXIT_CHECK_FAILED)
@@ -319,10 +325,11 @@ def solve(lab: str, steps: tuple[str, ...]) -> None:
     With no STEPS, resume: solve from the first step not passed in this lab run to the end.
     Each step is checked after its solution; the run stops at one whose check fails (exit 1).
     """
-    from dselab.lab import get_lab
+    from dselab import catalogue
 
-    get_lab(lab).select(list(steps))  # validate ids before touching the cluster
-    run = service.solve(workspace(), lab, steps, Console(), check=True)
+    the_lab = catalogue.default().lab(lab)
+    the_lab.select(list(steps))  # validate ids before touching the cluster
+    run = service.solve(workspace(), the_lab, steps, Console(), check=True)
     if run.skipped:
         click.echo("skipped (passed in this lab run): "
                    + ", ".join(f"{s.number} ({s.id})" for s in run.skipped))
@@ -330,7 +337,7 @@ def solve(lab: str, steps: tuple[str, ...]) -> None:
         click.echo(f"every step of lab {lab} passed in this lab run; nothing to solve "
                    f"(name steps to solve them again, e.g. `dselab solve {lab} 1`)")
         return
-    _print_results(run.checks, as_json=False)
+    print_results(run.checks, as_json=False)
     sys.exit(0 if run.ok else EXIT_CHECK_FAILED)
 
 
@@ -340,9 +347,9 @@ def solve(lab: str, steps: tuple[str, ...]) -> None:
 @click.argument("value")
 def answer(lab: str, step: str, value: str) -> None:
     """Give the answer to a read-only step's question, e.g. `dselab answer 05 2 "143.08 KiB"`."""
-    from dselab.lab import get_lab
+    from dselab import catalogue
 
-    the_lab = get_lab(lab)
+    the_lab = catalogue.default().lab(lab)
     answered = service.record_answer(workspace(progress=False), the_lab, the_lab.step(step), value)
     click.echo(f"answer for step {answered.number} ({answered.id}) recorded; check it with "
                f"`dselab check {lab} {answered.number}`")
@@ -350,21 +357,22 @@ def answer(lab: str, step: str, value: str) -> None:
 
 @main.command("test")
 @click.argument("lab", required=False)
-@click.option("--all", "all_labs", is_flag=True, help="Run the protocol for every lab.")
+@click.option("--all", "all_labs", is_flag=True, help="Run the lab self-test for every lab.")
 @click.option("--keep", is_flag=True, help="Leave the cluster running afterwards.")
 @click.option("--running", is_flag=True,
               help="Use the running cluster as it is: no purge first, no teardown (a lab author trying new checks).")
 def test_cmd(lab: str | None, all_labs: bool, keep: bool, running: bool) -> None:
-    """The CI protocol: fresh cluster; per step check FAILS, solve, check PASSES; teardown."""
-    from dselab.lab import get_lab, load_all
-    from dselab.protocol import run_protocol
+    """The CI lab self-test: fresh cluster; per step check FAILS, solve, check PASSES; teardown."""
+    from dselab import catalogue
+    from dselab.lab_selftest import run_selftest
 
     if not lab and not all_labs:
         raise UsageError("name a lab (e.g. `dselab test 05`) or use --all")
-    labs = list(load_all()) if all_labs else [get_lab(lab or "")]
+    content = catalogue.default()
+    labs = list(content.labs) if all_labs else [content.lab(lab or "")]
     ok = True
     for one in labs:
-        report = run_protocol(workspace(), one, Console(), keep=keep or running, fresh=not running)
+        report = run_selftest(workspace(), one, Console(), keep=keep or running, fresh=not running)
         for line in report.lines():
             click.echo(line)
         ok = ok and report.ok

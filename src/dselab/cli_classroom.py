@@ -14,15 +14,34 @@ from typing import TYPE_CHECKING
 
 import click
 
+from dselab.catalogue import DEFAULT_LAB
+from dselab.cli_context import loaded_settings
 from dselab.errors import EXIT_CHECK_FAILED, EXIT_USAGE, UsageError
 from dselab.outcomes import CheckStatus
 
 if TYPE_CHECKING:
+    from dselab.classroom.backend import SeatBackend
     from dselab.classroom.join_links import Issued
+    from dselab.classroom.layout import Layout
     from dselab.classroom.lifecycle import SeatOutcome
 
 DEFAULT_PORT = 8055
 KEY_HELP = "course key file (kept on the server, mode 0600; reports are signed with it)"
+
+
+def _layout() -> Layout:
+    """The classroom's layout, from the settings the CLI loaded (its knobs travel with it)."""
+    from dselab.classroom.layout import Layout
+
+    return Layout.current(loaded_settings())
+
+
+def _backend() -> SeatBackend:
+    """Where the classroom's seats live (the host's backend), over the CLI's layout: chosen once per command."""
+    from dselab.classroom.backends import open_backend
+
+
+    return open_backend(_layout())
 
 
 def _say(line: str) -> None:
@@ -47,32 +66,31 @@ def classroom() -> None:
 @click.option("--seats", "count", type=int, help="number of seats: seat01, seat02, ...")
 @click.option("--roster", type=click.Path(dir_okay=False, path_type=Path), help="one student id per line")
 @click.option("--key-file", help=KEY_HELP)
-@click.option("--lab", default="05", show_default=True, help="the lab every seat starts")
+@click.option("--lab", default=DEFAULT_LAB, show_default=True, help="the lab every seat starts")
 def up_command(count: int | None, roster: Path | None, key_file: str | None, lab: str) -> None:
     """Create and start every seat that is missing (checks memory first); running seats are left alone."""
     from dselab.classroom import lifecycle
     from dselab.classroom import roster as rosters
-    from dselab.classroom.backends import open_backend
 
-    backend = open_backend()
+    backend = _backend()
     backend.require()
     if count is not None and roster is not None:
         raise UsageError("give --seats or --roster, not both")
     ids = rosters.read_roster(roster) if roster else rosters.numbered_seats(count) if count is not None else None
     outcomes = lifecycle.up(ids, key_file, _say, lab, backend)
+    layout = backend.layout
     if any(o.ok for o in outcomes):
         try:
-            _print_links(f"http://localhost:{DEFAULT_PORT}")
+            _print_links(layout, f"http://localhost:{DEFAULT_PORT}")
         except UsageError as err:  # no course key kept: the seats are up all the same
             _say(f"no join links: {err.one_line()}")
     _finish(outcomes)
 
 
-def _print_links(url: str) -> None:
+def _print_links(layout: Layout, url: str) -> None:
     from dselab.classroom.join_links import issue
-    from dselab.classroom.layout import Layout
 
-    _print_issued(issue(Layout.current(), url))
+    _print_issued(issue(layout, url))
 
 
 def _print_issued(issued: Issued) -> None:
@@ -110,10 +128,9 @@ def links_command(seat_ids: tuple[str, ...], url: str, rotate: bool, expires: st
     rotated or expires, and only in this classroom: after `down --purge` and a new `up` no old link
     or session works. A student whose link expired gets a fresh one from `links SEAT --expires 8h`;
     a leaked link is voided with `links --rotate SEAT`."""
-    from dselab.classroom.backends import open_backend
     from dselab.classroom.join_links import issue
 
-    backend = open_backend()
+    backend = _backend()
     backend.require()
     _print_issued(issue(backend.layout, url.rstrip("/"), seat_ids, rotate, expires, rotate_instructor))
 
@@ -128,30 +145,30 @@ def links_command(seat_ids: tuple[str, ...], url: str, rotate: bool, expires: st
 @click.option("--keyfile", type=click.Path(dir_okay=False, path_type=Path), help="TLS private key (PEM)")
 @click.option("--behind-proxy", is_flag=True,
               help="a TLS reverse proxy in front passes X-Forwarded-Proto and X-Forwarded-Host (trusted)")
-@click.option("--lab", default="05", show_default=True)
+@click.option("--lab", default=DEFAULT_LAB, show_default=True)
 def serve_command(host: str, port: int, allow_hosts: tuple[str, ...], certfile: Path | None,
                   keyfile: Path | None, behind_proxy: bool, lab: str) -> None:
     """Serve every seat in the browser: its join link opens the lab's steps beside a terminal;
     the instructor's login link (printed here; `links --rotate-instructor` replaces it) opens the grid
     of students by steps."""
     from dselab.classroom import serving
-    from dselab.classroom.backends import open_backend
     from dselab.classroom.host import limits
     from dselab.classroom.join_links import instructor_link
-    from dselab.cli_web import _check_port
+    from dselab.cli_web import check_port
 
-    backend = open_backend()
+    backend = _backend()
     backend.require()
     ssl = serving.tls_files(certfile, keyfile)
     warning = serving.plain_http_warning(host, ssl is not None)
     if warning:
         _say(warning)
-    _check_port(host, port)
+    check_port(host, port)
+    layout = backend.layout
     served = serving.make_server(host, port, allow_hosts, lab, ssl, behind_proxy=behind_proxy, backend=backend)
     click.echo(f"Classroom server at {served.url}/ (Ctrl+C to stop)")
     click.echo(f"Instructor (keep it to yourself): {instructor_link(backend.layout, served.url)}")
     click.echo("Join links: `dselab classroom links`")
-    _say(limits.describe())
+    _say(limits.describe(settings=layout.settings))
     sys.stdout.flush()
     serving.run(served, _say)
 
@@ -162,17 +179,17 @@ def down_command(purge: bool) -> None:
     """Stop every seat keeping its data (or remove everything with --purge)."""
     from dselab.classroom import lifecycle
 
-    _finish(lifecycle.down(purge, _say))
+    _finish(lifecycle.down(purge, _say, _backend()))
 
 
 @classroom.command("reset")
 @click.argument("seat")
-@click.option("--lab", default="05", show_default=True)
+@click.option("--lab", default=DEFAULT_LAB, show_default=True)
 def reset_command(seat: str, lab: str) -> None:
     """Give SEAT a fresh cluster and a fresh lab run (its recorded attempts are cleared)."""
     from dselab.classroom import lifecycle
 
-    lifecycle.reset(seat, _say, lab)
+    lifecycle.reset(seat, _say, lab, _backend())
 
 
 @classroom.command("status")
@@ -181,7 +198,7 @@ def status_command(as_json: bool) -> None:
     """Seats, their users and homes, each node's state, the steps passed per lab."""
     from dselab.classroom.status import classroom_status
 
-    rows = classroom_status()
+    rows = classroom_status(_backend())
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in rows], indent=2))
         return
@@ -199,14 +216,13 @@ def status_command(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="JSON: id, number, status, message, hint per step")
 def check_command(seat: str, lab: str, steps: tuple[str, ...], as_json: bool) -> None:
     """Run and record SEAT's checks on the server; exit codes as `dselab check`."""
-    from dselab.classroom.backends import open_backend
     from dselab.classroom.recording import check_seat
-    from dselab.cli import _print_results
+    from dselab.cli import print_results
 
-    backend = open_backend()
+    backend = _backend()
     backend.require()
     results = check_seat(seat, lab, steps, backend)
-    _print_results(results, as_json)
+    print_results(results, as_json)
     if len(results) == 1 and results[0].status == CheckStatus.ERROR:
         sys.exit(EXIT_USAGE)
     sys.exit(0 if all(r.passed for r in results) else EXIT_CHECK_FAILED)
@@ -219,11 +235,11 @@ def check_command(seat: str, lab: str, steps: tuple[str, ...], as_json: bool) ->
 @click.argument("value")
 def answer_command(seat: str, lab: str, step: str, value: str) -> None:
     """Record SEAT's answer to a read-only step on the server (students can also use ./scripts/answer.sh)."""
-    from dselab.classroom.backends import open_backend
     from dselab.classroom.recording import record_answer
 
-    open_backend().require()
-    done = record_answer(seat, lab, step, value)
+    backend = _backend()
+    backend.require()
+    done = record_answer(seat, lab, step, value, backend.layout)
     click.echo(f"answer for step {done['number']} ({done['step']}) of seat {seat} recorded")
 
 
@@ -233,9 +249,8 @@ def answer_command(seat: str, lab: str, step: str, value: str) -> None:
 def exec_command(seat: str, argv: tuple[str, ...]) -> None:
     """Run a command as SEAT's user, in its home and namespace, with its shell's environment."""
     from dselab.classroom import registry
-    from dselab.classroom.backends import open_backend
 
-    backend = open_backend()
+    backend = _backend()
     backend.require()
     the_seat = registry.get(backend.layout, seat)
     args = list(argv[1:] if argv and argv[0] == "--" else argv)
@@ -252,13 +267,13 @@ def exec_command(seat: str, argv: tuple[str, ...]) -> None:
 @click.option("--reports", "reports_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("classroom-reports"), show_default=True,
               help="folder for each student's signed report.json, report.xml, report.html")
-@click.option("--lab", default="05", show_default=True)
+@click.option("--lab", default=DEFAULT_LAB, show_default=True)
 @click.option("--key-file", help="course key (default: the one given to `classroom up`)")
 def gradebook_command(out_file: Path, reports_dir: Path, lab: str, key_file: str | None) -> None:
     """Grade every seat from the server's records, sign each report, write the gradebook."""
     from dselab.classroom.gradebook import build
 
-    book = build(out_file, reports_dir, lab, key_file, _say)
+    book = build(out_file, reports_dir, lab, key_file, _say, _backend())
     click.echo(f"{len(book.valid)} signed report(s) in {reports_dir}; wrote {out_file}")
     for score in sorted(book.scores, key=lambda s: -s.score):
         click.echo(f"  {score.student:<24} {score.score}/{score.max_score}")

@@ -14,8 +14,9 @@ import click
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from dselab import paths, render, service
+from dselab.catalogue import get_lab
+from dselab.cli_context import loaded_settings
 from dselab.errors import DselabError, UsageError
-from dselab.lab import get_lab
 from dselab.web.app import create_app
 from dselab.web.hosts import is_loopback, served_names
 from dselab.web.local_session import WorkspaceFactory
@@ -27,7 +28,7 @@ def _variables() -> dict[str, Any]:
     """The running version's template variables; the offline default if the runtime cannot say."""
     ws = None
     try:
-        ws = service.open_workspace()
+        ws = service.open_workspace(settings=loaded_settings())
         return service.template_vars(ws)
     except DselabError as err:
         label = render.variant_label(render.OFFLINE_VARS)
@@ -38,7 +39,7 @@ def _variables() -> dict[str, Any]:
             ws.close()
 
 
-def _check_port(host: str, port: int) -> None:
+def check_port(host: str, port: int) -> None:
     """Fail with the fix before starting anything (werkzeug would print and exit on its own)."""
     if port == 0:
         return
@@ -65,7 +66,7 @@ def make_web_server(host: str, port: int, workspace_factory: WorkspaceFactory,
                     allow_hosts: Iterable[str] = ()) -> BaseWSGIServer:
     """The web lab on host:port (port 0: any free port); threaded, so page loads go on during a check.
     It answers the loopback names, `host` and `allow_hosts` (web.hosts.served_names)."""
-    _check_port(host, port)
+    check_port(host, port)
     app = create_app(workspace_factory, allowed_hosts=served_names(host, allow_hosts))
     return make_server(host, port, app, threaded=True)
 
@@ -109,7 +110,8 @@ def register(group: click.Group) -> None:
         warning = exposure_warning(host, port)
         if warning:
             click.echo(warning, err=True)
-        server = make_web_server(host, port, service.open_workspace, allow_hosts)
+        settings = loaded_settings()
+        server = make_web_server(host, port, lambda: service.open_workspace(settings=settings), allow_hosts)
         click.echo(f"The web lab is at {_url(host, port)} (Ctrl+C to stop)")
         try:
             server.serve_forever()

@@ -1,31 +1,35 @@
-"""Labs and steps as plain data. Loading reads files and imports checks; it never touches a cluster.
+"""Labs and steps as plain data, read from lab roots. Reading never imports checks or touches a cluster.
 
 A lab root is a folder with `labs/` and `checks/` (resources.lab_roots: the shipped content, then
 `DSELAB_LABS`). A lab is `labs/<NN-slug>/lab.yaml` plus `steps/NN-slug.md` pages whose YAML front
 matter says `id`, `title`, `solution` (the commands a student would type) and optionally
 `question` (read-only steps are checked through the student's answer). Its checks are
-`checks/labNN_slug.py` in the same root, or the file lab.yaml names under `checks:`.
+`checks/labNN_slug.py` in the same root, or the file lab.yaml names under `checks:`; a
+catalogue (dselab.catalogue) imports them and gives each lab its check functions.
 All problems in all roots are collected and reported at once (mkdocs' habit), not one per run.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from dselab import resources
 from dselab.errors import UsageError
 
 FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n(.*)\Z", re.S)
 NUMBER_REF = re.compile(r"[0-9]{1,4}")  # ASCII digits only: str.isdigit() also takes "²" and "٣"
 STEP_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 LAB_ID = re.compile(r"[0-9]{1,4}-[a-z0-9][a-z0-9_-]{0,63}")
+
+
+# A step's check function: a check_engine.CheckFn (it takes a check_engine.CheckContext, which
+# knows its Lab; naming that type here would make lab and check_engine import each other).
+StepCheck = Callable[[Any], None]
 
 
 class ContentError(UsageError):
@@ -57,7 +61,9 @@ class Lab:
     steps: tuple[Step, ...]
     prerequisites: tuple[str, ...] = ()
     root: Path = field(default=Path("."))  # the lab's own folder, labs/<NN-slug>/
-    checks: Path | None = None  # its checks module, <lab root>/checks/<module>.py
+    check_module: Path | None = None  # its checks module, <lab root>/checks/<module>.py
+    # step id (or check_engine.END_OF_LAB) -> its check; filled by the catalogue that imported check_module
+    checks: Mapping[str, StepCheck] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def step(self, ref: str) -> Step:
         """A step by number (`1`, `01`) or id (`snapshot`)."""
@@ -118,9 +124,12 @@ def _load_step(path: Path, meta: dict[str, Any], errors: list[str]) -> Step | No
     )
 
 
-def _checks_path(root: Path, lab_root: Path, meta: dict[str, Any], errors: list[str]) -> Path | None:
-    from dselab.labroot import default_module
+def default_module(lab_folder: str) -> str:
+    """The checks module a lab uses unless lab.yaml names one: 05-backup-restore -> lab05_backup_restore.py."""
+    return "lab" + lab_folder.replace("-", "_") + ".py"
 
+
+def _checks_path(root: Path, lab_root: Path, meta: dict[str, Any], errors: list[str]) -> Path | None:
     name = str(meta.get("checks") or default_module(root.name))
     name = name if name.endswith(".py") else name + ".py"
     if "/" in name or "\\" in name or name.startswith("."):
@@ -154,7 +163,7 @@ def _load_lab(root: Path, lab_root: Path, errors: list[str]) -> Lab | None:
         id=root.name, number=root.name.split("-", 1)[0], title=meta.get("title", root.name),
         summary=meta.get("summary", ""), steps=tuple(steps),
         prerequisites=tuple(meta.get("prerequisites") or ()), root=root,
-        checks=_checks_path(root, lab_root, meta, errors),
+        check_module=_checks_path(root, lab_root, meta, errors),
     )
 
 
@@ -170,11 +179,8 @@ def _duplicates(labs: list[Lab], errors: list[str]) -> None:
                 seen[key] = lab
 
 
-@cache
-def _load_roots(roots: tuple[Path, ...]) -> tuple[Lab, ...]:
-    from dselab.labroot import load_checks
-
-    errors: list[str] = []
+def read_labs(roots: Iterable[Path], errors: list[str]) -> list[Lab]:
+    """Every lab of the given lab roots, without their checks; problems are added to `errors`."""
     labs = []
     for lab_root in roots:
         labs_dir = lab_root / "labs"
@@ -186,10 +192,7 @@ def _load_roots(roots: tuple[Path, ...]) -> tuple[Lab, ...]:
             if lab:
                 labs.append(lab)
     _duplicates(labs, errors)
-    load_checks(labs, errors)
-    if errors:
-        raise ContentError("lab content has errors:\n  " + "\n  ".join(errors))
-    return tuple(labs)
+    return labs
 
 
 def ref_number(ref: str) -> int | None:
@@ -207,13 +210,3 @@ def find_lab(labs: Sequence[Lab], ref: str) -> Lab:
             return lab
     valid = ", ".join(f"{lab.number} ({lab.id})" for lab in labs) or "none"
     raise UsageError(f"no lab {ref!r}; valid labs: {valid}")
-
-
-def load_all(roots: tuple[Path, ...] | None = None) -> tuple[Lab, ...]:
-    """Every lab of the given lab roots (default: the shipped content, then DSELAB_LABS)."""
-    return _load_roots(tuple(roots) if roots is not None else resources.lab_roots())
-
-
-def get_lab(ref: str, roots: tuple[Path, ...] | None = None) -> Lab:
-    """A lab of the lab roots by number (`05`, `5`) or full id (`05-backup-restore`)."""
-    return find_lab(load_all(roots), ref)

@@ -17,8 +17,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from dselab import paths, resources
+from dselab.catalogue import load_all
 from dselab.errors import EnvironmentProblem, UsageError
-from dselab.lab import Lab, load_all
+from dselab.lab import Lab
+from dselab.settings import Settings
 
 LAUNCHER = "_dselab.sh"
 RECORDED_LINE = 'recorded_dselab=""'  # the line of scripts/_dselab.sh that init fills in
@@ -127,10 +129,10 @@ def init_folder(dest: Path) -> list[Path]:
 _REFRESHED: set[Path] = set()
 
 
-def working_folder() -> Path:
+def working_folder(settings: Settings | None = None) -> Path:
     """The lab folder in dselab's state home where solve and test type their commands (rewritten
     once per process, so it always matches this installation)."""
-    dest = paths.home() / "lab-folder"
+    dest = paths.home(settings) / "lab-folder"
     if dest not in _REFRESHED:
         _write(dest, folder_files(load_all(), dselab_command()), overwrite=True)
         _REFRESHED.add(dest)

@@ -9,10 +9,10 @@ and the cluster's status box.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
-from dselab.errors import UsageError
+from dselab.errors import DselabError, UsageError
 from dselab.lab import Lab, Step, find_lab
 from dselab.outcomes import CheckStatus, NodeState
 from dselab.state import StateStore
@@ -71,6 +71,18 @@ def error_result(lab: Lab, step: Step, message: str, hint: str = "") -> dict[str
     """A check that could not run, shaped like a result so the page shows it in place."""
     return {"lab": lab.id, "id": step.id, "number": step.number, "title": step.title,
             "status": CheckStatus.ERROR, "message": message, "hint": hint, "seconds": 0.0}
+
+
+def answered_then_checked(session: LabSession, lab: Lab, step: Step, keep: Callable[[], object]) -> dict[str, Any]:
+    """What `answer` returns everywhere: `keep` the answer (a malformed one raises UsageError; a store
+    that cannot keep it gives an error result), then the step's check."""
+    try:
+        keep()
+    except UsageError:
+        raise
+    except DselabError as err:
+        return error_result(lab, step, err.message, err.fix or "")
+    return session.check(lab, step)
 
 
 def lab_progress(store: StateStore, lab: Lab) -> dict[str, Any]:

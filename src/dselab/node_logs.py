@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 
+from dselab.catalogue import load_all
 from dselab.errors import UsageError
-from dselab.lab import Lab, load_all
+from dselab.lab import Lab
 from dselab.service import Workspace, baseline
 from dselab.state import Baseline
 

@@ -6,7 +6,7 @@ a missing variable fails loudly), then Markdown (markdown-it-py, "commonmark" + 
 (autoescape on). Links of the form `lab:05` or `lab:05/2` in a page point at another lab or step.
 
 The static site has no running cluster, so it renders each page for the offline default
-(Cassandra 5.0.9, local runtime) and for DSE 5.1 (Cassandra 3.11, docker runtime), and where the
+(runtime.distribution.DEFAULT_VERSION, local runtime) and for DSE 5.1 (Cassandra 3.11, docker runtime), and where the
 two differ it shows both forms side by side.
 """
 
@@ -29,11 +29,13 @@ from markdown_it.token import Token
 from markupsafe import Markup
 
 from dselab import resources
+from dselab.catalogue import load_all
 from dselab.errors import UsageError
-from dselab.lab import Lab, Step, find_lab, load_all
+from dselab.lab import Lab, Step, find_lab
+from dselab.runtime.distribution import DEFAULT_VERSION
 from dselab.templating import render_text, version_vars
 
-OFFLINE_VARS: dict[str, Any] = version_vars("5.0.9", "local")
+OFFLINE_VARS: dict[str, Any] = version_vars(DEFAULT_VERSION, "local")
 LEGACY_VARS: dict[str, Any] = version_vars("3.11", "docker")
 
 

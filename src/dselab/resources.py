@@ -16,12 +16,12 @@ Extra lab roots (folders with labs/ and checks/, see docs/writing-a-lab.md) come
 from __future__ import annotations
 
 import json
-import os
 from importlib import metadata, resources
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from dselab.errors import EnvironmentProblem
+from dselab.settings import CONTENT, Settings, resolve
 
 DIST = "dselab"
 
@@ -44,13 +44,12 @@ def _editable_source() -> Path | None:
     return Path(unquote(url.path))
 
 
-def content_root() -> Path:
+def content_root(settings: Settings | None = None) -> Path:
     """The folder holding labs/, checks/, site/, scripts/ and docker-compose.yml."""
-    override = os.environ.get("DSELAB_CONTENT")
-    if override:
-        root = Path(override)
+    root = resolve(settings).content
+    if root is not None:
         if not (root / "labs").is_dir():
-            raise EnvironmentProblem(f"DSELAB_CONTENT={override} has no labs/ folder",
+            raise EnvironmentProblem(f"{CONTENT}={root} has no labs/ folder",
                                      fix="point it at a dselab source tree, or unset it")
         return root
     packaged = Path(str(resources.files("dselab"))) / "content"
@@ -60,27 +59,26 @@ def content_root() -> Path:
     if source is not None and (source / "labs").is_dir():
         return source
     raise EnvironmentProblem("this dselab installation has no labs, site or scripts (dselab/content is missing)",
-                             fix="reinstall dselab from its wheel, or set DSELAB_CONTENT to a dselab source tree")
+                             fix=f"reinstall dselab from its wheel, or set {CONTENT} to a dselab source tree")
 
 
-def site_dir() -> Path:
-    return content_root() / "site"
+def site_dir(settings: Settings | None = None) -> Path:
+    return content_root(settings) / "site"
 
 
-def scripts_dir() -> Path:
-    return content_root() / "scripts"
+def scripts_dir(settings: Settings | None = None) -> Path:
+    return content_root(settings) / "scripts"
 
 
-def compose_file() -> Path:
-    return Path(os.environ.get("DSELAB_COMPOSE_FILE", content_root() / "docker-compose.yml"))
+def compose_file(settings: Settings | None = None) -> Path:
+    settings = resolve(settings)
+    return settings.compose_file or content_root(settings) / "docker-compose.yml"
 
 
-def lab_roots() -> tuple[Path, ...]:
+def lab_roots(settings: Settings | None = None) -> tuple[Path, ...]:
     """The shipped content first, then every root named in DSELAB_LABS (duplicates dropped)."""
-    roots = [content_root()]
-    for entry in os.environ.get("DSELAB_LABS", "").split(os.pathsep):
-        if entry.strip():
-            roots.append(Path(entry.strip()))
+    settings = resolve(settings)
+    roots = [content_root(settings), *settings.labs]
     unique: dict[Path, Path] = {}
     for root in roots:
         unique.setdefault(root.resolve(), root)

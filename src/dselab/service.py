@@ -11,17 +11,19 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from dselab import cluster
-from dselab.checking import END_OF_LAB, CheckContext, CheckResult, registered, run_check, run_checks
+from dselab.catalogue import get_lab
+from dselab.check_engine import END_OF_LAB, CheckContext, CheckResult, run_check, run_checks
 from dselab.command_failure import reason_line
 from dselab.errors import EnvironmentProblem, UsageError
-from dselab.lab import Lab, Step, get_lab
+from dselab.lab import Lab, Step
 from dselab.progress import Progress, Silent
 from dselab.runtime.base import Runtime
+from dselab.settings import Settings, resolve, variable_names
 from dselab.state import Baseline, StateStore
 from dselab.templating import render_text, version_vars
 
@@ -35,18 +37,23 @@ class Workspace:
     runtime: Runtime
     store: StateStore
     runtime_name: str
+    settings: Settings | None = None  # what opened it (None: the environment's, when needed)
 
     def close(self) -> None:
         self.runtime.close()
         self.store.close()
 
 
-def open_workspace(runtime_name: str | None = None, progress: Progress | None = None) -> Workspace:
-    from dselab.runtime.select import make_runtime
+def open_workspace(runtime_name: str | None = None, progress: Progress | None = None,
+                   settings: Settings | None = None) -> Workspace:
+    from dselab.runtime.factory import make_runtime
 
-    name = runtime_name or os.environ.get("DSELAB_RUNTIME", "local")
-    runtime = make_runtime(name, progress=progress)
-    return Workspace(runtime, StateStore.for_runtime(name), name)
+    settings = resolve(settings)
+    name = runtime_name or settings.runtime
+    runtime = make_runtime(name, progress=progress, settings=settings)  # checks the name
+    if runtime.name != settings.runtime:  # a runtime named here: what the student's commands use too
+        settings = replace(settings, runtime=runtime.name)
+    return Workspace(runtime, StateStore.for_runtime(name, settings), name, settings)
 
 
 def template_vars(ws: Workspace) -> dict[str, Any]:
@@ -63,9 +70,9 @@ def context(ws: Workspace, lab: Lab) -> CheckContext:
                         restore_runtime=ws.runtime.for_cluster("restore"))
 
 
-def start_lab(ws: Workspace, lab_ref: str, progress: Progress | None = None) -> Lab:
+def start_lab(ws: Workspace, lab_ref: str | Lab, progress: Progress | None = None) -> Lab:
     """Bring the cluster up if needed, apply the environment, record the lab's baseline."""
-    lab = get_lab(lab_ref)
+    lab = lab_ref if isinstance(lab_ref, Lab) else get_lab(lab_ref)
     env = cluster.bring_up(ws.runtime, ws.store, progress or Silent())
     record_baseline(ws, lab, env.get("fingerprint"))
     return lab
@@ -78,9 +85,9 @@ def record_baseline(ws: Workspace, lab: Lab, fingerprint: Any = None) -> None:
                                         cassandra_version=ws.runtime.cassandra_version()))
 
 
-def check(ws: Workspace, lab_ref: str, step_refs: list[str] | tuple[str, ...] = (),
+def check(ws: Workspace, lab_ref: str | Lab, step_refs: list[str] | tuple[str, ...] = (),
           source: str = "cli") -> list[CheckResult]:
-    lab = get_lab(lab_ref)
+    lab = lab_ref if isinstance(lab_ref, Lab) else get_lab(lab_ref)
     steps = lab.select(list(step_refs))
     return run_checks(context(ws, lab), steps, source)
 
@@ -91,7 +98,7 @@ def check_one(ws: Workspace, lab: Lab, step: Step, source: str = "cli") -> Check
 
 def check_end_of_lab(ws: Workspace, lab: Lab, source: str = "protocol") -> CheckResult | None:
     """The lab's own final verification (lab 05: restored data equals the backup), if it has one."""
-    if registered(lab.id, END_OF_LAB) is None:
+    if END_OF_LAB not in lab.checks:
         return None
     final = Step(id=END_OF_LAB, number=len(lab.steps) + 1, title="End-of-lab verification", body="", solution=())
     return run_check(context(ws, lab), final, source)
@@ -158,7 +165,7 @@ def solve(ws: Workspace, lab_ref: str | Lab, step_refs: list[str] | tuple[str, .
     for step in steps:
         for command in solution_commands(ws, step):
             progress.step(f"step {step.number} ({step.id}): {command}")
-            run_student_command(command, ws.runtime_name)
+            run_student_command(command, student_settings(ws))
         run.solved.append(step)
         if check:
             run.checks.append(check_one(ws, lab, step, source="solve"))
@@ -168,23 +175,30 @@ def solve(ws: Workspace, lab_ref: str | Lab, step_refs: list[str] | tuple[str, .
     return run
 
 
-def student_env(runtime_name: str) -> dict[str, str]:
-    """The environment a student's shell would have: our scripts and `dselab` on PATH."""
-    env = dict(os.environ)
-    bindir = str(Path(sys.executable).parent)
-    env["PATH"] = os.pathsep.join([bindir, env.get("PATH", "")])
-    env["DSELAB_RUNTIME"] = runtime_name
+def student_settings(ws: Workspace) -> Settings:
+    """The settings a student's commands run with: the workspace's, on its runtime."""
+    settings = resolve(ws.settings)
+    return settings if settings.runtime == ws.runtime_name else replace(settings, runtime=ws.runtime_name)
+
+
+def student_env(settings: Settings) -> dict[str, str]:
+    """The environment a student's shell would have: our scripts and `dselab` on PATH, and
+    dselab's settings. The rest is this process's own environment (PATH, LANG, JAVA_HOME ...), as
+    a student's terminal would have it: copied, not read; dselab's variables come from `settings` only."""
+    env = {k: v for k, v in os.environ.items() if k not in variable_names()}
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), *os.get_exec_path()])
+    env.update(settings.child_env())
     return env
 
 
-def run_student_command(command: str, runtime_name: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+def run_student_command(command: str, settings: Settings, timeout: float = 900) -> subprocess.CompletedProcess[str]:
     """Type one command in a lab folder (scripts/ and labs' data/, as `dselab init` makes it)."""
     from dselab.lab_folder import working_folder
 
     # Its own process group, so a timeout ends the whole pipeline, not only bash (a child left
     # holding the output pipe would keep us waiting).
-    with subprocess.Popen(["bash", "-euo", "pipefail", "-c", command], cwd=working_folder(),
-                          env=student_env(runtime_name), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    with subprocess.Popen(["bash", "-euo", "pipefail", "-c", command], cwd=working_folder(settings),
+                          env=student_env(settings), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True, stdin=subprocess.DEVNULL, start_new_session=True) as child:
         try:
             stdout, stderr = child.communicate(timeout=timeout)

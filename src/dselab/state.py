@@ -12,16 +12,13 @@ seat's store on the server, out of the seat user's reach, while the cluster stay
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import time
 from pathlib import Path
 from typing import Any, TypedDict
 
-from dselab import paths
 from dselab.outcomes import CheckStatus
-
-STATE_DIR_ENV = "DSELAB_STATE_DIR"
+from dselab.settings import Settings, resolve
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -92,9 +89,9 @@ class StateStore:
         return cls(None)
 
     @classmethod
-    def for_runtime(cls, runtime_name: str) -> StateStore:
-        folder = os.environ.get(STATE_DIR_ENV)
-        return cls((Path(folder) if folder else paths.home()) / f"state-{runtime_name}.sqlite")
+    def for_runtime(cls, runtime_name: str, settings: Settings | None = None) -> StateStore:
+        """The runtime's store in settings.state_dir (DSELAB_STATE_DIR), else in settings.home."""
+        return cls(resolve(settings).state_folder / f"state-{runtime_name}.sqlite")
 
     # -- the key-value table (private: the typed methods below name every key) ---------------------
 

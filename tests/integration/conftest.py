@@ -53,7 +53,7 @@ def lab_workspace(test_home: Path) -> Iterator[service.Workspace]:
     ws.store.forget_everything()
     service.start_lab(ws, "05")
     yield ws
-    from dselab.runtime.select import restore_runtime
+    from dselab.runtime.factory import restore_runtime
 
     restore_runtime(RUNTIME).down(purge=True)
     ws.runtime.down(purge=True)
@@ -77,14 +77,15 @@ class Student:
 
     def __init__(self, ws: service.Workspace) -> None:
         self.ws = ws
+        self.settings = service.student_settings(ws)  # the workspace's settings, on its runtime
 
     def run(self, command: str) -> str:
-        return service.run_student_command(command, RUNTIME).stdout
+        return service.run_student_command(command, self.settings).stdout
 
     def run_status(self, command: str) -> tuple[int, str, str]:
         import subprocess
 
-        proc = subprocess.run(["bash", "-c", command], cwd=working_folder(), env=service.student_env(RUNTIME),
+        proc = subprocess.run(["bash", "-c", command], cwd=working_folder(), env=service.student_env(self.settings),
                               capture_output=True, text=True, timeout=600)
         return proc.returncode, proc.stdout, proc.stderr
 
@@ -96,7 +97,7 @@ def student(lab_workspace: service.Workspace) -> Student:
 
 def reset_lab(ws: service.Workspace) -> None:
     """Undo what the lab's steps did, then start it again (new log marks, no attempts)."""
-    from dselab.runtime.select import restore_runtime
+    from dselab.runtime.factory import restore_runtime
 
     restore_runtime(RUNTIME).down(purge=True)
     for node in LAB_NODES:

@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from dselab import environment, service
-from dselab.lab import get_lab
+from dselab.catalogue import get_lab
 from dselab.lab_folder import working_folder
 from dselab.runtime.base import LAB_NODES, SEED
 
@@ -177,7 +177,7 @@ def test_bad_input_is_one_line_and_exit_2(student, command, expected):
 
 @pytest.mark.skipif(RUNTIME != "local", reason="an empty DSELAB_HOME is a down cluster only for local processes")
 def test_cluster_down_is_a_clear_error(student, tmp_path):
-    env = {**service.student_env("local"), "DSELAB_HOME": str(tmp_path)}
+    env = {**service.student_env(student.settings.replace(runtime="local")), "DSELAB_HOME": str(tmp_path)}
     proc = subprocess.run(["dselab", "check", "05", "1"], cwd=working_folder(), env=env,
                           capture_output=True, text=True)
     assert proc.returncode == 2
@@ -212,7 +212,7 @@ def test_full_sequence_restores_exactly_what_was_backed_up(lab_workspace):
         service.solve(ws, "05", [step])
         result = check(ws, step)
         assert result.passed, (step, result.message)
-    from dselab.runtime.select import restore_runtime
+    from dselab.runtime.factory import restore_runtime
 
     expected = environment.expected_fingerprint(with_new_rows=True)
     assert environment.fingerprint(ws.runtime) == expected

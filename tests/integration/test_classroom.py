@@ -23,12 +23,12 @@ import pytest
 from classroom_web import WS_HEADERS, classroom_serve, type_line, wait_for_text, websocket_outcome
 from trust_room import start_classroom
 
+from dselab.catalogue import get_lab
 from dselab.classroom import registry
 from dselab.classroom.host import namespaces, seats
 from dselab.classroom.host.seats import HostSeat
 from dselab.classroom.join_links import join_links
 from dselab.classroom.layout import ROOT_ENV, Layout
-from dselab.lab import get_lab
 from dselab.runtime import distribution
 from dselab.templating import render_text, version_vars
 

@@ -21,9 +21,9 @@ import psutil
 import pytest
 from trust_room import MALLORY, VICTIM, Room, as_seat, classroom
 
+from dselab.catalogue import get_lab
 from dselab.classroom.seat_session import SeatSession
 from dselab.classroom.work import ClassroomWork
-from dselab.lab import get_lab
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(os.geteuid() != 0, reason="the classroom creates users and namespaces: root only")]
@@ -104,7 +104,7 @@ def test_a_poisoned_seat_store_neither_hangs_a_check_nor_grows_the_server(trust_
     made = as_seat(MALLORY, f"rm -f poison.sqlite && python -c {json.dumps(script)} && "
                             f"mv {store} {store}.mine; mv poison.sqlite {store}")
     assert made.returncode == 0, made.stderr
-    session = SeatSession(ClassroomWork(trust_room.layout), MALLORY)  # what the seat's Check button calls
+    session = SeatSession(ClassroomWork(trust_room.layout), MALLORY)
     lab = get_lab("05")
     server = psutil.Process()
     try:

@@ -1,5 +1,5 @@
 """A lab written without touching src/ (tests/example_labroot, found through DSELAB_LABS) passes
-the CI protocol on the real cluster: each check fails before its solve and passes after."""
+the CI lab self-test on the real cluster: each check fails before its solve and passes after."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 def test_dselab_test_runs_the_example_lab_from_an_extra_lab_root(lab_workspace: service.Workspace) -> None:
     ws = lab_workspace
     ws.runtime.cql("DROP KEYSPACE IF EXISTS example_ks")
-    env = {**service.student_env("local"), "DSELAB_LABS": str(EXAMPLE_ROOT)}
+    env = {**service.student_env(service.student_settings(ws)), "DSELAB_LABS": str(EXAMPLE_ROOT)}
     try:
         proc = subprocess.run(["dselab", "test", "90", "--running"], cwd=working_folder(), env=env,
                               capture_output=True, text=True, timeout=600)

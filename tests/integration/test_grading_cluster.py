@@ -11,8 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from dselab import grading, service
-from dselab.lab import Step, get_lab
+from dselab import service
+from dselab.catalogue import get_lab
+from dselab.grading.gradebook import check_report
+from dselab.grading.report import Report
+from dselab.grading.report_files import write_report
+from dselab.grading.run import grade
+from dselab.lab import Step
 
 pytestmark = [
     pytest.mark.integration,
@@ -37,7 +42,7 @@ def test_grade_scores_follow_the_weights(fresh_lab: service.Workspace, done: str
     count = {"nothing": 0, "half": len(lab.steps) // 2, "all": len(lab.steps)}[done]
     work_through(fresh_lab, list(lab.steps[:count]))
 
-    report = grading.grade(fresh_lab, LAB, f"ci-{done}", key=KEY)
+    report = grade(fresh_lab, LAB, f"ci-{done}", key=KEY)
 
     expected = sum(step.weight for step in lab.steps[:count])
     assert (report.score, report.max_score) == (expected, lab.max_score), _summary(report)
@@ -53,11 +58,11 @@ def test_grade_scores_follow_the_weights(fresh_lab: service.Workspace, done: str
         assert report.score == report.max_score
 
     assert report.cluster["nodes"] and report.cluster["cassandra_version"]
-    json_path = grading.write_report(report, tmp_path / "out")[0]
-    assert grading.check_report(json_path, KEY).verdict == "valid"
+    json_path = write_report(report, tmp_path / "out")[0]
+    assert check_report(json_path, KEY).verdict == "valid"
 
 
-def _summary(report: grading.Report) -> str:
+def _summary(report: Report) -> str:
     return "; ".join(f"{s.number} {s.id}: {s.status} {s.counted_from} {s.points}/{s.max_points} {s.message}"
                      for s in report.steps)
 

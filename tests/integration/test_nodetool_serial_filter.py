@@ -17,8 +17,10 @@ import pytest
 from dselab import environment, service
 from dselab.runtime import preflight
 from dselab.runtime.local import NODETOOL_MAIN, LocalRuntime
-from dselab.runtime.local_config import TOOLS_CONF_ENV, TOOLS_LOGBACK_XML, tool_jvm_args
+from dselab.runtime.local_config import TOOLS_LOGBACK_XML, tool_jvm_args
 from dselab.runtime.local_settings import LocalSettings
+from dselab.settings import TOOLS_CONF as TOOLS_CONF_ENV
+from dselab.settings import current
 
 pytestmark = pytest.mark.skipif(os.environ.get("DSELAB_TEST_RUNTIME", "local") != "local",
                                 reason="the filter is on the JVMs the local runtime starts")
@@ -72,7 +74,8 @@ def hostile_node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tu
     spec = runtime.spec("dse-seed")
     spec.conf_dir.mkdir(parents=True)
     marker = tmp_path / "gadget-ran"
-    server = subprocess.Popen([preflight.java_binary(), "-Djava.rmi.server.hostname=127.0.0.1", "-cp", str(classes),
+    java = preflight.java_binary(current().java_home)
+    server = subprocess.Popen([java, "-Djava.rmi.server.hostname=127.0.0.1", "-cp", str(classes),
                                "HostileJmx", str(spec.jmx_port), str(marker), str(spec.conf_dir)],
                               stdout=subprocess.PIPE, text=True)
     try:
@@ -95,7 +98,7 @@ def test_a_hostile_jmx_endpoint_gets_its_gadget_refused(hostile_node: tuple[Loca
     # The same nodetool without the filter runs the gadget: the refusal above is the filter's doing.
     flags = [f for f in tool_jvm_args(classes, nodetool=True) if not f.startswith("-Djdk.serialFilter=")]
     spec = runtime.spec("dse-seed")
-    subprocess.run([preflight.java_binary(), *flags, "-cp", f"{classes}:{runtime.dist.classpath}",
+    subprocess.run([preflight.java_binary(current().java_home), *flags, "-cp", f"{classes}:{runtime.dist.classpath}",
                     NODETOOL_MAIN, "-h", "127.0.0.1", "-p", str(spec.jmx_port), "version"],
                    capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
     assert marker.exists()

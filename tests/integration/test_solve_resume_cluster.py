@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from dselab import grading, service
+from dselab import service
+from dselab.catalogue import get_lab
 from dselab.errors import EnvironmentProblem
-from dselab.lab import get_lab
+from dselab.grading.run import grade
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +33,7 @@ def test_solve_resumes_after_the_steps_the_student_did(fresh_lab: service.Worksp
 
     # The command that broke `solve` before: its error carries nodetool's reason, not a stack frame.
     with pytest.raises(EnvironmentProblem) as err:
-        service.run_student_command("./scripts/nodetool.sh snapshot training -t lab_backup", "local")
+        service.run_student_command("./scripts/nodetool.sh snapshot training -t lab_backup", student.settings)
     assert "already exists" in err.value.message and "Thread.java" not in err.value.message, err.value.message
     # Step 1's solution is now safe to run again, on a lab where lab_backup exists.
     code, out, errout = student.run_status("dselab solve 05 1")
@@ -46,7 +47,7 @@ def test_solve_resumes_after_the_steps_the_student_did(fresh_lab: service.Worksp
         assert f"PASS  step {step.number} ({step.id})" in out, out
     final = service.check_end_of_lab(ws, lab)
     assert final is not None and final.passed, final.message if final else None
-    report = grading.grade(ws, lab, "resumed")
+    report = grade(ws, lab, "resumed")
     assert report.score == report.max_score, [(s.id, s.status, s.counted_from) for s in report.steps]
 
     code, out, _ = student.run_status("dselab solve 05")

@@ -48,11 +48,11 @@ class Room:
 
 def start_classroom(root: Path, work: Path, seat_ids: list[str]) -> tuple[Path, subprocess.CompletedProcess[str]]:
     """Purge what a killed run left under `root`, then `classroom up` the seats with a new course key."""
-    from dselab import grading
+    from dselab.grading.keys import keygen
 
     if root.exists():
         classroom("down", "--purge", root=root)
-    key = grading.keygen(work / "course.key")
+    key = keygen(work / "course.key")
     roster = work / "roster.txt"
     roster.write_text("".join(f"{sid}\n" for sid in seat_ids))
     up = classroom("up", "--roster", str(roster), "--key-file", str(key), root=root)

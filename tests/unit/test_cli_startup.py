@@ -16,7 +16,7 @@ main(["--help"])
 """
 
 
-@pytest.mark.parametrize(("missing", "module"), [("flask", "dselab.cli_web"), ("dselab.grading", "dselab.cli_grading")])
+@pytest.mark.parametrize(("missing", "module"), [("flask", "dselab.cli_web"), ("dselab.grading.keys", "dselab.cli_grading")])
 def test_broken_command_module_is_a_start_up_error(missing: str, module: str) -> None:
     proc = subprocess.run([sys.executable, "-c", BROKEN.format(missing=missing)], capture_output=True, text=True,
                           timeout=60)

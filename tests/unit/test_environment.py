@@ -2,7 +2,7 @@
 students load in lab 05 holds exactly the generated new rows."""
 
 from dselab import environment
-from dselab.lab import get_lab
+from shipped_content import shipped_lab
 
 
 def test_base_data_has_12000_rows_and_a_stable_fingerprint():
@@ -20,5 +20,5 @@ def test_new_rows_change_the_fingerprint():
 
 
 def test_committed_cql_file_matches_the_generator():
-    committed = (get_lab("05").root / "data" / "new-rows.cql").read_text()
+    committed = (shipped_lab("05").root / "data" / "new-rows.cql").read_text()
     assert committed == environment.new_rows_cql()

@@ -4,13 +4,15 @@ from pathlib import Path
 
 import pytest
 
+from dselab.catalogue import Catalogue
 from dselab.errors import UsageError
-from dselab.lab import ContentError, get_lab, load_all
+from dselab.lab import ContentError
+from shipped_content import shipped, shipped_lab
 
 
 def test_real_labs_load_with_the_module_checklist_first():
-    lab = get_lab("05")
-    assert lab is get_lab("05-backup-restore") and lab is get_lab("5")
+    lab = shipped_lab("05")
+    assert lab is shipped_lab("05-backup-restore") and lab is shipped_lab("5")
     assert [s.id for s in lab.steps[:5]] == ["snapshot", "list", "incremental", "clear", "cleanup"]
     assert lab.step("1").solution[-1] == "./scripts/nodetool.sh snapshot training -t lab_backup"
     assert "./scripts/nodetool-node.sh dse-node-1 cleanup" in lab.step("cleanup").solution
@@ -19,9 +21,9 @@ def test_real_labs_load_with_the_module_checklist_first():
 
 def test_unknown_ids_list_the_valid_ones():
     with pytest.raises(UsageError, match=r"no lab '9'; valid labs: 01 \(01-environment\), 05"):
-        get_lab("9")
+        shipped().lab("9")
     with pytest.raises(UsageError, match=r"has no step 'x', '42'; valid steps: 1 \(snapshot\)"):
-        get_lab("05").select(["x", "42", "1"])
+        shipped_lab("05").select(["x", "42", "1"])
 
 
 def test_every_content_error_is_reported_at_once(tmp_path: Path):
@@ -30,7 +32,7 @@ def test_every_content_error_is_reported_at_once(tmp_path: Path):
     (bad / "lab.yaml").write_text("title: Broken\nsteps:\n  - page: steps/01-a.md\n  - page: steps/02-b.md\n")
     (bad / "steps" / "01-a.md").write_text("no front matter here\n")
     with pytest.raises(ContentError) as err:
-        load_all((tmp_path,))
+        Catalogue.load((tmp_path,))
     assert "01-a.md: no front matter" in err.value.message
     assert "02-b.md: missing step page" in err.value.message
 
@@ -39,9 +41,9 @@ def test_every_content_error_is_reported_at_once(tmp_path: Path):
 def test_ids_are_ascii_only_and_never_crash(ref):
     """str.isdigit() says yes to '²' and int() then fails: every such ref is an unknown id."""
     with pytest.raises(UsageError, match="no lab"):
-        get_lab(ref)
+        shipped().lab(ref)
     with pytest.raises(UsageError, match="has no step"):
-        get_lab("05").step(ref)
+        shipped_lab("05").step(ref)
 
 
 def test_cli_show_with_a_superscript_is_one_line_and_exit_2():
@@ -66,6 +68,6 @@ def test_non_ascii_step_ids_and_lab_names_are_content_errors(tmp_path: Path):
     (good / "lab.yaml").write_text("title: Y\nsteps:\n  - page: steps/01-a.md\n")
     (good / "steps" / "01-a.md").write_text("---\nid: schritt²\ntitle: A\nsolution: []\n---\nbody\n")
     with pytest.raises(ContentError) as err:
-        load_all((tmp_path,))
+        Catalogue.load((tmp_path,))
     assert "07-ünicode: a lab folder is named NN-name" in err.value.message
     assert "step id 'schritt²' is not 1-64 of a-z 0-9 _ - (ASCII)" in err.value.message

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dselab.lab import get_lab
 from dselab.lab_session import DOWN_MESSAGE, error_result, health_box, lab_progress
 from dselab.outcomes import CheckStatus, NodeState
 from dselab.state import StateStore
+from shipped_content import shipped_lab
 
-LAB = get_lab("05")
+LAB = shipped_lab("05")
 
 
 def test_progress_counts_passes_of_this_run_and_keeps_the_last_outcome() -> None:

@@ -10,7 +10,8 @@ from jinja2 import UndefinedError
 
 from dselab import render, resources
 from dselab.errors import UsageError
-from dselab.lab import Lab, Step, load_all
+from dselab.lab import Lab, Step
+from shipped_content import shipped
 
 VARS = render.OFFLINE_VARS
 
@@ -201,7 +202,7 @@ def test_terminal_rendering_plain_and_rich(labs) -> None:
 
 
 def test_real_labs_build(tmp_path: Path) -> None:
-    labs = load_all()
+    labs = shipped().labs
     written = render.build_site(tmp_path, labs=labs)
     assert len([p for p in written if p.suffix == ".html"]) == 1 + sum(1 + len(lab.steps) for lab in labs)
 

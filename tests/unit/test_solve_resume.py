@@ -11,16 +11,34 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from dselab import cli, service
-from dselab.checking import CheckContext, check
+from dselab import cli, service, settings
+from dselab.catalogue import Catalogue
+from dselab.check_engine import CheckContext
 from dselab.errors import EnvironmentProblem
 from dselab.lab import Lab, Step
 from dselab.state import StateStore
 
 IDS = ["snapshot", "list", "incremental", "clear", "cleanup"]
+
+
+def solved(tmp_path: Path) -> list[str]:
+    log = tmp_path / "solved.log"
+    return log.read_text().split() if log.exists() else []
+
+
+def _solved_or_not(step_id: str) -> Callable[[CheckContext], None]:
+    def check_fn(ctx: CheckContext) -> None:
+        if step_id in solved(Path(os.environ["SOLVED_LOG"]).parent):
+            raise ctx.passed(f"{step_id} done")
+        raise ctx.failed(f"{step_id} not done")
+
+    return check_fn
+
+
+CHECKS = {sid: _solved_or_not(sid) for sid in IDS}
 LAB = Lab(id="97-resume", number="97", title="Resume", summary="", steps=tuple(
     Step(id=sid, number=n, title=sid, body="", solution=(f'echo {sid} >> "$SOLVED_LOG"',))
-    for n, sid in enumerate(IDS, start=1)))
+    for n, sid in enumerate(IDS, start=1)), checks=CHECKS)
 
 
 class VersionOnly:
@@ -39,11 +57,6 @@ def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> service.Workspace:
     time.sleep(0.01)
     store.start_run(LAB.id, {"log_marks": {}, "started_at": time.time()})
     return service.Workspace(VersionOnly(), store, "local")  # type: ignore[arg-type]
-
-
-def solved(tmp_path: Path) -> list[str]:
-    log = tmp_path / "solved.log"
-    return log.read_text().split() if log.exists() else []
 
 
 def test_resumes_from_the_first_step_not_passed_in_this_run(ws: service.Workspace, tmp_path: Path) -> None:
@@ -83,23 +96,10 @@ def test_a_failed_command_names_the_reason_not_the_last_stack_frame(ws: service.
     assert err.value.message.endswith(": error: Snapshot lab_backup already exists.")  # not "...Thread.java:840)"
 
 
-def _solved_or_not(step_id: str) -> Callable[[CheckContext], None]:
-    def check_fn(ctx: CheckContext) -> None:
-        if step_id in solved(Path(os.environ["SOLVED_LOG"]).parent):
-            raise ctx.passed(f"{step_id} done")
-        raise ctx.failed(f"{step_id} not done")
-
-    return check_fn
-
-
-for _sid in IDS:
-    check(LAB.id, _sid)(_solved_or_not(_sid))
-
-
 def test_cli_checks_each_step_and_says_what_it_skipped(ws: service.Workspace, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cli, "workspace", lambda progress=True: ws)
-    monkeypatch.setattr("dselab.lab.load_all", lambda labs_dir=None: (LAB,))
+    monkeypatch.setattr("dselab.catalogue.default", lambda: Catalogue(roots=(), labs=(LAB,)))
     for step in IDS[:3]:
         ws.store.record_attempt(LAB.id, step, "pass", "", [])
     result = CliRunner().invoke(cli.main, ["solve", "97"])
@@ -112,7 +112,8 @@ def test_cli_checks_each_step_and_says_what_it_skipped(ws: service.Workspace, tm
 
 def test_solve_stops_at_a_step_whose_check_fails_after_its_solution(ws: service.Workspace, tmp_path: Path) -> None:
     broken = Lab(id=LAB.id, number="97", title="Resume", summary="", steps=(
-        LAB.steps[0], Step(id="list", number=2, title="list", body="", solution=("true",)), *LAB.steps[2:]))
+        LAB.steps[0], Step(id="list", number=2, title="list", body="", solution=("true",)), *LAB.steps[2:]),
+        checks=CHECKS)
     run = service.solve(ws, broken, check=True)
     assert [s.id for s in run.solved] == ["snapshot", "list"] and not run.ok
     assert run.checks[-1].message == "list not done"
@@ -123,5 +124,5 @@ def test_a_command_that_hangs_is_a_one_line_error_not_a_traceback() -> None:
     """The whole pipeline is ended at the timeout (killing bash alone would leave `sleep` holding the pipe)."""
     started = time.monotonic()
     with pytest.raises(EnvironmentProblem, match=r"did not finish within 1s: echo waiting; sleep 30 \| cat: waiting"):
-        service.run_student_command("echo waiting; sleep 30 | cat", "local", timeout=1)
+        service.run_student_command("echo waiting; sleep 30 | cat", settings.current(), timeout=1)
     assert time.monotonic() - started < 15

@@ -21,12 +21,10 @@ import hashlib
 import hmac
 import time
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Protocol
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from dselab import grading
 from dselab.classroom.links import LinkState
 from dselab.errors import UsageError
 
@@ -48,15 +46,6 @@ class LinkSource(Protocol):
 def derive(key: bytes, purpose: bytes, classroom: str) -> bytes:
     """A key for one purpose in one classroom only."""
     return hmac.new(key, purpose + b"@" + classroom.encode("ascii"), hashlib.sha256).digest()
-
-
-def load_course_key(key_file: Path | None = None) -> bytes:
-    """The course key (the grading key file, or $DSELAB_COURSE_KEY); a classroom cannot run without one."""
-    key = grading.load_key(key_file)
-    if not key:
-        raise UsageError("the classroom needs a course key: join links and cookies are derived from it",
-                         fix="pass --key-file course.key (create one with `dselab keygen`)")
-    return key
 
 
 class ClassroomAuth:

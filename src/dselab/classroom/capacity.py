@@ -6,23 +6,27 @@ Ports and address ranges need no check across seats: each seat has its own netwo
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import psutil
 
 from dselab.errors import EnvironmentProblem
+from dselab.settings import SEAT_MEMORY_MB as SEAT_MEMORY_ENV
+from dselab.settings import Settings, resolve
 
 # benchmarks/classroom.py: a seat's three small-profile nodes took 1013 MiB RSS, 1304 MiB with its
 # restore node up too (step 10); rounded up for growth during the lab.
 MEASURED_SEAT_MIB = 1400
-SEAT_MEMORY_ENV = "DSELAB_SEAT_MEMORY_MB"
 RESERVE_MIB = 768  # the server itself, checks' nodetool JVMs, the page cache's minimum
 MIB = 1 << 20
 
 
-def seat_mib() -> int:
-    return int(os.environ.get(SEAT_MEMORY_ENV) or MEASURED_SEAT_MIB)
+__all__ = ["MEASURED_SEAT_MIB", "SEAT_MEMORY_ENV", "Plan", "available_mib", "require", "seat_mib"]
+
+
+def seat_mib(settings: Settings | None = None) -> int:
+    """The memory one seat takes: DSELAB_SEAT_MEMORY_MB, else what was measured."""
+    return resolve(settings).classroom.seat_memory_mb or MEASURED_SEAT_MIB
 
 
 def available_mib() -> int:
@@ -46,8 +50,9 @@ class Plan:
         return self.to_start <= self.fits
 
 
-def require(to_start: int, per_seat: int | None = None, available: int | None = None) -> Plan:
-    plan = Plan(to_start, per_seat or seat_mib(), available_mib() if available is None else available)
+def require(to_start: int, per_seat: int | None = None, available: int | None = None,
+            settings: Settings | None = None) -> Plan:
+    plan = Plan(to_start, per_seat or seat_mib(settings), available_mib() if available is None else available)
     if not plan.ok:
         raise EnvironmentProblem(
             f"{to_start} seat(s) need about {to_start * plan.per_seat_mib / 1024:.1f} GiB "

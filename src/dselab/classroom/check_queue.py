@@ -14,10 +14,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from dselab import settings as knobs
 from dselab.errors import DselabError
+from dselab.settings import Settings, resolve
 
-RUNNING_ENV, WAITING_ENV = "DSELAB_CLASSROOM_CHECKS", "DSELAB_CLASSROOM_CHECK_QUEUE"
-WAIT_ENV = "DSELAB_CLASSROOM_CHECK_WAIT_S"
+RUNNING_ENV, WAITING_ENV = knobs.CLASSROOM_CHECKS, knobs.CLASSROOM_CHECK_QUEUE
+WAIT_ENV = knobs.CLASSROOM_CHECK_WAIT_S
 BUSY_FIX = "try again in a moment"
 
 
@@ -35,9 +37,10 @@ class CheckQueue:
         self._waiting = 0
 
     @classmethod
-    def from_env(cls) -> CheckQueue:
-        return cls(int(os.environ.get(RUNNING_ENV) or min(4, os.cpu_count() or 1)),
-                   int(os.environ.get(WAITING_ENV) or 16), float(os.environ.get(WAIT_ENV) or 30))
+    def from_env(cls, settings: Settings | None = None) -> CheckQueue:
+        """The queue the settings ask for (`settings`, else the environment's)."""
+        room = resolve(settings).classroom
+        return cls(room.checks or min(4, os.cpu_count() or 1), room.check_queue, room.check_wait_s)
 
     @contextmanager
     def turn(self) -> Iterator[None]:

@@ -18,7 +18,6 @@ per connection until the host runs out.
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import socket
 import threading
@@ -28,19 +27,17 @@ from typing import Any
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from werkzeug.wsgi import ClosingIterator
 
-TOTAL_ENV, SEAT_ENV = "DSELAB_CLASSROOM_MAX_CONNECTIONS", "DSELAB_CLASSROOM_SEAT_CONNECTIONS"
-DEFAULT_TOTAL, DEFAULT_PER_SEAT = 256, 12
+from dselab import settings as knobs
+from dselab.settings import ClassroomSettings
+
+TOTAL_ENV, SEAT_ENV = knobs.CLASSROOM_MAX_CONNECTIONS, knobs.CLASSROOM_SEAT_CONNECTIONS
+DEFAULT_TOTAL, DEFAULT_PER_SEAT = ClassroomSettings.max_connections, ClassroomSettings.seat_connections
 IDLE_S = 30.0  # a connection with no request for this long is closed (keep-alive, slow senders)
 REJECT_BACKLOG = 64  # connections waiting for their 503; beyond, closed without an answer
 SERVER_FULL = "The classroom server is at its limit of {n} connections. Try again in a moment."
 SEAT_FULL = ("Your seat has {n} connections open to the classroom server already. Close other tabs "
              "of the lab, then reload this page.")
 log = logging.getLogger(__name__)
-
-
-def limit_from_env(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    return max(1, int(raw)) if raw and raw.isdigit() else default
 
 
 def http_503(message: str) -> bytes:

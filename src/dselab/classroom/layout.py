@@ -7,7 +7,8 @@
     <root>/toolchain/   root, world-readable: the Python and Cassandra jars every seat runs
     <root>/observers/<user>  a seat observer's home (that user's, 0700): nodetool's history, nothing more
 
-DSELAB_CLASSROOM_ROOT moves the whole classroom (the tests use their own).
+DSELAB_CLASSROOM_ROOT (settings.classroom.root) moves the whole classroom (the tests use their own).
+A layout also carries the settings it was made from: the classroom's knobs travel with it.
 """
 
 from __future__ import annotations
@@ -16,23 +17,30 @@ import hashlib
 import os
 import re
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dselab.errors import EnvironmentProblem
+from dselab.settings import CLASSROOM_ROOT as ROOT_ENV
+from dselab.settings import DEFAULT_CLASSROOM_ROOT as DEFAULT_ROOT
+from dselab.settings import Settings, resolve
+from dselab.settings import current as current_settings
 
-ROOT_ENV = "DSELAB_CLASSROOM_ROOT"
-DEFAULT_ROOT = Path("/var/lib/dselab/classroom")
+__all__ = ["DEFAULT_ROOT", "ROOT_ENV", "Layout", "folder_name"]
 _PLAIN = re.compile(r"[a-z0-9][a-z0-9_-]{0,40}")
 
 
 @dataclass(frozen=True)
 class Layout:
     root: Path
+    # The settings the classroom runs with (limits, queues, the seats' node profile ...); a layout
+    # made without them takes the environment's.
+    settings: Settings = field(default_factory=current_settings, compare=False, repr=False)
 
     @classmethod
-    def current(cls) -> Layout:
-        return cls(Path(os.environ.get(ROOT_ENV) or DEFAULT_ROOT).absolute())
+    def current(cls, settings: Settings | None = None) -> Layout:
+        settings = resolve(settings)
+        return cls(settings.classroom.root.absolute(), settings)
 
     @property
     def server(self) -> Path:

@@ -15,22 +15,22 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from dselab import grading
+from dselab.catalogue import DEFAULT_LAB, get_lab
 from dselab.classroom import links, recording, registry
 from dselab.classroom.backend import SeatBackend
 from dselab.classroom.backends import open_backend
 from dselab.classroom.layout import Layout
 from dselab.classroom.registry import Seat
 from dselab.errors import DselabError, UsageError
-from dselab.lab import get_lab
+from dselab.grading.keys import load_key
+from dselab.settings import Settings, resolve
 
-DEFAULT_LAB = "05"
-PARALLEL_ENV = "DSELAB_CLASSROOM_PARALLEL"
 Say = Callable[[str], None]
 
 
-def parallelism() -> int:
-    return max(1, int(os.environ.get(PARALLEL_ENV) or min(2, os.cpu_count() or 1)))
+def parallelism(settings: Settings | None = None) -> int:
+    """Seats worked on at once: DSELAB_CLASSROOM_PARALLEL, else the host's cores, at most 2."""
+    return resolve(settings).classroom.parallel or min(2, os.cpu_count() or 1)
 
 
 @dataclass
@@ -40,7 +40,8 @@ class SeatOutcome:
     detail: str
 
 
-def _each(seat_list: Sequence[Seat], work: Callable[[Seat], str], say: Say) -> list[SeatOutcome]:
+def _each(seat_list: Sequence[Seat], work: Callable[[Seat], str], say: Say,
+          settings: Settings | None = None) -> list[SeatOutcome]:
     """work(seat) for every seat, `parallelism()` at a time; a failing seat does not stop the others."""
 
     def one(seat: Seat) -> SeatOutcome:
@@ -53,7 +54,7 @@ def _each(seat_list: Sequence[Seat], work: Callable[[Seat], str], say: Say) -> l
             say(f"{seat.id}: FAILED: {seat_fault(err)}")
             return SeatOutcome(seat.id, False, seat_fault(err))
 
-    with ThreadPoolExecutor(max_workers=parallelism()) as pool:
+    with ThreadPoolExecutor(max_workers=parallelism(settings)) as pool:
         return list(pool.map(one, seat_list))
 
 
@@ -84,13 +85,15 @@ def up(student_ids: Sequence[str] | None, key_file: str | None, say: Say, lab: s
     backend = backend or open_backend()
     backend.require()
     layout = backend.layout
-    key = grading.load_key(Path(key_file)) if key_file else None  # a missing or empty key: error now
+    settings = layout.settings
+    key = load_key(Path(key_file)) if key_file else None  # a missing or empty key: error now
     get_lab(lab)  # an unknown lab: error now; and the content is loaded once, not by racing seat threads
     planned = plan_seats(backend, student_ids)
     missing = [s for s in planned if not backend.poll(s).running]
     plan = backend.capacity(len(missing))
     say(f"{len(planned)} seat(s), {len(missing)} to start; memory for {plan.fits} more "
-        f"({plan.per_seat_mib} MiB per seat, {plan.available_mib} MiB available); {parallelism()} at a time")
+        f"({plan.per_seat_mib} MiB per seat, {plan.available_mib} MiB available); "
+        f"{parallelism(settings)} at a time")
     backend.prepare(say)
     if key is not None:
         _store_key(layout, key)
@@ -116,7 +119,7 @@ def up(student_ids: Sequence[str] | None, key_file: str | None, say: Say, lab: s
         line("ready: " + ", ".join(f"{k} {v}" for k, v in backend.poll(seat).facts.items() if k in ("user", "home")))
         return "up"
 
-    return _each(planned, bring_up, say)
+    return _each(planned, bring_up, say, settings)
 
 
 def _store_key(layout: Layout, key: bytes) -> None:
@@ -128,7 +131,7 @@ def _store_key(layout: Layout, key: bytes) -> None:
 
 def course_key(layout: Layout, key_file: str | None) -> bytes:
     """--key-file if given, else the key `up` kept on the server; no key is an error for signing."""
-    key = grading.load_key(Path(key_file)) if key_file else (grading.load_key(layout.key_file)
+    key = load_key(Path(key_file)) if key_file else (load_key(layout.key_file)
                                                        if layout.key_file.exists() else None)
     if key is None:
         raise UsageError("no course key: the gradebook must be signed",
@@ -153,7 +156,7 @@ def down(purge: bool, say: Say, backend: SeatBackend | None = None) -> list[Seat
         say(f"{seat.id}: stopped (data kept)")
         return "stopped"
 
-    outcomes = _each(list(known.values()), stop, say)
+    outcomes = _each(list(known.values()), stop, say, layout.settings)
     if purge:
         left = {o.seat: known[o.seat] for o in outcomes if not o.ok}
         if left:

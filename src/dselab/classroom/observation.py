@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from dselab import service
-from dselab.checking import ERROR, FAIL, PASS, CheckResult
+from dselab.check_engine import ERROR, FAIL, PASS, CheckResult
 from dselab.classroom.backend import Observed
 from dselab.errors import EnvironmentProblem
 from dselab.lab import Lab, Step

@@ -25,9 +25,11 @@ import sys
 from typing import Any
 
 from dselab import service
+from dselab.catalogue import get_lab
 from dselab.errors import DselabError, UsageError
-from dselab.lab import Lab, get_lab
+from dselab.lab import Lab
 from dselab.paths import home
+from dselab.settings import Settings, current, resolve
 from dselab.state import StateStore
 
 MAX_REQUEST_BYTES = 4 << 20
@@ -59,7 +61,7 @@ def _take_seat_answers(ws: service.Workspace, lab: Lab) -> dict[str, str]:
 
     asked = [s.id for s in lab.steps if s.needs_answer]
     taken = {}
-    for step_id, value in seat_answers(home() / SEAT_STORE, lab.id, asked).items():
+    for step_id, value in seat_answers(home(ws.settings) / SEAT_STORE, lab.id, asked).items():
         value = value.strip()
         if service.SAFE_VALUE.match(value) and ws.store.seat_answer(lab.id, step_id) != value:
             ws.store.set_answer(lab.id, step_id, value)
@@ -80,21 +82,22 @@ def _check(ws: service.Workspace, request: dict[str, Any]) -> dict[str, Any]:
     steps = [str(s) for s in request.get("steps") or []]
     before = ws.store.facts(lab.id)
     seat_answers = _take_seat_answers(ws, lab)
-    results = service.check(ws, lab.id, steps, str(request.get("source") or "classroom"))
+    results = service.check(ws, lab, steps, str(request.get("source") or "classroom"))
     facts = {k: v for k, v in ws.store.facts(lab.id).items() if before.get(k) != v}
     return {"results": [r.to_dict(with_evidence=True) for r in results], "facts": facts,
             "seat_answers": seat_answers, "cluster": _cluster(ws)}
 
 
-def observe(request: dict[str, Any]) -> dict[str, Any]:
+def observe(request: dict[str, Any], settings: Settings | None = None) -> dict[str, Any]:
     op = request.get("op")
     if op not in ("baseline", "status", "check"):
         raise UsageError(f"observer: unknown operation {op!r}")
     lab = get_lab(str(request["lab"])) if op == "check" else None
     store = _scratch_store(lab, request) if lab else StateStore.in_memory()
-    from dselab.runtime.select import make_runtime
+    from dselab.runtime.factory import make_runtime
 
-    ws = service.Workspace(make_runtime("local"), store, "local")
+    settings = resolve(settings)
+    ws = service.Workspace(make_runtime("local", settings=settings), store, "local", settings)
     try:
         if op == "baseline":
             return {"log_marks": {n: ws.runtime.log_mark(n) for n in ws.runtime.node_names()},
@@ -117,7 +120,7 @@ def main() -> int:
             raise UsageError("observer: the request is not JSON") from None
         if not isinstance(request, dict):
             raise UsageError("observer: the request is not an object")
-        out = observe(request)
+        out = observe(request, current())  # this process's settings: the environment observe.py gave it
     except DselabError as err:
         print(json.dumps({"error": err.one_line()}))
         return 2

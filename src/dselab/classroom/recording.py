@@ -14,14 +14,17 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from dselab import grading, service
-from dselab.checking import CheckResult
+from dselab import service
+from dselab.catalogue import get_lab
+from dselab.check_engine import CheckResult
 from dselab.classroom import observation, registry
 from dselab.classroom.backend import SeatBackend
 from dselab.classroom.backends import open_backend
 from dselab.classroom.layout import Layout
 from dselab.classroom.registry import Seat
-from dselab.lab import Lab, Step, get_lab
+from dselab.grading.report import Report
+from dselab.grading.run import report_from
+from dselab.lab import Lab, Step
 from dselab.state import Baseline, StateStore
 
 
@@ -77,7 +80,7 @@ def check_seat(seat_id: str, lab_ref: str, steps: Sequence[str] = (),
         store.close()
 
 
-def grade_seat(backend: SeatBackend, seat: Seat, lab_ref: str) -> grading.Report:
+def grade_seat(backend: SeatBackend, seat: Seat, lab_ref: str) -> Report:
     """Every check of the lab now, credited with the run's history: the report, unsigned."""
     lab = get_lab(lab_ref)
     store = seat.server_store()
@@ -85,7 +88,7 @@ def grade_seat(backend: SeatBackend, seat: Seat, lab_ref: str) -> grading.Report
         started_at = store.run_started_at(lab.id)
         history = store.attempts(lab.id, since=started_at)  # before this grading's own attempts
         results, data = _observed_checks(backend, seat, lab, lab.steps, "classroom", store)
-        return grading.report_from(lab, seat.id, started_at, history, results, observation.cluster(data), "classroom")
+        return report_from(lab, seat.id, started_at, history, results, observation.cluster(data), "classroom")
     finally:
         store.close()
 

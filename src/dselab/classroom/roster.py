@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dselab.errors import UsageError
-from dselab.grading import STUDENT_ID
+from dselab.grading.report import STUDENT_ID
 
 MAX_SEATS = 200
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from dselab.classroom import lifecycle, recording, registry
 from dselab.classroom.work import ClassroomWork
-from dselab.errors import DselabError, UsageError
+from dselab.errors import DselabError
 from dselab.lab import Lab, Step
-from dselab.lab_session import error_result, lab_progress
+from dselab.lab_session import answered_then_checked, error_result, lab_progress
 from dselab.render import OFFLINE_VARS
 
 
@@ -41,14 +41,11 @@ class SeatSession:
         return results[0].to_dict()
 
     def answer(self, lab: Lab, step: Step, value: str) -> dict[str, Any]:
-        try:
+        def keep() -> None:
             with self.work.seat_lock(self.seat_id):
                 recording.record_answer(self.seat_id, lab.id, step.id, value, self.work.layout)
-        except UsageError:
-            raise
-        except DselabError as err:
-            return error_result(lab, step, err.message, err.fix or "")
-        return self.check(lab, step)
+
+        return answered_then_checked(self, lab, step, keep)
 
     def progress(self, lab: Lab) -> dict[str, Any]:
         store = registry.get(self.work.layout, self.seat_id).server_store()

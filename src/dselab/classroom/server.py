@@ -45,6 +45,7 @@ from dselab.classroom.terminal import ShellSpec, TerminalRegistry
 from dselab.classroom.terminal_socket import CLOSE_NO_SHELL, Socket, bridge
 from dselab.classroom.work import ClassroomWork
 from dselab.errors import DselabError
+from dselab.settings import Settings, resolve
 from dselab.web.guards import refuse_cross_site
 from dselab.web.headers import policy_with_style_nonce
 from dselab.web.hosts import LOOPBACK_NAMES, served_names
@@ -95,7 +96,8 @@ def create_classroom_app(shells: Mapping[str, ShellSpec], auth: ClassroomAuth,
 
 def make_classroom_server(host: str, port: int, shells: Mapping[str, ShellSpec], auth: ClassroomAuth,
                           allow_hosts: Iterable[str] = (), work: ClassroomWork | None = None,
-                          ssl_context: tuple[str, str] | None = None, behind_proxy: bool = False) -> BaseWSGIServer:
+                          ssl_context: tuple[str, str] | None = None, behind_proxy: bool = False,
+                          settings: Settings | None = None) -> BaseWSGIServer:
     """The classroom server on host:port (0: any free port), threaded: every open terminal holds a thread,
     with caps on connections in all and per seat (classroom.connection_caps).
     It answers the loopback names, `host` and `allow_hosts` (web.hosts.served_names); HTTPS with
@@ -109,10 +111,9 @@ def make_classroom_server(host: str, port: int, shells: Mapping[str, ShellSpec],
     def cookie_seat(environ: dict[str, Any]) -> str | None:  # the per-seat connection cap counts by the cookie's seat
         return auth.seat_from_cookie(parse_cookie(environ).get(SEAT_COOKIE))
 
-    app.wsgi_app = caps.SeatCaps(app.wsgi_app, cookie_seat,  # type: ignore[method-assign]
-                                 caps.limit_from_env(caps.SEAT_ENV, caps.DEFAULT_PER_SEAT))
-    return caps.CappedWSGIServer(host, port, app, ssl_context=ssl_context,
-                                 max_connections=caps.limit_from_env(caps.TOTAL_ENV, caps.DEFAULT_TOTAL))
+    room = resolve(settings).classroom  # the caps: DSELAB_CLASSROOM_SEAT_CONNECTIONS, _MAX_CONNECTIONS
+    app.wsgi_app = caps.SeatCaps(app.wsgi_app, cookie_seat, room.seat_connections)  # type: ignore[method-assign]
+    return caps.CappedWSGIServer(host, port, app, ssl_context=ssl_context, max_connections=room.max_connections)
 
 
 def _cookie(response: Response, name: str, value: str, max_age: int) -> None:

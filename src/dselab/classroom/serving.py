@@ -9,6 +9,7 @@ from pathlib import Path
 
 from werkzeug.serving import BaseWSGIServer
 
+from dselab.catalogue import DEFAULT_LAB
 from dselab.classroom import links
 from dselab.classroom.backend import SeatBackend
 from dselab.classroom.join_links import live_auth
@@ -17,8 +18,6 @@ from dselab.classroom.server import make_classroom_server
 from dselab.classroom.work import ClassroomWork
 from dselab.errors import UsageError
 from dselab.web.hosts import is_loopback
-
-DEFAULT_PORT = 8055
 
 
 def base_url(host: str, port: int, tls: bool = False) -> str:
@@ -54,7 +53,7 @@ class Served:
     work: ClassroomWork
 
 
-def make_server(host: str, port: int, allow_hosts: Iterable[str] = (), lab: str = "05",
+def make_server(host: str, port: int, allow_hosts: Iterable[str] = (), lab: str = DEFAULT_LAB,
                 ssl: tuple[str, str] | None = None, layout: Layout | None = None,
                 behind_proxy: bool = False, backend: SeatBackend | None = None) -> Served:
     """The classroom server for every seat in the registry (port 0: any free port), on `backend`'s
@@ -67,7 +66,7 @@ def make_server(host: str, port: int, allow_hosts: Iterable[str] = (), lab: str 
     auth = live_auth(layout)
     links.ensure(layout, shells)  # a classroom from before link rotation gets its classroom id here
     server = make_classroom_server(host, port, shells, auth, allow_hosts, work=work, ssl_context=ssl,
-                                  behind_proxy=behind_proxy)
+                                  behind_proxy=behind_proxy, settings=layout.settings)
     return Served(server, base_url(host, server.server_port, ssl is not None), work)
 
 

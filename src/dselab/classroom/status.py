@@ -6,13 +6,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from dselab.catalogue import load_all
 from dselab.classroom import recording, registry
 from dselab.classroom.backend import SeatBackend
 from dselab.classroom.backends import open_backend
 from dselab.classroom.lifecycle import parallelism, seat_fault
 from dselab.classroom.registry import Seat
 from dselab.errors import DselabError
-from dselab.lab import load_all
 from dselab.outcomes import NodeState
 from dselab.runtime.base import LAB_NODES
 
@@ -76,5 +76,5 @@ def classroom_status(backend: SeatBackend | None = None) -> list[SeatStatus]:
     backend.require()
     known = list(registry.load(backend.layout).values())
     load_all()  # once, before the seat threads read it
-    with ThreadPoolExecutor(max_workers=parallelism()) as pool:
+    with ThreadPoolExecutor(max_workers=parallelism(backend.layout.settings)) as pool:
         return list(pool.map(lambda s: safe_seat_status(backend, s), known))

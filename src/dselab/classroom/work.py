@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from dselab.cached import Cached, Refreshed
+from dselab.catalogue import DEFAULT_LAB, get_lab
 from dselab.classroom import gradebook, lifecycle, registry, status
 from dselab.classroom.backend import SeatBackend
 from dselab.classroom.backends import open_backend
@@ -24,7 +25,7 @@ from dselab.classroom.layout import Layout
 from dselab.classroom.registry import Seat
 from dselab.classroom.terminal import ShellSpec
 from dselab.errors import DselabError, UsageError
-from dselab.lab import Lab, Step, get_lab
+from dselab.lab import Lab, Step
 from dselab.lab_session import health_box
 from dselab.state import Attempt
 
@@ -35,7 +36,7 @@ EVIDENCE_ATTEMPTS = 20  # the last attempts of a step shown with their evidence 
 class ClassroomWork:
     """The seats of one classroom (Layout) and lab, as the web server sees them."""
 
-    def __init__(self, layout: Layout, lab_ref: str = lifecycle.DEFAULT_LAB, backend: SeatBackend | None = None) -> None:
+    def __init__(self, layout: Layout, lab_ref: str = DEFAULT_LAB, backend: SeatBackend | None = None) -> None:
         self.layout = layout
         self.backend = backend or open_backend(layout)  # where the seats live (the host's unless given)
         self.lab = get_lab(lab_ref)
@@ -44,7 +45,7 @@ class ClassroomWork:
         self._health: dict[str, Cached[dict[str, Any]]] = {}
         self._class_health: Refreshed[dict[str, dict[str, Any]]] = Refreshed(self._all_health, HEALTH_TTL_S, {})
         self.resetting: dict[str, str] = {}  # seat id -> "resetting" / the last reset's error
-        self.check_queue = CheckQueue.from_env()  # a few checks at once for the class; full: "busy"
+        self.check_queue = CheckQueue.from_env(layout.settings)  # a few checks at once for the class; full: "busy"
 
     # -- seats ------------------------------------------------------------------------------------
 

@@ -7,14 +7,16 @@ import secrets
 from pathlib import Path
 
 from dselab.errors import UsageError
+from dselab.settings import COURSE_KEY as KEY_ENV
+from dselab.settings import Settings, resolve
 
-KEY_ENV = "DSELAB_COURSE_KEY"
+__all__ = ["KEY_ENV", "keygen", "load_key"]
 
 
-def load_key(key_file: Path | None = None) -> bytes | None:
-    """The course key from `key_file`, else from $DSELAB_COURSE_KEY, else None (unsigned)."""
+def load_key(key_file: Path | None = None, settings: Settings | None = None) -> bytes | None:
+    """The course key from `key_file`, else from $DSELAB_COURSE_KEY (settings.course_key), else None (unsigned)."""
     if key_file is None:
-        text = os.environ.get(KEY_ENV, "").strip()
+        text = (resolve(settings).course_key or "").strip()
         return text.encode() if text else None
     try:
         text = Path(key_file).read_text(encoding="utf-8").strip()

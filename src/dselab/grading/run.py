@@ -12,11 +12,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from dselab import service
-from dselab.checking import ERROR, PASS, CheckResult, run_checks
+from dselab.catalogue import get_lab
+from dselab.check_engine import ERROR, PASS, CheckResult, run_checks
 from dselab.errors import DselabError
 from dselab.grading.report import HISTORY, NOW, Report, StepGrade, check_student, iso
 from dselab.grading.signing import sign
-from dselab.lab import Lab, Step, get_lab
+from dselab.lab import Lab, Step
 from dselab.state import Attempt
 
 # How grade() gets the lab's check results; tests pass a stub instead of a real cluster.

@@ -8,7 +8,6 @@ subclasses `CommonRuntime` and supplies how to reach its nodes: the hooks marked
 
 from __future__ import annotations
 
-import os
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -18,6 +17,7 @@ from dselab.errors import ClusterDown, EnvironmentProblem, NodeTimeout, UsageErr
 from dselab.nodetool_output import parse_status
 from dselab.progress import Progress, Silent
 from dselab.runtime.base import CLUSTER_NODES, COMMAND_TIMEOUT_S, CommandResult, NodeStatus
+from dselab.settings import Settings, resolve
 
 READY_LINE = "Starting listening for CQL clients"
 DEFAULT_START_TIMEOUT_S = 300
@@ -26,17 +26,9 @@ TOOLS = ("sstableloader",)  # the offline tools the labs need next to a node
 STATUS_TIMEOUT_S = 60
 
 
-def start_timeout() -> float:
+def start_timeout(settings: Settings | None = None) -> float:
     """Seconds a node may take to listen for CQL (DSELAB_START_TIMEOUT, default 300)."""
-    raw = os.environ.get("DSELAB_START_TIMEOUT", str(DEFAULT_START_TIMEOUT_S))
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1
-    if not value > 0:
-        raise UsageError(f"DSELAB_START_TIMEOUT={raw!r} is not a number of seconds",
-                         fix="set it to e.g. 300, or unset it")
-    return value
+    return resolve(settings).start_timeout_s
 
 
 class CommonRuntime(ABC):
@@ -45,10 +37,11 @@ class CommonRuntime(ABC):
     name: str
     up_fix = "start it with `dselab up`"  # what ClusterDown tells a user when no node runs
 
-    def __init__(self, cluster: str, progress: Progress | None) -> None:
+    def __init__(self, cluster: str, progress: Progress | None, config: Settings | None = None) -> None:
         if cluster not in CLUSTER_NODES:
             raise UsageError(f"unknown cluster {cluster!r}; the clusters are: {', '.join(CLUSTER_NODES)}")
         self.cluster = cluster
+        self.config = resolve(config)  # dselab's settings (start timeout, tools, compose project ...)
         self.progress = progress or Silent()
         self._cql_sessions: dict[str, Any] = {}
 
@@ -157,7 +150,7 @@ class CommonRuntime(ABC):
         ended ("exited with code 1") or None while it still runs.
         """
         started = time.monotonic()
-        limit = start_timeout()
+        limit = self.config.start_timeout_s
         while True:
             ended = gone()
             if ended:

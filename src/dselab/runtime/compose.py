@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import calendar
 import math
-import os
 import posixpath
 import shutil
 import subprocess
@@ -29,6 +28,7 @@ from dselab.errors import ClusterDown, EnvironmentProblem, UsageError
 from dselab.progress import Progress
 from dselab.runtime.base import COMMAND_TIMEOUT_S, RESTORE_NODE, CommandResult, FileEntry, NodeStatus
 from dselab.runtime.common import STOP_GRACE_S, CommonRuntime, last_lines
+from dselab.settings import COMPOSE_FILE, DOCKER_PULL, RUNTIME, Settings, resolve
 
 try:
     import docker
@@ -36,7 +36,6 @@ try:
 except ImportError:  # the local runtime must keep working without the SDK
     docker = None  # type: ignore[assignment]
 
-PROJECT = os.environ.get("DSELAB_COMPOSE_PROJECT", "dselab")
 RESTORE_PROFILE = "restore"
 DATA_DIR = "/var/lib/cassandra/data"
 LOG_DIR = "/var/log/cassandra"
@@ -55,7 +54,7 @@ COMPOSE_TIMEOUT_S = 1800  # the first `up` pulls a large image
 FALLBACK_VERSION = "3.11"  # DSE 5.1's Cassandra line, when no node can be asked
 NO_ENGINE = "no Docker engine answers"
 NO_ENGINE_FIX = ("start Docker (Docker Desktop, or `sudo systemctl start docker`), "
-                 "or use the default local runtime: unset DSELAB_RUNTIME")
+                 f"or use the default local runtime: unset {RUNTIME}")
 
 
 # -- the engine -------------------------------------------------------------------------------
@@ -108,13 +107,13 @@ def _engine_errors(node: str) -> Iterator[None]:
         raise EnvironmentProblem(NO_ENGINE, fix=NO_ENGINE_FIX) from None
 
 
-def compose_files() -> list[Path]:
+def compose_files(settings: Settings | None = None) -> list[Path]:
     """The compose files, in order: DSELAB_COMPOSE_FILES (a path list) or DSELAB_COMPOSE_FILE, else
     docker-compose.yml with the docker-compose.override.yml beside it (what `docker compose` reads)."""
-    listed = os.environ.get("DSELAB_COMPOSE_FILES")
-    if listed:
-        return [Path(p) for p in listed.split(os.pathsep) if p]
-    base = resources.compose_file()  # DSELAB_COMPOSE_FILE, else the packaged docker-compose.yml
+    settings = resolve(settings)
+    if settings.compose_files:
+        return list(settings.compose_files)
+    base = resources.compose_file(settings)  # DSELAB_COMPOSE_FILE, else the packaged docker-compose.yml
     override = base.with_name("docker-compose.override.yml")
     return [base, override] if override.exists() else [base]
 
@@ -180,11 +179,11 @@ class ComposeRuntime(CommonRuntime):
 
     def __init__(self, cluster: str = "lab", progress: Progress | None = None,
                  client: Any = None, project: str | None = None,
-                 compose_paths: Sequence[str | Path] | None = None) -> None:
-        super().__init__(cluster, progress)
+                 compose_paths: Sequence[str | Path] | None = None, config: Settings | None = None) -> None:
+        super().__init__(cluster, progress, config)
         self.name = "docker"
-        self.project = project or PROJECT
-        self.compose_paths = [Path(p) for p in compose_paths] if compose_paths else compose_files()
+        self.project = project or self.config.compose_project
+        self.compose_paths = [Path(p) for p in compose_paths] if compose_paths else compose_files(self.config)
         self._client = client
         self._owns_client = client is None
         self._version: str | None = None
@@ -209,7 +208,7 @@ class ComposeRuntime(CommonRuntime):
     def for_cluster(self, cluster: str, progress: Progress | None = None) -> ComposeRuntime:
         """Same engine connection (still owned by this runtime), project and compose file."""
         return ComposeRuntime(cluster, progress or self.progress, client=self._client, project=self.project,
-                              compose_paths=self.compose_paths)
+                              compose_paths=self.compose_paths, config=self.config)
 
     def exists(self) -> bool:
         return all(self.container(n) is not None for n in self.node_names())
@@ -256,7 +255,7 @@ class ComposeRuntime(CommonRuntime):
         missing = [str(p) for p in self.compose_paths if not p.exists()]
         if missing:
             raise EnvironmentProblem(f"compose file {', '.join(missing)} does not exist",
-                                     fix="run dselab from the repository, or set DSELAB_COMPOSE_FILE")
+                                     fix=f"run dselab from the repository, or set {COMPOSE_FILE}")
         argv = [*compose_command(), "-p", self.project]
         for path in self.compose_paths:
             argv += ["-f", str(path)]
@@ -284,7 +283,7 @@ class ComposeRuntime(CommonRuntime):
     def _require_image(self, node: str) -> None:
         """With DSELAB_DOCKER_PULL=never (CI: no registry), a missing image is named before compose
         tries to pull it."""
-        if os.environ.get("DSELAB_DOCKER_PULL", "").lower() != "never":
+        if self.config.docker_pull.lower() != "never":
             return
         image = self.service_image(node)
         try:
@@ -292,8 +291,8 @@ class ComposeRuntime(CommonRuntime):
                 self.client.images.get(image)
         except ClusterDown:  # what _engine_errors makes of NotFound
             raise EnvironmentProblem(
-                f"image {image} for {node} is not on this machine, and DSELAB_DOCKER_PULL=never forbids pulling it",
-                fix="build it (`make test-docker` builds the CI stand-in) or unset DSELAB_DOCKER_PULL",
+                f"image {image} for {node} is not on this machine, and {DOCKER_PULL}=never forbids pulling it",
+                fix=f"build it (`make test-docker` builds the CI stand-in) or unset {DOCKER_PULL}",
             ) from None
 
     def up_nodes(self, nodes: Sequence[str]) -> None:

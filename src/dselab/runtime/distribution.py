@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from dselab import paths
 from dselab.command_failure import reason_line
 from dselab.errors import EnvironmentProblem
 from dselab.progress import Progress, Silent
+from dselab.settings import Settings, resolve
 
 DEFAULT_VERSION = "5.0.9"
 # SHA-256 of cassandra-all-<version>.jar as served by Maven Central, checked by hand once.
@@ -63,8 +62,8 @@ class Distribution:
         return jars[-1] if jars else None
 
 
-def wanted_version() -> str:
-    return os.environ.get("DSELAB_CASSANDRA_VERSION", DEFAULT_VERSION)
+def wanted_version(settings: Settings | None = None) -> str:
+    return resolve(settings).cassandra_version or DEFAULT_VERSION
 
 
 def _sha256(path: Path) -> str:
@@ -99,14 +98,16 @@ def _verify_cache(target: Path, version: str) -> bool:
     return all(_sha256(lib / name) == digest for name, digest in recorded.items())
 
 
-def ensure(progress: Progress | None = None, cassandra_home: str | None = None) -> Distribution:
+def ensure(progress: Progress | None = None, cassandra_home: str | None = None,
+           settings: Settings | None = None) -> Distribution:
     """Return a verified distribution, downloading it once if needed."""
     progress = progress or Silent()
-    home = cassandra_home or os.environ.get("CASSANDRA_HOME")
+    settings = resolve(settings)
+    home = cassandra_home or settings.cassandra_home
     if home:
         return _from_home(Path(home))
-    version = wanted_version()
-    target = paths.cache() / f"cassandra-{version}"
+    version = wanted_version(settings)
+    target = settings.cache / f"cassandra-{version}"
     if _verify_cache(target, version):
         return Distribution(version=version, lib_dir=target / "lib", source="maven cache")
     if target.exists():

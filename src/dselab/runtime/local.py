@@ -39,6 +39,7 @@ from dselab.runtime.local_config import (
     tools_conf_dir,
 )
 from dselab.runtime.local_settings import LocalSettings
+from dselab.settings import Settings
 
 TOOL_MAINS = {"sstableloader": "org.apache.cassandra.tools.BulkLoader"}
 NODETOOL_MAIN = "org.apache.cassandra.tools.NodeTool"
@@ -50,10 +51,11 @@ class LocalRuntime(CommonRuntime):
     up_fix = "start it with `./scripts/up-cluster.sh` or `dselab up`"
 
     def __init__(self, cluster: str = "lab", progress: Progress | None = None,
-                 cassandra_home: str | None = None, settings: LocalSettings | None = None) -> None:
-        super().__init__(cluster, progress)
+                 cassandra_home: str | None = None, settings: LocalSettings | None = None,
+                 config: Settings | None = None) -> None:
+        super().__init__(cluster, progress, config)
         self.name = "local"
-        self.settings = settings or LocalSettings.from_env()
+        self.settings = settings or LocalSettings.from_env(self.config)
         self.root = self.settings.cluster_root(cluster)
         self._anchor = safe_files.anchor(self.settings.home)  # reads walk down from here, no link followed
         self.specs = node_specs(cluster, self.settings)
@@ -68,7 +70,7 @@ class LocalRuntime(CommonRuntime):
     @property
     def dist(self) -> distribution.Distribution:
         if self._dist is None:
-            self._dist = distribution.ensure(self.progress, self._cassandra_home)
+            self._dist = distribution.ensure(self.progress, self._cassandra_home, self.config)
         return self._dist
 
     def cassandra_version(self) -> str:
@@ -78,7 +80,7 @@ class LocalRuntime(CommonRuntime):
         return self.spec(node).address
 
     def for_cluster(self, cluster: str, progress: Progress | None = None) -> LocalRuntime:
-        other = LocalRuntime(cluster, progress or self.progress, self._cassandra_home, self.settings)
+        other = LocalRuntime(cluster, progress or self.progress, self._cassandra_home, self.settings, self.config)
         other._dist = self._dist  # verified once is enough
         return other
 
@@ -109,7 +111,8 @@ class LocalRuntime(CommonRuntime):
         todo = [n for n in nodes if not self.is_running(n)]
         if not todo:
             return
-        preflight.check_all([self.specs[n] for n in todo], NATIVE_PORT, disk_root=self.root)
+        preflight.check_all([self.specs[n] for n in todo], NATIVE_PORT, disk_root=self.root,
+                            java_home=self.config.java_home)
         _ = self.dist  # fetch before touching any node
         for node in todo:
             self.start_node(node, checked=True)
@@ -119,10 +122,10 @@ class LocalRuntime(CommonRuntime):
         if self.is_running(node):
             return
         if not checked:
-            preflight.check_all([spec], NATIVE_PORT, disk_root=self.root)
+            preflight.check_all([spec], NATIVE_PORT, disk_root=self.root, java_home=self.config.java_home)
         self._write_config(spec)
         mark = self._log_size(node, debug=False)
-        argv = [preflight.java_binary(), *server_jvm_args(spec, self.dist.jamm_agent), "-cp",
+        argv = [preflight.java_binary(self.config.java_home), *server_jvm_args(spec, self.dist.jamm_agent), "-cp",
                 f"{spec.conf_dir}:{self.dist.classpath}",
                 "org.apache.cassandra.service.CassandraDaemon"]
         self.progress.step(f"starting {node} on {spec.address}")
@@ -179,8 +182,8 @@ class LocalRuntime(CommonRuntime):
 
     def _java_tool(self, spec: NodeSpec, main: str, args: Sequence[str], shown: tuple[str, ...],
                    timeout: float, cwd: Path | None = None) -> CommandResult:
-        conf = tools_conf_dir(spec)
-        argv = [preflight.java_binary(), *tool_jvm_args(conf, nodetool=main == NODETOOL_MAIN), "-cp",
+        conf = tools_conf_dir(spec, self.config.tools_conf)
+        argv = [preflight.java_binary(self.config.java_home), *tool_jvm_args(conf, nodetool=main == NODETOOL_MAIN), "-cp",
                 f"{conf}:{self.dist.classpath}", main, *args]
         return self._run(spec.name, argv, shown, timeout, cwd)
 
@@ -219,7 +222,7 @@ class LocalRuntime(CommonRuntime):
     def cqlsh_argv(self, node: str, args: Sequence[str]) -> list[str]:
         spec = self.require_running(node)
         # Beside our interpreter first: pipx exposes only `dselab`, not the cqlsh installed with it.
-        cqlsh = shutil.which("cqlsh", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+        cqlsh = shutil.which("cqlsh", path=os.pathsep.join([str(Path(sys.executable).parent), *os.get_exec_path()]))
         if not cqlsh:
             raise EnvironmentProblem("cqlsh is not installed", fix="run `make setup` (pip installs cqlsh)")
         return [cqlsh, spec.address, str(NATIVE_PORT), *args]

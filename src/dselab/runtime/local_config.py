@@ -9,7 +9,6 @@ LocalSettings value (local_settings.py).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -225,16 +224,12 @@ def server_jvm_args(spec: NodeSpec, jamm: Path | None) -> list[str]:
     return args
 
 
-TOOLS_CONF_ENV = "DSELAB_TOOLS_CONF"
-
-
-def tools_conf_dir(spec: NodeSpec) -> Path:
+def tools_conf_dir(spec: NodeSpec, tools_conf: Path | None = None) -> Path:
     """Where client tools (nodetool, sstableloader) read their logging config and classpath head:
     the node's conf/, or DSELAB_TOOLS_CONF. A classroom's grader runs nodetool as root against a
     seat's nodes, so it must never read files the seat user can write (a logback config or a class
     in conf/ would run as root)."""
-    folder = os.environ.get(TOOLS_CONF_ENV)
-    return Path(folder) if folder else spec.conf_dir
+    return tools_conf or spec.conf_dir
 
 
 def tool_jvm_args(conf_dir: Path, nodetool: bool) -> list[str]:

@@ -7,7 +7,6 @@ Every problem is collected and reported at once, one line each, with the fix.
 from __future__ import annotations
 
 import errno
-import os
 import re
 import shutil
 import socket
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dselab.errors import EnvironmentProblem
+from dselab.settings import HOME, JMX_BASE, LOOPBACK
 
 if TYPE_CHECKING:
     from dselab.runtime.local_config import NodeSpec
@@ -28,8 +28,8 @@ SUPPORTED_JAVA = (11, 17)
 
 
 @cache
-def java_binary() -> str:
-    java_home = os.environ.get("JAVA_HOME")
+def java_binary(java_home: str | None = None) -> str:
+    """The java to run: JAVA_HOME's (settings.java_home) when it has one, else the one on PATH."""
     if java_home and (Path(java_home) / "bin" / "java").exists():
         return str(Path(java_home) / "bin" / "java")
     found = shutil.which("java")
@@ -83,7 +83,8 @@ def alias_problem(addresses: Sequence[str]) -> str:
     return f"{listed} not assigned to any interface here: run `{commands}`"
 
 
-def _problems(specs: Sequence[NodeSpec], native_port: int, disk_root: Path) -> list[str]:
+def _problems(specs: Sequence[NodeSpec], native_port: int, disk_root: Path,
+              java_home: str | None = None) -> list[str]:
     from dselab.runtime.local_config import STORAGE_PORT
 
     problems: list[str] = []
@@ -91,7 +92,7 @@ def _problems(specs: Sequence[NodeSpec], native_port: int, disk_root: Path) -> l
     if missing:
         problems.append(alias_problem(missing))
     try:
-        major = java_major(java_binary())
+        major = java_major(java_binary(java_home))
         if major not in SUPPORTED_JAVA:
             problems.append(
                 f"Java {major} found; Cassandra 5.0 runs on Java 11 or 17 "
@@ -104,24 +105,25 @@ def _problems(specs: Sequence[NodeSpec], native_port: int, disk_root: Path) -> l
             if spec.address not in missing and not port_free(spec.address, port):
                 problems.append(
                     f"{spec.name}: port {spec.address}:{port} is taken "
-                    "(stop what uses it, or move the lab with DSELAB_LOOPBACK=127.0.x)"
+                    f"(stop what uses it, or move the lab with {LOOPBACK}=127.0.x)"
                 )
         if not port_free("127.0.0.1", spec.jmx_port):
             problems.append(
                 f"{spec.name}: JMX port 127.0.0.1:{spec.jmx_port} is taken "
-                "(stop what uses it, or move the JMX ports with DSELAB_JMX_BASE)"
+                f"(stop what uses it, or move the JMX ports with {JMX_BASE})"
             )
     disk_root.mkdir(parents=True, exist_ok=True)
     free_mb = shutil.disk_usage(disk_root).free // (1 << 20)
     if free_mb < MIN_FREE_DISK_MB:
         problems.append(
             f"only {free_mb} MiB free under {disk_root}; the lab needs {MIN_FREE_DISK_MB} MiB "
-            "(free some space or point DSELAB_HOME elsewhere)"
+            f"(free some space or point {HOME} elsewhere)"
         )
     return problems
 
 
-def check_all(specs: Sequence[NodeSpec], native_port: int, disk_root: Path) -> None:
-    problems = _problems(specs, native_port, disk_root)
+def check_all(specs: Sequence[NodeSpec], native_port: int, disk_root: Path,
+              java_home: str | None = None) -> None:
+    problems = _problems(specs, native_port, disk_root, java_home)
     if problems:
         raise EnvironmentProblem("cannot start the cluster: " + "; ".join(problems))

@@ -18,8 +18,9 @@ from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
 from dselab import resources
+from dselab.catalogue import load_all
 from dselab.errors import DselabError
-from dselab.lab import Lab, load_all
+from dselab.lab import Lab
 from dselab.outcomes import CheckStatus
 from dselab.web.hosts import LOOPBACK_NAMES
 from dselab.web.lab_pages import Front, lab_blueprint

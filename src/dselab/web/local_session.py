@@ -10,9 +10,9 @@ from typing import Any
 
 from dselab import render, service
 from dselab.cached import Cached
-from dselab.errors import ClusterDown, DselabError, UsageError
+from dselab.errors import ClusterDown, DselabError
 from dselab.lab import Lab, Step
-from dselab.lab_session import DOWN_MESSAGE, down_box, error_result, health_box, lab_progress
+from dselab.lab_session import DOWN_MESSAGE, answered_then_checked, down_box, error_result, health_box, lab_progress
 from dselab.service import Workspace
 
 STATUS_TTL_S = 5.0  # `nodetool status` starts a JVM; several tabs share one answer
@@ -61,13 +61,7 @@ class LocalSession:
             return error_result(lab, step, err.message, err.fix or "")
 
     def answer(self, lab: Lab, step: Step, value: str) -> dict[str, Any]:
-        try:
-            service.record_answer(self.workspace(), lab, step, value)
-        except UsageError:
-            raise
-        except DselabError as err:
-            return error_result(lab, step, err.message, err.fix or "")
-        return self.check(lab, step)
+        return answered_then_checked(self, lab, step, lambda: service.record_answer(self.workspace(), lab, step, value))
 
     def progress(self, lab: Lab) -> dict[str, Any]:
         return lab_progress(self.workspace().store, lab)

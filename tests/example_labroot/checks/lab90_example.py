@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dselab.checking import CheckContext, check
+from dselab.check_engine import CheckContext, check
 
 LAB = "90-example"  # the lab's folder name under labs/
 KEYSPACE = "example_ks"

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 from dselab import environment
-from dselab.checking import END_OF_LAB, CheckContext, CheckResult, Verdict, registered, run_check
-from dselab.lab import get_lab
+from dselab.check_engine import END_OF_LAB, CheckContext, CheckResult, Verdict, run_check
 from dselab.runtime.base import LAB_NODES, CommandResult, FileEntry
 from dselab.state import StateStore
 from fake_sstables import sstable_files
+from shipped_content import shipped_lab
 
 LAB = "05-backup-restore"
 FACT = "write_times"
@@ -100,7 +100,7 @@ class FakeCluster:
 
 
 def check(cluster: FakeCluster, step: str, store: StateStore, restore: FakeCluster | None = None) -> CheckResult:
-    lab = get_lab("05")
+    lab = shipped_lab("05")
     ctx = CheckContext(runtime=cluster, store=store, lab=lab,  # type: ignore[arg-type]
                        baseline={"started_at": STARTED, "log_marks": {}}, restore_runtime=restore)  # type: ignore[arg-type]
     return run_check(ctx, lab.step(step))
@@ -254,10 +254,10 @@ def test_end_of_lab_names_the_cluster_whose_rows_were_inserted_again(store: Stat
 
 def check_end(cluster: FakeCluster, store: StateStore, restore: FakeCluster) -> Verdict:
     """The end-of-lab verification's verdict (it is no step, so run_check does not run it)."""
-    lab = get_lab("05")
+    lab = shipped_lab("05")
     ctx = CheckContext(runtime=cluster, store=store, lab=lab,  # type: ignore[arg-type]
                        baseline={"started_at": STARTED, "log_marks": {}}, restore_runtime=restore)  # type: ignore[arg-type]
-    fn = registered(lab.id, END_OF_LAB)
+    fn = lab.checks.get(END_OF_LAB)
     assert fn is not None
     with pytest.raises(Verdict) as verdict:
         fn(ctx)

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from dselab.checking import CheckContext, CheckResult, run_check
-from dselab.lab import get_lab
+from dselab.check_engine import CheckContext, CheckResult, run_check
 from dselab.runtime.base import LAB_NODES, CommandResult, FileEntry
 from dselab.state import StateStore
 from fake_sstables import sstable_files
+from shipped_content import shipped_lab
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 ADDRESSES = dict(zip(LAB_NODES, ("127.0.65.1", "127.0.65.2", "127.0.65.3"), strict=True))
@@ -109,7 +109,7 @@ class FakeNodes:
 
 
 def check(nodes: FakeNodes, step: str, tmp_path: Path) -> CheckResult:
-    lab = get_lab("05")
+    lab = shipped_lab("05")
     ctx = CheckContext(runtime=nodes, store=StateStore(tmp_path / "state.sqlite"), lab=lab,  # type: ignore[arg-type]
                        baseline={"started_at": utc("2026-11-25 00:00:00"), "log_marks": {}})
     return run_check(ctx, lab.step(step))

@@ -4,13 +4,11 @@ in its own classroom, until its link is rotated or expires."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 from itsdangerous import TimestampSigner
 
-from dselab import grading
-from dselab.classroom.auth import ClassroomAuth, load_course_key
+from dselab.classroom.auth import ClassroomAuth
 from dselab.classroom.links import LinkState
 from dselab.errors import UsageError
 
@@ -180,13 +178,3 @@ def test_cookies_expire(auth: ClassroomAuth, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(TimestampSigner, "get_timestamp", real_timestamp)
     assert auth.seat_from_cookie(old_seat) is None
     assert not auth.is_instructor_cookie(old_instructor)
-
-
-def test_course_key_comes_from_the_grading_key_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    key_file = grading.keygen(tmp_path / "course.key")
-    assert load_course_key(key_file) == key_file.read_text().strip().encode()
-    monkeypatch.delenv(grading.KEY_ENV, raising=False)
-    with pytest.raises(UsageError, match="needs a course key"):
-        load_course_key(None)
-    with pytest.raises(UsageError, match="cannot read key file"):
-        load_course_key(tmp_path / "missing.key")

@@ -15,12 +15,12 @@ from fake_backend import FakeBackend
 from flask import Flask
 from lab_server import COURSE_KEY, as_instructor, lab_app
 
-from dselab import grading
 from dselab.classroom import gradebook, lifecycle, recording, registry
 from dselab.classroom.layout import Layout
 from dselab.classroom.seat_session import SeatSession
 from dselab.classroom.work import ClassroomWork
 from dselab.errors import EnvironmentProblem, UsageError
+from dselab.grading.gradebook import gradebook as check_reports
 
 SEATS = ("alice", "bob", "carol")
 
@@ -96,10 +96,10 @@ def test_the_gradebook_html_and_the_signed_reports(work: ClassroomWork, tmp_path
         names = archive.namelist()
         archive.extractall(tmp_path / "unzipped")
     assert {n.split("/")[1] for n in names} == {f"{s}-05-backup-restore" for s in SEATS}
-    book = grading.gradebook([tmp_path / "unzipped"], COURSE_KEY)  # what `dselab gradebook --key-file` checks
+    book = check_reports([tmp_path / "unzipped"], COURSE_KEY)  # what `dselab gradebook --key-file` checks
     assert len(book.valid) == 3 and not book.flagged
     assert {s.student for s in book.scores} == set(SEATS)
-    assert len(grading.gradebook([tmp_path / "unzipped"], b"another key 0123456789abcdef0123").flagged) == 3
+    assert len(check_reports([tmp_path / "unzipped"], b"another key 0123456789abcdef0123").flagged) == 3
 
 
 def test_one_seat_that_cannot_be_graded_does_not_cost_the_gradebook(backend: FakeBackend, tmp_path: Path) -> None:

@@ -62,11 +62,11 @@ def test_every_seat_command_starts_in_the_wrapper_before_its_namespace(tmp_path:
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     seat = HostSeat.of(Layout(tmp_path), Seat.planned(Layout(tmp_path), "ann"))
     toolchain = Toolchain(venv=tmp_path / "venv", cache=tmp_path / "cache")
-    monkeypatch.setattr(limits, "offered", lambda host=None: [])
+    monkeypatch.setattr(limits, "offered", lambda host=None, settings=None: [])
     argv = seat_argv(seat, toolchain, ["bash", "-l"])
     cut = argv.index("--")
     assert argv[1:4] == ["-I", "-m", "dselab.classroom.host.seat_enter"] and "--no-cgroups" in argv[:cut]
     assert argv[argv.index("--procs") + 1] == str(limits.plan().procs)
     assert argv[cut + 1:cut + 5] == ["ip", "netns", "exec", seat.netns]  # /sys/fs/cgroup is hidden in there
-    monkeypatch.setattr(limits, "offered", lambda host=None: ["a base"])
+    monkeypatch.setattr(limits, "offered", lambda host=None, settings=None: ["a base"])
     assert "--no-cgroups" not in seat_argv(seat, toolchain, ["true"])  # offered: the wrapper must join them

@@ -11,15 +11,16 @@ import pytest
 
 from dselab.classroom import observation, recording
 from dselab.classroom.observation import MAX_EVIDENCE_BYTES, MalformedObservation
-from dselab.lab import Lab, get_lab
+from dselab.lab import Lab
 from dselab.state import StateStore
+from shipped_content import shipped_lab
 
 LAB_ID = "05-backup-restore"
 
 
 @pytest.fixture
 def lab() -> Lab:
-    return get_lab("05")
+    return shipped_lab("05")
 
 
 def _row(step: str = "snapshot", **extra: Any) -> dict[str, Any]:

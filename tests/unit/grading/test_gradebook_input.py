@@ -14,19 +14,23 @@ from typing import Any
 
 import pytest
 
-from dselab import grading
+from dselab.grading.gradebook import Gradebook, check_report, gradebook, verify_report
+from dselab.grading.gradebook_files import write_gradebook
+from dselab.grading.report import Report, StepGrade
+from dselab.grading.report_input import MAX_REPORT_BYTES
+from dselab.grading.signing import signature_of
 
 KEY = b"0123456789abcdef" * 4
 
 
 def signed_report(student: str = "alice", **changes: Any) -> dict[str, Any]:
     """A signed two-step report (3 points of 3); `changes` replace top-level fields before signing."""
-    steps = [grading.StepGrade(id=sid, number=n, title=sid, status="pass", counted_from="now", points=w,
+    steps = [StepGrade(id=sid, number=n, title=sid, status="pass", counted_from="now", points=w,
                                max_points=w, message="ok") for n, (sid, w) in enumerate([("snapshot", 2), ("list", 1)], 1)]
-    report = grading.Report(student=student, lab="05-backup-restore", lab_title="Backup & Restore", score=3,
+    report = Report(student=student, lab="05-backup-restore", lab_title="Backup & Restore", score=3,
                             max_score=3, graded_at="2025-01-10T10:00:00Z", cluster={}, steps=steps)
     data = {**report.to_dict(), **changes}
-    data["signature"] = grading.signature_of(data, KEY)
+    data["signature"] = signature_of(data, KEY)
     return data
 
 
@@ -46,7 +50,7 @@ def within(seconds: float, fn: Any) -> Any:
     return box["value"]
 
 
-def verdicts(book: grading.Gradebook) -> dict[str, tuple[str, str]]:
+def verdicts(book: Gradebook) -> dict[str, tuple[str, str]]:
     return {c.path.parent.name: (c.verdict, c.detail) for c in book.checked}
 
 
@@ -57,7 +61,7 @@ def test_fifo_named_report_json_is_skipped_without_blocking(tmp_path: Path) -> N
     write(tmp_path / "alice" / "report.json", signed_report())
     (tmp_path / "fifo").mkdir()
     os.mkfifo(tmp_path / "fifo" / "report.json")
-    book = within(10, lambda: grading.gradebook([tmp_path], KEY))
+    book = within(10, lambda: gradebook([tmp_path], KEY))
     assert verdicts(book)["fifo"] == ("malformed", "a FIFO, not a regular file; not read")
     assert [s.student for s in book.scores] == ["alice"]
 
@@ -75,7 +79,7 @@ def test_fifo_named_directly_on_the_command_line_does_not_hang(tmp_path: Path) -
 def test_symlink_to_dev_zero_is_not_followed_out_of_the_folder(tmp_path: Path) -> None:
     (tmp_path / "zero").mkdir()
     (tmp_path / "zero" / "report.json").symlink_to("/dev/zero")
-    book = within(10, lambda: grading.gradebook([tmp_path], KEY))
+    book = within(10, lambda: gradebook([tmp_path], KEY))
     verdict, detail = verdicts(book)["zero"]
     assert verdict == "malformed" and "a symlink leading outside" in detail and "/dev/zero" in detail
 
@@ -83,7 +87,7 @@ def test_symlink_to_dev_zero_is_not_followed_out_of_the_folder(tmp_path: Path) -
 def test_device_named_directly_is_not_read(tmp_path: Path) -> None:
     link = tmp_path / "report.json"
     link.symlink_to("/dev/zero")
-    (check,) = within(10, lambda: grading.gradebook([link], KEY)).checked
+    (check,) = within(10, lambda: gradebook([link], KEY)).checked
     assert (check.verdict, check.detail) == ("malformed", "a character device, not a regular file; not read")
 
 
@@ -94,7 +98,7 @@ def test_symlink_to_a_report_outside_the_folder_is_refused_inside_it_is_read(tmp
     (tmp_path / "grades" / "leak" / "report.json").symlink_to(outside)
     (tmp_path / "grades" / "alias").mkdir()
     (tmp_path / "grades" / "alias" / "report.json").symlink_to(inside)
-    book = grading.gradebook([tmp_path / "grades"], KEY)
+    book = gradebook([tmp_path / "grades"], KEY)
     found = verdicts(book)
     assert found["leak"][0] == "malformed" and "symlink leading outside" in found["leak"][1]
     assert len(book.valid) == 1 and [s.student for s in book.scores] == ["bob"]  # the alias is bob, once
@@ -104,21 +108,21 @@ def test_file_over_the_size_cap_is_not_read(tmp_path: Path) -> None:
     big = tmp_path / "big" / "report.json"
     big.parent.mkdir()
     with big.open("wb") as fh:  # sparse: costs no disk
-        fh.truncate(grading.MAX_REPORT_BYTES + 1)
-    verdict, detail = verdicts(grading.gradebook([tmp_path], KEY))["big"]
-    assert verdict == "malformed" and detail.startswith(f"larger than {grading.MAX_REPORT_BYTES} bytes")
+        fh.truncate(MAX_REPORT_BYTES + 1)
+    verdict, detail = verdicts(gradebook([tmp_path], KEY))["big"]
+    assert verdict == "malformed" and detail.startswith(f"larger than {MAX_REPORT_BYTES} bytes")
 
 
 def test_folder_name_that_is_not_utf8_is_reported_not_fatal(tmp_path: Path) -> None:
     folder = os.path.join(os.fsencode(tmp_path), b"stud\xffent")
     os.mkdir(folder)
     write(Path(os.fsdecode(folder)) / "report.json", signed_report())
-    book = grading.gradebook([tmp_path], KEY)
+    book = gradebook([tmp_path], KEY)
     (check,) = book.checked
     assert check.verdict == "valid" and "not UTF-8" in check.detail
     assert check.shown_path.endswith("stud\\xffent/report.json")
-    csv_text = grading.write_gradebook(book, tmp_path / "book.csv").read_text(encoding="utf-8")
-    html = grading.write_gradebook(book, tmp_path / "book.html").read_text(encoding="utf-8")
+    csv_text = write_gradebook(book, tmp_path / "book.csv").read_text(encoding="utf-8")
+    html = write_gradebook(book, tmp_path / "book.html").read_text(encoding="utf-8")
     assert "stud\\xffent" in csv_text and "alice" in html
 
     proc = subprocess.run([sys.executable, "-m", "dselab", "gradebook", os.fsdecode(tmp_path), "--out",
@@ -143,7 +147,7 @@ def test_signed_report_with_a_score_that_is_not_a_score_is_malformed(tmp_path: P
     data = signed_report(score=value)  # signed as such: only the numbers are wrong
     text = json.dumps(data).replace(f'"score": {json.dumps(value)}', f'"score": {raw_score}')
     path = write(tmp_path / "r" / "report.json", text)
-    check = grading.check_report(path, KEY)
+    check = check_report(path, KEY)
     assert (check.verdict, check.detail) == ("malformed", f"field 'score' {why}")
     assert check.flagged and check.data == {}
 
@@ -158,12 +162,12 @@ def test_signed_report_with_a_score_that_is_not_a_score_is_malformed(tmp_path: P
 def test_signed_report_with_a_bad_step_number_is_malformed(tmp_path: Path, field: str, value: Any, why: str) -> None:
     data = signed_report()
     data["steps"][0][field] = value
-    data["signature"] = grading.signature_of(data, KEY)
-    check = grading.check_report(write(tmp_path / "report.json", data), KEY)
+    data["signature"] = signature_of(data, KEY)
+    check = check_report(write(tmp_path / "report.json", data), KEY)
     assert (check.verdict, check.detail) == ("malformed", f"step 1: {why}")
 
 
 def test_verify_report_is_a_pure_function_of_data_and_key() -> None:
-    assert grading.verify_report(signed_report(), KEY) == ("valid", "signature verified")
-    assert grading.verify_report(signed_report(score=False), KEY)[0] == "malformed"
-    assert grading.verify_report(signed_report(), b"another key")[0] == "tampered"
+    assert verify_report(signed_report(), KEY) == ("valid", "signature verified")
+    assert verify_report(signed_report(score=False), KEY)[0] == "malformed"
+    assert verify_report(signed_report(), b"another key")[0] == "tampered"

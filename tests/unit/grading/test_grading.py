@@ -13,12 +13,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click import Group
+from click import Context, Group, pass_context
 from click.testing import CliRunner
 
-from dselab import cli_grading, grading, service
-from dselab.checking import CheckResult
+from dselab import cli_grading, service, settings
+from dselab.check_engine import CheckResult
 from dselab.errors import UsageError
+from dselab.grading.gradebook import ReportCheck, aggregate, check_report, gradebook, verify_report
+from dselab.grading.gradebook_files import check_gradebook_out, write_gradebook
+from dselab.grading.keys import KEY_ENV, keygen, load_key
+from dselab.grading.report import Report, StepGrade, check_student
+from dselab.grading.report_files import write_report
+from dselab.grading.run import Checker, grade
+from dselab.grading.signing import sign
 from dselab.lab import Lab, Step
 from dselab.state import StateStore
 
@@ -46,7 +53,7 @@ class StubRuntime:
         return "5.0.9"
 
 
-def stub_checker(statuses: dict[str, str]) -> grading.Checker:
+def stub_checker(statuses: dict[str, str]) -> Checker:
     """A stub for the real checks: each step gets the given status (default fail), recorded like
     run_check records it."""
 
@@ -76,28 +83,28 @@ def ws(tmp_path: Path) -> service.Workspace:
 
 
 def make_report(student: str, statuses: dict[str, str], graded_at: str = "2025-01-10T10:00:00Z",
-                key: bytes | None = KEY) -> grading.Report:
+                key: bytes | None = KEY) -> Report:
     """A report built by hand, no workspace involved."""
     steps = []
     for step in LAB.steps:
         status = statuses.get(step.id, "fail")
-        steps.append(grading.StepGrade(
+        steps.append(StepGrade(
             id=step.id, number=step.number, title=step.title, status=status,
             counted_from="now" if status == "pass" else None,
             points=step.weight if status == "pass" else 0, max_points=step.weight,
             message="ok" if status == "pass" else f"{step.id}: nothing found",
             evidence=[{"command": "nodetool listsnapshots", "stdout": "There are no snapshots"}],
         ))
-    report = grading.Report(
+    report = Report(
         student=student, lab=LAB.id, lab_title=LAB.title, score=sum(s.points for s in steps),
         max_score=LAB.max_score, graded_at=graded_at,
         cluster={"runtime": "stub", "cassandra_version": "5.0.9", "nodes": ["dse-seed"]}, steps=steps,
     )
-    return grading.sign(report, key) if key else report
+    return sign(report, key) if key else report
 
 
-def save(report: grading.Report, root: Path, name: str | None = None) -> Path:
-    return grading.write_report(report, root / (name or report.student))[0]
+def save(report: Report, root: Path, name: str | None = None) -> Path:
+    return write_report(report, root / (name or report.student))[0]
 
 
 # -- scores -------------------------------------------------------------------------------------
@@ -111,7 +118,7 @@ def save(report: grading.Report, root: Path, name: str | None = None) -> Path:
     (ALL_PASS, 6),
 ])
 def test_score_comes_from_step_weights(ws: service.Workspace, statuses: dict[str, str], score: int) -> None:
-    report = grading.grade(ws, LAB, "alice", checker=stub_checker(statuses))
+    report = grade(ws, LAB, "alice", checker=stub_checker(statuses))
     assert (report.score, report.max_score) == (score, 6)
     for step, lab_step in zip(report.steps, LAB.steps, strict=True):
         passed = statuses.get(step.id) == "pass"
@@ -122,7 +129,7 @@ def test_score_comes_from_step_weights(ws: service.Workspace, statuses: dict[str
 
 
 def test_report_has_cluster_and_times(ws: service.Workspace) -> None:
-    data = grading.grade(ws, LAB, "alice", checker=stub_checker({})).to_dict()
+    data = grade(ws, LAB, "alice", checker=stub_checker({})).to_dict()
     assert data["cluster"] == {"runtime": "stub", "cassandra_version": "5.0.9",
                                "nodes": ["dse-seed", "dse-node-1", "dse-node-2"]}
     assert data["graded_at"].endswith("Z") and data["run_started_at"].endswith("Z")
@@ -134,7 +141,7 @@ def test_history_counts_a_step_that_no_longer_passes(ws: service.Workspace) -> N
     old = [{"node": "dse-seed", "listing": "training", "files": ["snapshots/lab_backup/x-Data.db (10 B)"]}]
     ws.store.record_attempt(LAB.id, "snapshot", "fail", "no snapshot yet", [], "cli")
     ws.store.record_attempt(LAB.id, "snapshot", "pass", "snapshot lab_backup found", old, "web")
-    report = grading.grade(ws, LAB, "alice", checker=stub_checker({"clear-backup": "pass"}))
+    report = grade(ws, LAB, "alice", checker=stub_checker({"clear-backup": "pass"}))
     snap = report.steps[0]
     assert (snap.status, snap.counted_from, snap.points) == ("fail", "history", 2)
     assert snap.evidence == old  # the verdict rests on the passing attempt's evidence
@@ -147,13 +154,13 @@ def test_history_counts_a_step_that_no_longer_passes(ws: service.Workspace) -> N
 def test_attempts_before_the_lab_started_do_not_count(ws: service.Workspace) -> None:
     ws.store.record_attempt(LAB.id, "snapshot", "pass", "found", [], "cli")
     ws.store.start_run(LAB.id, {"log_marks": {}, "started_at": time.time() + 1})
-    report = grading.grade(ws, LAB, "alice", checker=stub_checker({}))
+    report = grade(ws, LAB, "alice", checker=stub_checker({}))
     assert report.steps[0].counted_from is None and report.score == 0
     assert report.steps[0].history == []
 
 
 def test_grading_keeps_going_and_records_its_own_attempts(ws: service.Workspace) -> None:
-    grading.grade(ws, LAB, "alice", checker=stub_checker({"clear-backup": "pass"}))
+    grade(ws, LAB, "alice", checker=stub_checker({"clear-backup": "pass"}))
     attempts = ws.store.attempts(LAB.id)
     assert [a["step"] for a in attempts] == ["snapshot", "incremental", "clear-backup"]
     assert {a["source"] for a in attempts} == {"grade"}
@@ -164,8 +171,8 @@ def test_grading_keeps_going_and_records_its_own_attempts(ws: service.Workspace)
 
 def test_write_report_json_xml_html(ws: service.Workspace, tmp_path: Path) -> None:
     checker = stub_checker({"snapshot": "pass", "incremental": "error"})
-    report = grading.grade(ws, LAB, "alice", checker=checker, key=KEY)
-    paths = grading.write_report(report, tmp_path / "out")
+    report = grade(ws, LAB, "alice", checker=checker, key=KEY)
+    paths = write_report(report, tmp_path / "out")
     assert [p.name for p in paths] == ["report.json", "report.xml", "report.html"]
 
     data = json.loads(paths[0].read_text())
@@ -195,7 +202,7 @@ def test_html_and_xml_escape_what_the_cluster_printed(tmp_path: Path) -> None:
     report = make_report("alice", {})
     report.steps[0].message = "<script>alert(1)</script>"
     report.steps[0].evidence = [{"stdout": "<b>bold</b> \x07bell"}]
-    json_path, xml_path, html_path = grading.write_report(report, tmp_path / "out")
+    json_path, xml_path, html_path = write_report(report, tmp_path / "out")
     page = html_path.read_text()
     assert "<script>" not in page and "&lt;script&gt;" in page and "&lt;b&gt;bold" in page
     ET.parse(xml_path)  # control characters do not break the XML
@@ -206,10 +213,10 @@ def test_html_and_xml_escape_what_the_cluster_printed(tmp_path: Path) -> None:
 
 def test_signature_verifies_and_ignores_formatting(tmp_path: Path) -> None:
     path = save(make_report("alice", ALL_PASS), tmp_path)
-    assert grading.check_report(path, KEY).verdict == "valid"
+    assert check_report(path, KEY).verdict == "valid"
     data = json.loads(path.read_text())
     path.write_text(json.dumps(dict(reversed(list(data.items()))), indent=7))  # same content
-    assert grading.check_report(path, KEY).verdict == "valid"
+    assert check_report(path, KEY).verdict == "valid"
 
 
 @pytest.mark.parametrize("edit", [
@@ -226,48 +233,48 @@ def test_any_edit_makes_a_report_tampered(tmp_path: Path, edit: Any) -> None:
     data = json.loads(path.read_text())
     edit(data)
     path.write_text(json.dumps(data))
-    check = grading.check_report(path, KEY)
+    check = check_report(path, KEY)
     assert check.verdict == "tampered" and check.flagged
 
 
 def test_another_key_is_tampered(tmp_path: Path) -> None:
     path = save(make_report("alice", ALL_PASS, key=OTHER_KEY), tmp_path)
-    assert grading.check_report(path, KEY).verdict == "tampered"
+    assert check_report(path, KEY).verdict == "tampered"
 
 
 def test_unsigned_and_unverified_are_flagged_and_never_counted(tmp_path: Path) -> None:
     save(make_report("alice", ALL_PASS, key=None), tmp_path)
     save(make_report("bob", ALL_PASS), tmp_path)
-    book = grading.gradebook([tmp_path], KEY)
+    book = gradebook([tmp_path], KEY)
     assert {c.data["student"]: c.verdict for c in book.checked} == {"alice": "unsigned", "bob": "valid"}
     assert [s.student for s in book.scores] == ["bob"]
 
-    book = grading.gradebook([tmp_path], None)
+    book = gradebook([tmp_path], None)
     assert {c.verdict for c in book.checked} == {"unsigned", "unverified"}
     assert len(book.flagged) == 2 and book.scores == [] and book.steps == []
 
 
 def test_load_key_from_file_or_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(grading.KEY_ENV, raising=False)
-    assert grading.load_key(None) is None
-    monkeypatch.setenv(grading.KEY_ENV, "  env-key\n")
-    assert grading.load_key(None) == b"env-key"
-    key_file = grading.keygen(tmp_path / "course.key")
-    assert grading.load_key(key_file) == key_file.read_text().strip().encode()  # the file wins
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    assert load_key(None) is None
+    monkeypatch.setenv(KEY_ENV, "  env-key\n")
+    assert load_key(None) == b"env-key"
+    key_file = keygen(tmp_path / "course.key")
+    assert load_key(key_file) == key_file.read_text().strip().encode()  # the file wins
     (tmp_path / "empty.key").write_text("\n")
     with pytest.raises(UsageError, match="empty"):
-        grading.load_key(tmp_path / "empty.key")
+        load_key(tmp_path / "empty.key")
     with pytest.raises(UsageError, match="cannot read key file"):
-        grading.load_key(tmp_path / "missing.key")
+        load_key(tmp_path / "missing.key")
 
 
 def test_keygen_writes_0600_and_refuses_to_overwrite(tmp_path: Path) -> None:
-    path = grading.keygen(tmp_path / "course.key")
+    path = keygen(tmp_path / "course.key")
     text = path.read_text().strip()
     assert len(text) == 64 and bytes.fromhex(text)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     with pytest.raises(UsageError, match="already exists"):
-        grading.keygen(path)
+        keygen(path)
     assert path.read_text().strip() == text
 
 
@@ -287,7 +294,7 @@ def test_malformed_reports_are_named_and_the_rest_still_counted(tmp_path: Path) 
     (tmp_path / "list" / "report.json").parent.mkdir()
     (tmp_path / "list" / "report.json").write_text("[1, 2]")
 
-    book = grading.gradebook([tmp_path], KEY)
+    book = gradebook([tmp_path], KEY)
     verdicts = {c.path.parent.name: (c.verdict, c.detail) for c in book.checked}
     assert verdicts["broken"] == ("malformed", "not valid JSON (line 1, column 2)")
     assert verdicts["missing"] == ("malformed", "missing or invalid field 'score'")
@@ -303,12 +310,12 @@ def test_gradebook_csv_scores_pass_rates_and_common_failures(tmp_path: Path) -> 
     save(make_report("bob", {"snapshot": "pass"}), tmp_path)
     carol = make_report("carol", {}, key=None)
     carol.steps[0].message = "snapshot lab_backup missing on dse-node-2"
-    grading.sign(carol, KEY)
+    sign(carol, KEY)
     save(carol, tmp_path)
     save(make_report("dave", ALL_PASS, key=OTHER_KEY), tmp_path)  # tampered: not counted
 
-    book = grading.gradebook([tmp_path], KEY)
-    out = grading.write_gradebook(book, tmp_path / "book.csv")
+    book = gradebook([tmp_path], KEY)
+    out = write_gradebook(book, tmp_path / "book.csv")
     scores, steps, flagged = (list(csv.reader(io.StringIO(part)))
                               for part in out.read_text().split("\n\n"))
 
@@ -327,10 +334,10 @@ def test_gradebook_html(tmp_path: Path) -> None:
     save(make_report("alice", ALL_PASS), tmp_path)
     bob = make_report("bob", {}, key=None)
     bob.steps[0].message = "<img src=x onerror=alert(1)>"
-    grading.sign(bob, KEY)
+    sign(bob, KEY)
     save(bob, tmp_path)
     save(make_report("eve", ALL_PASS, key=None), tmp_path)
-    page = grading.write_gradebook(grading.gradebook([tmp_path], KEY), tmp_path / "book.html").read_text()
+    page = write_gradebook(gradebook([tmp_path], KEY), tmp_path / "book.html").read_text()
     assert "<td>alice</td>" in page and "<td>bob</td>" in page
     assert "50.0" in page  # pass rate of every step: alice yes, bob no
     assert "&lt;img src=x onerror=alert(1)&gt;" in page and "<img" not in page
@@ -342,27 +349,27 @@ def test_aggregate_works_on_report_data_without_files() -> None:
     checked = []
     for report in (make_report("alice", ALL_PASS), make_report("bob", {}, key=None)):
         data = json.loads(json.dumps(report.to_dict()))
-        verdict, detail = grading.verify_report(data, KEY)
-        checked.append(grading.ReportCheck(Path(f"store:{data['student']}"), verdict, detail, data))
-    book = grading.aggregate(checked)
+        verdict, detail = verify_report(data, KEY)
+        checked.append(ReportCheck(Path(f"store:{data['student']}"), verdict, detail, data))
+    book = aggregate(checked)
     assert [(s.student, s.score) for s in book.scores] == [("alice", 6)]
     assert [c.data["student"] for c in book.flagged] == ["bob"]
 
 
 def test_gradebook_accepts_files_and_dirs_once(tmp_path: Path) -> None:
     path = save(make_report("alice", ALL_PASS), tmp_path)
-    book = grading.gradebook([path, tmp_path], KEY)
+    book = gradebook([path, tmp_path], KEY)
     assert len(book.checked) == 1
 
 
 def test_gradebook_usage_errors(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no such file or directory"):
-        grading.gradebook([tmp_path / "nowhere"], KEY)
+        gradebook([tmp_path / "nowhere"], KEY)
     (tmp_path / "empty").mkdir()
     with pytest.raises(UsageError, match="no report.json found"):
-        grading.gradebook([tmp_path / "empty"], KEY)
+        gradebook([tmp_path / "empty"], KEY)
     with pytest.raises(UsageError, match=r"\.csv or \.html"):
-        grading.check_gradebook_out(tmp_path / "book.txt")
+        check_gradebook_out(tmp_path / "book.txt")
 
 
 # -- student ids and the CLI --------------------------------------------------------------------
@@ -371,32 +378,37 @@ def test_gradebook_usage_errors(tmp_path: Path) -> None:
 @pytest.mark.parametrize("student", ["../x", "a;b", "", "a" * 65, "a b", "x\n", "é"])
 def test_bad_student_ids_are_refused(ws: service.Workspace, student: str) -> None:
     with pytest.raises(UsageError, match="invalid student id"):
-        grading.grade(ws, LAB, student, checker=stub_checker({}))
+        grade(ws, LAB, student, checker=stub_checker({}))
 
 
 def test_unknown_lab_is_a_usage_error(ws: service.Workspace) -> None:
     with pytest.raises(UsageError):
-        grading.grade(ws, "99", "alice", checker=stub_checker({}))
+        grade(ws, "99", "alice", checker=stub_checker({}))
 
 
 @pytest.mark.parametrize("student", ["alice", "s123", "A.B_c-d", "a" * 64])
 def test_good_student_ids(student: str) -> None:
-    assert grading.check_student(student) == student
+    assert check_student(student) == student
 
 
 def cli() -> Group:
-    group = Group("dselab")
+    """The grading commands on a group that loads the settings as `dselab` does."""
+    group = Group("dselab", callback=pass_context(load_settings))
     cli_grading.register(group)
     return group
+
+
+def load_settings(ctx: Context) -> None:
+    ctx.obj = settings.current()
 
 
 def test_cli_grade_keygen_and_gradebook(ws: service.Workspace, tmp_path: Path,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cli_grading.service, "open_workspace", lambda *a, **k: ws)
     monkeypatch.setattr(cli_grading, "get_lab", lambda ref: LAB)
-    monkeypatch.setattr(grading.run, "_run_all_checks", stub_checker({"snapshot": "pass"}))
+    monkeypatch.setattr("dselab.grading.run._run_all_checks", stub_checker({"snapshot": "pass"}))
     monkeypatch.setattr(ws, "close", lambda: None)
-    monkeypatch.delenv(grading.KEY_ENV, raising=False)
+    monkeypatch.delenv(KEY_ENV, raising=False)
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
 

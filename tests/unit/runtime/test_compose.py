@@ -19,7 +19,7 @@ import yaml
 from docker.models.containers import ExecResult
 
 from dselab.errors import ClusterDown, EnvironmentProblem, NodeTimeout, UsageError
-from dselab.runtime import compose, select
+from dselab.runtime import compose, factory
 from dselab.runtime.base import CommandResult, FileEntry, Runtime
 from dselab.runtime.compose import ComposeRuntime
 from dselab.runtime.local import LocalRuntime
@@ -360,7 +360,7 @@ def test_no_engine_is_an_environment_problem_on_one_line(monkeypatch: pytest.Mon
     monkeypatch.setattr(docker, "from_env", no_engine)
     assert compose.docker_available() is False
     with pytest.raises(EnvironmentProblem) as err:
-        select.make_runtime("docker")
+        factory.make_runtime("docker")
     assert err.value.message == "no Docker engine answers"
     assert err.value.fix and "\n" not in err.value.one_line()
 
@@ -369,31 +369,31 @@ def test_engine_that_answers_is_available(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(docker, "from_env", lambda **_: FakeDockerClient())
     assert compose.docker_available() is True
     monkeypatch.setenv("DSELAB_RUNTIME", "docker")
-    runtime = select.make_runtime()
+    runtime = factory.make_runtime()
     assert isinstance(runtime, ComposeRuntime) and runtime.cluster == "lab"
     client = runtime.client
     runtime.close()  # the runtime made this client, so it closes it
     assert client.closed
-    assert select.restore_runtime().node_names() == ["dse-restore"]
+    assert factory.restore_runtime().node_names() == ["dse-restore"]
 
 
 def test_local_is_the_default(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("DSELAB_RUNTIME", raising=False)
     monkeypatch.setenv("DSELAB_HOME", str(tmp_path))
     monkeypatch.setattr(docker, "from_env", lambda **_: FakeDockerClient())  # even with an engine
-    runtime = select.make_runtime()
+    runtime = factory.make_runtime()
     assert isinstance(runtime, LocalRuntime) and runtime.cluster == "lab"
-    restore = select.restore_runtime()
+    restore = factory.restore_runtime()
     assert isinstance(restore, LocalRuntime) and restore.cluster == "restore"
 
 
 def test_runtime_names_are_validated(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(UsageError) as err:
-        select.make_runtime("podman")
+        factory.make_runtime("podman")
     assert "local, docker" in err.value.message
     monkeypatch.setenv("DSELAB_RUNTIME", "kubernetes")
     with pytest.raises(UsageError):
-        select.make_runtime()
+        factory.make_runtime()
 
 
 # -- docker-compose.yml -----------------------------------------------------------------------

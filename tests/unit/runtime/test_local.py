@@ -79,9 +79,9 @@ def test_defaults_when_no_knob_is_set(monkeypatch: pytest.MonkeyPatch, tmp_path:
 
 @pytest.mark.parametrize("knob, value, said", [
     ("DSELAB_JMX_BASE", "seven", "DSELAB_JMX_BASE='seven' is not a whole number"),
-    ("DSELAB_JMX_BASE", "80", "JMX base port 80 is out of range"),
-    ("DSELAB_HEAP_MB", "64", "a heap of 64 MB is too small"),
-    ("DSELAB_LOOPBACK", "10.0.0", "loopback prefix '10.0.0' is not of the form 127.X.Y"),
+    ("DSELAB_JMX_BASE", "80", "DSELAB_JMX_BASE='80' is out of range (1024-65235)"),
+    ("DSELAB_HEAP_MB", "64", "DSELAB_HEAP_MB='64' is out of range (256-"),
+    ("DSELAB_LOOPBACK", "10.0.0", "DSELAB_LOOPBACK='10.0.0' is not of the form 127.X.Y"),
     ("DSELAB_LOOPBACK", "127.0.300", "is not of the form 127.X.Y"),
 ])
 def test_bad_knobs_are_one_line_usage_errors(monkeypatch: pytest.MonkeyPatch, knob: str, value: str,

@@ -30,7 +30,7 @@ def mac(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(socket.socket, "bind", bind)
     monkeypatch.setattr(preflight, "platform", lambda: "darwin")
-    monkeypatch.setattr(preflight, "java_binary", lambda: "/usr/bin/java")
+    monkeypatch.setattr(preflight, "java_binary", lambda java_home=None: "/usr/bin/java")
     monkeypatch.setattr(preflight, "java_major", lambda java: 17)
 
 

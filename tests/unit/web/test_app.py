@@ -10,7 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from dselab import service
-from dselab.checking import CheckResult
+from dselab.check_engine import CheckResult
 from dselab.errors import ClusterDown, EnvironmentProblem
 from dselab.lab import Lab, Step
 from dselab.lab_session import DOWN_MESSAGE

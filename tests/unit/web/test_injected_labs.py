@@ -9,7 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from dselab import service
-from dselab.checking import CheckResult
+from dselab.check_engine import CheckResult
 from dselab.lab import Lab, Step
 from dselab.state import StateStore
 from dselab.web import create_app

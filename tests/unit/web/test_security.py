@@ -11,7 +11,7 @@ from flask import Flask, jsonify
 from flask.testing import FlaskClient
 
 from dselab import service
-from dselab.checking import CheckResult
+from dselab.check_engine import CheckResult
 from dselab.lab import Lab, Step
 from dselab.service import Workspace
 from dselab.state import StateStore

@@ -73,10 +73,10 @@ class HostBackend:
                 users.check_free(user)
 
     def capacity(self, to_start: int) -> capacity.Plan:
-        return capacity.require(to_start)
+        return capacity.require(to_start, settings=self.layout.settings)
 
     def prepare(self, say: Lines) -> None:
-        say(limits.describe())
+        say(limits.describe(settings=self.layout.settings))
         self.layout.make_dirs()
         write_tools_conf(self.layout)
         toolchain.ensure(self.layout, _Lines(say, "toolchain: "))
@@ -102,11 +102,11 @@ class HostBackend:
                         note="" if present else "no namespace (seat not up)")
 
     def wipe(self, seat: Seat) -> None:
-        seats.wipe_cluster(self.seat(seat))
+        seats.wipe_cluster(self.seat(seat), self.layout.settings)
 
     def remove(self, seat: Seat) -> str:
         host_seat = self.seat(seat)
-        seats.remove(host_seat)
+        seats.remove(host_seat, self.layout.settings)
         return f"user {host_seat.user}, namespace {host_seat.netns}, {host_seat.home}"
 
     def shell(self, seat: Seat, argv: Sequence[str] = ()) -> ShellSpec:

@@ -24,12 +24,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from dselab import settings as knobs
 from dselab.classroom import capacity
 from dselab.classroom.host import cgroups
-from dselab.errors import UsageError
+from dselab.settings import Settings, resolve
 
 MEMORY_ENV, PROCS_ENV, CPU_ENV, CGROUPS_ENV = (
-    "DSELAB_SEAT_MEMORY_LIMIT_MB", "DSELAB_SEAT_PROCS", "DSELAB_SEAT_CPU_WEIGHT", "DSELAB_SEAT_CGROUPS")
+    knobs.SEAT_MEMORY_LIMIT_MB, knobs.SEAT_PROCS, knobs.SEAT_CPU_WEIGHT, knobs.SEAT_CGROUPS)
 # Measured on real seats while the whole of lab 05 ran in one (tests/integration/test_classroom.py):
 # a small-profile node peaked at 85 threads, the seat at 281 processes and threads (4 nodes, dselab,
 # nodetool and sstableloader JVMs), its memory cgroup at 1604 MiB (1307 MiB RSS with 4 nodes up);
@@ -53,52 +54,44 @@ class SeatLimits:
         return cgroups.Settings(self.memory_mib * MIB, self.procs, self.cpu_weight)
 
 
-def _number(name: str, default: int, low: int, high: int) -> int:
-    raw = os.environ.get(name)
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise UsageError(f"{name}={raw!r} is not a whole number") from None
-    if not low <= value <= high:
-        raise UsageError(f"{name}={value} is out of range ({low}-{high})")
-    return value
-
-
-def plan(seat_mib: int | None = None) -> SeatLimits:
-    """The limits of one seat: the plan's memory per seat plus the tools' room; threads measured."""
-    memory = (seat_mib or capacity.seat_mib()) + TOOLS_MIB
+def plan(seat_mib: int | None = None, settings: Settings | None = None) -> SeatLimits:
+    """The limits of one seat: the plan's memory per seat plus the tools' room; threads measured;
+    each overridden by its own setting."""
+    room = resolve(settings).classroom
+    memory = (seat_mib or capacity.seat_mib(settings)) + TOOLS_MIB
     procs = NODES_PER_SEAT * NODE_THREADS + TOOL_THREADS
-    return SeatLimits(_number(MEMORY_ENV, memory, 256, 1 << 22), _number(PROCS_ENV, procs, 64, 1 << 22),
-                      _number(CPU_ENV, DEFAULT_CPU_WEIGHT, 1, 10000))
+    return SeatLimits(room.seat_memory_limit_mb or memory, room.seat_procs or procs, room.seat_cpu_weight)
 
 
-def cgroups_wanted() -> bool:
-    return os.environ.get(CGROUPS_ENV, "1") != "0" and os.geteuid() == 0
+def cgroups_wanted(settings: Settings | None = None) -> bool:
+    return resolve(settings).classroom.cgroups and os.geteuid() == 0
 
 
-def offered(host: cgroups.Host | None = None) -> list[cgroups.Base]:
+def offered(host: cgroups.Host | None = None, settings: Settings | None = None) -> list[cgroups.Base]:
     """The hierarchies seats get a cgroup in (none: rlimits only)."""
-    return cgroups.bases(host or cgroups.Host.read()) if cgroups_wanted() else []
+    return cgroups.bases(host or cgroups.Host.read()) if cgroups_wanted(settings) else []
 
 
-def wrap(user: str, argv: Sequence[str], limits: SeatLimits | None = None) -> list[str]:
+def wrap(user: str, argv: Sequence[str], limits: SeatLimits | None = None,
+         settings: Settings | None = None) -> list[str]:
     """argv (which drops to `user`, e.g. runuser) run under the seat's limits by classroom.host.seat_enter."""
-    limits = limits or plan()
-    flags = [] if offered() else ["--no-cgroups"]  # otherwise the wrapper refuses to run without them
+    settings = resolve(settings)
+    limits = limits or plan(settings=settings)
+    flags = [] if offered(settings=settings) else ["--no-cgroups"]  # otherwise the wrapper refuses to run without them
     return [sys.executable, "-I", "-m", "dselab.classroom.host.seat_enter", "--user", user,
             "--memory", str(limits.memory_mib * MIB), "--procs", str(limits.procs),
             "--cpu-weight", str(limits.cpu_weight), *flags, "--", *argv]
 
 
-def describe(limits: SeatLimits | None = None, bases: list[cgroups.Base] | None = None) -> str:
+def describe(limits: SeatLimits | None = None, bases: list[cgroups.Base] | None = None,
+             settings: Settings | None = None) -> str:
     """One line for the instructor: what bounds each seat (said once, by `up` and `serve`)."""
-    limits = limits or plan()
-    bases = offered() if bases is None else bases
+    settings = resolve(settings)
+    limits = limits or plan(settings=settings)
+    bases = offered(settings=settings) if bases is None else bases
     procs = f"{limits.procs} processes/threads"
     if not bases:
-        why = (f"{CGROUPS_ENV}=0" if os.environ.get(CGROUPS_ENV) == "0" else
+        why = (f"{CGROUPS_ENV}=0" if not settings.classroom.cgroups else
                "not root" if os.geteuid() != 0 else "this host offers no writable cgroup")
         return (f"limits per seat: {procs} (RLIMIT_NPROC) only; no cgroups ({why}), so memory and CPU "
                 "are not bounded per seat")
@@ -107,8 +100,9 @@ def describe(limits: SeatLimits | None = None, bases: list[cgroups.Base] | None 
             f"{limits.cpu_weight}; cgroups: {where}")
 
 
-def seat_folders(user: str, bases: list[cgroups.Base] | None = None) -> list[Path]:
-    return [b.seat_dir(user) for b in (offered() if bases is None else bases)]
+def seat_folders(user: str, bases: list[cgroups.Base] | None = None,
+                 settings: Settings | None = None) -> list[Path]:
+    return [b.seat_dir(user) for b in (offered(settings=settings) if bases is None else bases)]
 
 
 def kill_all(folder: Path, rounds: int = 50) -> int:
@@ -128,10 +122,10 @@ def kill_all(folder: Path, rounds: int = 50) -> int:
     return killed
 
 
-def remove(user: str, bases: list[cgroups.Base] | None = None) -> list[Path]:
+def remove(user: str, bases: list[cgroups.Base] | None = None, settings: Settings | None = None) -> list[Path]:
     """The seat's cgroups gone (whatever still runs in them killed first); the folders left behind."""
     left = []
-    for folder in seat_folders(user, bases):
+    for folder in seat_folders(user, bases, settings):
         if folder.is_dir():
             kill_all(folder)
             if not cgroups.remove(folder):

@@ -20,9 +20,17 @@ import subprocess
 import tempfile
 from typing import Any
 
+from dselab import settings as knobs
 from dselab.classroom.backend import Observed
 from dselab.classroom.host import namespaces, users
-from dselab.classroom.host.seats import ROOT_PATH, SEAT_JMX_BASE, SEAT_LOOPBACK, HostSeat, kill_user_processes
+from dselab.classroom.host.seats import (
+    ROOT_PATH,
+    SEAT_JMX_BASE,
+    SEAT_LOOPBACK,
+    HostSeat,
+    kill_user_processes,
+    passed_through,
+)
 from dselab.classroom.host.toolchain import Toolchain, current
 from dselab.classroom.layout import Layout
 from dselab.classroom.observation import MAX_OUTPUT_BYTES
@@ -32,20 +40,20 @@ from dselab.errors import EnvironmentProblem
 # reservations, processes and threads for a few JVMs at once, no core dumps.
 RLIMITS = {"as": 4 << 30, "nproc": 512, "fsize": MAX_OUTPUT_BYTES, "nofile": 1024, "core": 0}
 TIMEOUTS_S = {"baseline": 60.0, "status": 90.0, "check": 600.0}
-PASSED_THROUGH = ("JAVA_HOME", "DSELAB_CASSANDRA_VERSION")
+PASSED_THROUGH = (knobs.JAVA_HOME, knobs.CASSANDRA_VERSION)  # the server's, if set
 
 
 def observer_env(layout: Layout, seat: HostSeat, toolchain: Toolchain) -> dict[str, str]:
     env = {
         "PATH": f"{toolchain.bin_dir}:/usr/local/bin:/usr/bin:/bin", "HOME": str(layout.observer_home(seat.observer)),
-        "LANG": "C.UTF-8", "DSELAB_RUNTIME": "local", "DSELAB_HOME": str(seat.cluster_home),
-        "DSELAB_CACHE": str(toolchain.cache), "DSELAB_TOOLS_CONF": str(layout.tools_conf),
-        "DSELAB_LOOPBACK": SEAT_LOOPBACK, "DSELAB_JMX_BASE": SEAT_JMX_BASE,
+        "LANG": "C.UTF-8", knobs.RUNTIME: "local", knobs.HOME: str(seat.cluster_home),
+        knobs.CACHE: str(toolchain.cache), knobs.TOOLS_CONF: str(layout.tools_conf),
+        knobs.LOOPBACK: SEAT_LOOPBACK, knobs.JMX_BASE: SEAT_JMX_BASE,
         "JAVA_TOOL_OPTIONS": "-XX:-UsePerfData",  # no hsperfdata folder in the shared /tmp
     }
-    env.update({k: os.environ[k] for k in PASSED_THROUGH if os.environ.get(k)})
+    env.update(passed_through(layout.settings, PASSED_THROUGH))
     if toolchain.cassandra_home:
-        env["CASSANDRA_HOME"] = toolchain.cassandra_home
+        env[knobs.CASSANDRA_HOME] = toolchain.cassandra_home
     return env
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import psutil
 
+from dselab import settings as knobs
 from dselab.classroom.host import limits, namespaces, users
 from dselab.classroom.host.toolchain import Toolchain
 from dselab.classroom.layout import Layout
@@ -23,11 +24,12 @@ from dselab.classroom.registry import Seat
 from dselab.classroom.terminal import ShellSpec
 from dselab.errors import EnvironmentProblem
 from dselab.runtime.base import LAB_NODES
+from dselab.settings import Settings
 from dselab.state import StateStore
 
-SEAT_PROFILE_ENV = "DSELAB_CLASSROOM_NODE_PROFILE"  # node settings for seats; "small" unless set
+SEAT_PROFILE_ENV = knobs.CLASSROOM_NODE_PROFILE  # node settings for seats; "small" unless set
 SEAT_LOOPBACK, SEAT_JMX_BASE = "127.0.55", "7155"  # the lab's usual ones: every seat has its own loopback
-PASSED_THROUGH = ("JAVA_HOME", "DSELAB_START_TIMEOUT", "DSELAB_CASSANDRA_VERSION")
+PASSED_THROUGH = (knobs.JAVA_HOME, knobs.START_TIMEOUT, knobs.CASSANDRA_VERSION)  # the server's, if set
 ROOT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 TEMP_DIRS = (Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"))
 
@@ -72,19 +74,26 @@ class HostSeat:
         return self.home / ".dselab"
 
 
+def passed_through(settings: Settings, names: Sequence[str]) -> dict[str, str]:
+    """The server's own settings among `names` that a seat's processes get too, where set."""
+    given = settings.changed_env()
+    return {name: given[name] for name in names if name in given}
+
+
 def seat_env(seat: HostSeat, toolchain: Toolchain) -> dict[str, str]:
     """The seat shell's whole environment (built from nothing: the server's never leaks in)."""
+    settings = toolchain.settings
     env = {
         "HOME": str(seat.home), "USER": seat.user, "LOGNAME": seat.user, "SHELL": "/bin/bash",
         "PATH": f"{toolchain.bin_dir}:/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
-        "TERM": "xterm-256color", "DSELAB_SEAT": seat.id, "DSELAB_RUNTIME": "local",
-        "DSELAB_HOME": str(seat.cluster_home), "DSELAB_CACHE": str(toolchain.cache),
-        "DSELAB_LOOPBACK": SEAT_LOOPBACK, "DSELAB_JMX_BASE": SEAT_JMX_BASE,
-        "DSELAB_NODE_PROFILE": os.environ.get(SEAT_PROFILE_ENV, "small"),
+        "TERM": "xterm-256color", knobs.SEAT: seat.id, knobs.RUNTIME: "local",
+        knobs.HOME: str(seat.cluster_home), knobs.CACHE: str(toolchain.cache),
+        knobs.LOOPBACK: SEAT_LOOPBACK, knobs.JMX_BASE: SEAT_JMX_BASE,
+        knobs.NODE_PROFILE: settings.classroom.node_profile,
     }
     if toolchain.cassandra_home:
-        env["CASSANDRA_HOME"] = toolchain.cassandra_home
-    env.update({k: os.environ[k] for k in PASSED_THROUGH if os.environ.get(k)})
+        env[knobs.CASSANDRA_HOME] = toolchain.cassandra_home
+    env.update(passed_through(settings, PASSED_THROUGH))
     return env
 
 
@@ -93,7 +102,8 @@ def seat_argv(seat: HostSeat, toolchain: Toolchain, argv: Sequence[str]) -> list
     with cwd=home)."""
     env = [f"{k}={v}" for k, v in seat_env(seat, toolchain).items()]
     as_user = ["runuser", "-u", seat.user, "--", "env", "-i", *env, *argv]
-    return limits.wrap(seat.user, namespaces.inside(seat.netns, as_user))  # `ip netns exec` hides /sys/fs/cgroup
+    inside = namespaces.inside(seat.netns, as_user)
+    return limits.wrap(seat.user, inside, settings=toolchain.settings)  # `ip netns exec` hides /sys/fs/cgroup
 
 
 def shell_argv(seat: HostSeat, toolchain: Toolchain) -> list[str]:
@@ -192,9 +202,10 @@ def running(seat: HostSeat) -> bool:
     return set(LAB_NODES) <= set(node_processes(seat))
 
 
-def kill_processes(seat: HostSeat) -> int:
+def kill_processes(seat: HostSeat, settings: Settings | None = None) -> int:
     """SIGKILL every process of the seat's user (its nodes, its shells) and of its observer; how many."""
-    for folder in limits.seat_folders(seat.user):  # everything in its cgroups first: a fork bomb races one pass
+    # Everything in its cgroups first: a fork bomb races one pass.
+    for folder in limits.seat_folders(seat.user, settings=settings):
         limits.kill_all(folder)
     return kill_user_processes(seat, seat.user, 30) + kill_user_processes(seat, seat.observer, 10)
 
@@ -228,20 +239,20 @@ def stop(seat: HostSeat, toolchain: Toolchain, on_line: Lines | None = None) -> 
     _require(seat, toolchain, ["dselab", "down"], on_line)
 
 
-def wipe_cluster(seat: HostSeat) -> None:
+def wipe_cluster(seat: HostSeat, settings: Settings | None = None) -> None:
     """Kill the seat's processes and delete its clusters and its seat-side store (reset); the seat
     user deletes its own files, so a link it planted leads nowhere. (The server's store of the seat
     is the classroom's to clear.)"""
-    kill_processes(seat)
+    kill_processes(seat, settings)
     subprocess.run(["runuser", "-u", seat.user, "--", "rm", "-rf", str(seat.cluster_home)],
                    capture_output=True, stdin=subprocess.DEVNULL)
 
 
-def remove(seat: HostSeat) -> None:
+def remove(seat: HostSeat, settings: Settings | None = None) -> None:
     """Everything of the seat on this host: processes, namespace, user, home, temp files."""
     entry = users.lookup(seat.user)
-    kill_processes(seat)
-    limits.remove(seat.user)
+    kill_processes(seat, settings)
+    limits.remove(seat.user, settings=settings)
     namespaces.remove(seat.netns)
     if entry is not None and users.is_seat_user(seat.user):
         for folder in TEMP_DIRS:

@@ -13,13 +13,15 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dselab.classroom.layout import Layout, world_reachable
 from dselab.errors import EnvironmentProblem
 from dselab.progress import Progress, Silent
 from dselab.runtime import distribution
+from dselab.settings import Settings
+from dselab.settings import current as current_settings
 
 SEAT_COMMANDS = ("dselab", "cqlsh")  # console scripts the seat's PATH must offer
 
@@ -29,6 +31,8 @@ class Toolchain:
     venv: Path
     cache: Path  # DSELAB_CACHE for seats (holds cassandra-<version>/)
     cassandra_home: str | None = None  # when the server runs an existing install instead
+    # The server's settings, for what seats inherit from them (node profile, limits, Java).
+    settings: Settings = field(default_factory=current_settings, compare=False, repr=False)
 
     @property
     def bin_dir(self) -> Path:
@@ -85,9 +89,9 @@ def _make_venv(venv: Path) -> None:
         target.chmod(0o755)
 
 
-def _share_cassandra(cache: Path, progress: Progress) -> str | None:
+def _share_cassandra(cache: Path, progress: Progress, settings: Settings) -> str | None:
     """The server's verified Cassandra jars, hard-linked (or copied) into the shared cache."""
-    dist = distribution.ensure(progress)
+    dist = distribution.ensure(progress, settings=settings)
     if dist.source == "CASSANDRA_HOME":
         home = str(dist.lib_dir.parent)
         if not world_reachable(dist.lib_dir):
@@ -114,7 +118,7 @@ BASHRC = 'PS1="${DSELAB_SEAT:-seat}@dselab:\\w\\$ "\ncd "$HOME"\n'
 
 def make_home_template(template: Path, dselab: Path) -> None:
     """scripts/ (calling `dselab`, the seats' own) and the labs' files, a prompt naming the seat."""
-    from dselab.lab import load_all
+    from dselab.catalogue import load_all
     from dselab.lab_folder import folder_files  # what `dselab init` writes
 
     shutil.rmtree(template, ignore_errors=True)
@@ -133,7 +137,7 @@ def ensure(layout: Layout, progress: Progress | None = None) -> Toolchain:
     progress.step("preparing the seats' toolchain (Python, Cassandra jars)")
     _make_venv(venv)
     cache.mkdir(parents=True, exist_ok=True)
-    home = _share_cassandra(cache, progress)
+    home = _share_cassandra(cache, progress, layout.settings)
     make_home_template(layout.toolchain / "home", venv / "bin" / "dselab")
     for dirpath, dirnames, filenames in os.walk(layout.toolchain):
         for name in dirnames:
@@ -142,10 +146,10 @@ def ensure(layout: Layout, progress: Progress | None = None) -> Toolchain:
             path = Path(dirpath, name)
             if not path.is_symlink():
                 path.chmod(path.stat().st_mode | 0o444)
-    return Toolchain(venv=venv, cache=cache, cassandra_home=home)
+    return Toolchain(venv=venv, cache=cache, cassandra_home=home, settings=layout.settings)
 
 
 def current(layout: Layout) -> Toolchain:
     """The toolchain `ensure` made, without re-checking it (for commands after `up`)."""
     return Toolchain(venv=layout.toolchain / "venv", cache=layout.toolchain / "cache",
-                     cassandra_home=os.environ.get("CASSANDRA_HOME") or None)
+                     cassandra_home=layout.settings.cassandra_home, settings=layout.settings)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zlib
 
-from dselab.checks.sstables import (
+from dselab.check_helpers.sstables import (
     component_problems,
     digest_problem,
     generation_key,

@@ -1,10 +1,11 @@
-"""The lab test protocol's verdicts: what makes a lab green or red (no cluster: plain results)."""
+"""The lab self-test's verdicts: what makes a lab green or red (no cluster: plain results)."""
 
 from __future__ import annotations
 
-from dselab.checking import CheckResult, registered
+from dselab.check_engine import END_OF_LAB, CheckResult
 from dselab.lab import Lab, Step
-from dselab.protocol import ProtocolReport, StepOutcome
+from dselab.lab_selftest import SelftestReport, StepOutcome
+from shipped_content import shipped_lab
 
 LAB = Lab(id="05-backup-restore", number="05", title="Backup & Restore", summary="",
           steps=(Step(id="snapshot", number=1, title="Snapshot", body="", solution=()),))
@@ -15,9 +16,9 @@ def result(status: str, message: str = "") -> CheckResult:
                        message=message or status, hint="", evidence=[])
 
 
-def report(before: str, after: str, verification: str | None = None) -> ProtocolReport:
+def report(before: str, after: str, verification: str | None = None) -> SelftestReport:
     outcome = StepOutcome(1, "snapshot", before=result(before), after=result(after))
-    return ProtocolReport(LAB, outcomes=[outcome],
+    return SelftestReport(LAB, outcomes=[outcome],
                           verification=result(verification, "restored data equals the backup") if verification else None)
 
 
@@ -40,4 +41,4 @@ def test_a_failed_end_of_lab_verification_makes_the_lab_red() -> None:
 
 
 def test_lab_05_has_an_end_of_lab_verification() -> None:
-    assert registered("05-backup-restore", "end-of-lab") is not None
+    assert END_OF_LAB in shipped_lab("05-backup-restore").checks

@@ -1,4 +1,4 @@
-"""The lab test protocol CI runs: fresh cluster, then per step: check FAILS, solve, check PASSES.
+"""The lab self-test CI runs (`dselab test`): fresh cluster, then per step: check FAILS, solve, check PASSES.
 
 A check that passes before its solve is a broken lab (it would pass a student who did nothing);
 one that fails after its solve is a broken solution or check. The run goes on past problems and
@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 from dselab import service
-from dselab.checking import CheckResult
+from dselab.check_engine import CheckResult
 from dselab.errors import DselabError
 from dselab.lab import Lab, Step
 from dselab.progress import Progress, Silent
@@ -42,7 +42,7 @@ class StepOutcome:
 
 
 @dataclass
-class ProtocolReport:
+class SelftestReport:
     lab: Lab
     outcomes: list[StepOutcome] = field(default_factory=list)
     verification: CheckResult | None = None  # the lab's end-of-lab check, when it has one
@@ -73,10 +73,10 @@ class ProtocolReport:
         return out
 
 
-def run_protocol(ws: service.Workspace, lab: Lab, progress: Progress | None = None,
-                 keep: bool = False, fresh: bool = True) -> ProtocolReport:
+def run_selftest(ws: service.Workspace, lab: Lab, progress: Progress | None = None,
+                 keep: bool = False, fresh: bool = True) -> SelftestReport:
     progress = progress or Silent()
-    report = ProtocolReport(lab)
+    report = SelftestReport(lab)
     started = time.monotonic()
     restore = ws.runtime.for_cluster("restore", progress)
     try:
@@ -86,7 +86,7 @@ def run_protocol(ws: service.Workspace, lab: Lab, progress: Progress | None = No
             restore.down(purge=True)
             ws.store.forget_everything()
         if lab.id != "01-environment":
-            service.start_lab(ws, lab.id, progress)
+            service.start_lab(ws, lab, progress)
         report.setup_seconds = time.monotonic() - started
         for step in lab.steps:
             report.outcomes.append(_one_step(ws, lab, step, progress))
@@ -108,7 +108,7 @@ def _one_step(ws: service.Workspace, lab: Lab, step: Step, progress: Progress) -
     progress.step(f"step {step.number} ({step.id}): check must fail")
     outcome.before = service.check_one(ws, lab, step, source="protocol")
     try:
-        service.solve(ws, lab.id, [step.id], progress)
+        service.solve(ws, lab, [step.id], progress)
     except DselabError as err:
         outcome.solve_error = err.one_line()
     outcome.after = service.check_one(ws, lab, step, source="protocol")

@@ -7,8 +7,16 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from dselab.checking import CheckContext
-from dselab.checks.sstables import DATA, DIGEST, TOC, component_problems, digest_problem, group_components, toc_components
+from dselab.check_engine import CheckContext
+from dselab.check_helpers.sstables import (
+    DATA,
+    DIGEST,
+    TOC,
+    component_problems,
+    digest_problem,
+    group_components,
+    toc_components,
+)
 from dselab.errors import EnvironmentProblem
 from dselab.runtime.base import FileEntry
 

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from dselab import environment
-from dselab.checks import writetimes
+from dselab.check_helpers import writetimes
 
 T0 = 1_796_009_300_000_000  # µs: when the environment loaded the rows
 T7 = 1_796_009_900_000_000  # µs: step 7's new rows

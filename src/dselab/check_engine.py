@@ -1,4 +1,4 @@
-"""Checks: structured results, a registry by (lab, step), and a runner that never prints.
+"""The check engine: structured results, the `@check` marker, and a runner that never prints.
 
 A check function takes a `CheckContext` and returns `Verdict`s via `ctx.passed(...)` /
 `ctx.failed(...)`. Everything it reads through the context (nodetool output, file listings,
@@ -13,6 +13,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from types import ModuleType
 from typing import Any
 
 from dselab.errors import DselabError
@@ -152,33 +153,43 @@ class CheckContext:
 
 
 CheckFn = Callable[[CheckContext], None]
-_REGISTRY: dict[tuple[str, str], CheckFn] = {}
+# The (lab id, step id) pairs a function was marked as the check of, kept on the function itself:
+# marking registers nothing anywhere; a Catalogue collects the marked functions of each checks module.
+CHECK_MARKS = "__dselab_checks__"
 
 
 def check(lab_id: str, step_id: str) -> Callable[[CheckFn], CheckFn]:
-    """Register `fn` as the check of one step. The function raises ctx.passed/ctx.failed."""
+    """Mark `fn` as the check of one step. The function raises ctx.passed/ctx.failed."""
 
-    def register(fn: CheckFn) -> CheckFn:
-        _REGISTRY[(lab_id, step_id)] = fn
+    def mark(fn: CheckFn) -> CheckFn:
+        setattr(fn, CHECK_MARKS, (*marks_of(fn), (lab_id, step_id)))
         return fn
 
-    return register
+    return mark
 
 
-# The check the test protocol runs after a lab's last step (design: "end-of-lab verification").
+# The check the lab self-test (lab_selftest.py) runs after a lab's last step (design: "end-of-lab verification").
 END_OF_LAB = "end-of-lab"
 
 
 def end_of_lab(lab_id: str) -> Callable[[CheckFn], CheckFn]:
-    """Register `fn` as the lab's end-of-lab verification (it is no student step)."""
+    """Mark `fn` as the lab's end-of-lab verification (it is no student step)."""
     return check(lab_id, END_OF_LAB)
 
 
-def registered(lab_id: str, step_id: str) -> CheckFn | None:
-    from dselab.lab import load_all
+def marks_of(fn: object) -> tuple[tuple[str, str], ...]:
+    """The (lab id, step id) pairs `fn` was marked as the check of (none for any other object)."""
+    marks = getattr(fn, CHECK_MARKS, ())
+    return tuple(marks) if isinstance(marks, tuple) else ()
 
-    load_all()  # imports every lab root's checks modules, which register their checks
-    return _REGISTRY.get((lab_id, step_id))
+
+def marked_checks(module: ModuleType) -> list[tuple[str, str, CheckFn]]:
+    """(lab id, step id, function) for every check defined in `module` (not merely imported into it)."""
+    found: list[tuple[str, str, CheckFn]] = []
+    for value in vars(module).values():
+        if callable(value) and getattr(value, "__module__", None) == module.__name__:
+            found.extend((lab_id, step_id, value) for lab_id, step_id in marks_of(value))
+    return found
 
 
 def unexpected_error(err: Exception, step: Step, node: str | None) -> Verdict:
@@ -193,18 +204,13 @@ def unexpected_error(err: Exception, step: Step, node: str | None) -> Verdict:
                    + "if the cluster is fine, this is a bug in dselab: report it with this message")
 
 
-def registrations(module_name: str) -> list[tuple[str, str]]:
-    """The (lab id, step id) pairs whose check was defined in one module."""
-    return [key for key, fn in _REGISTRY.items() if fn.__module__ == module_name]
-
-
 def run_check(ctx: CheckContext, step: Step, source: str = "cli") -> CheckResult:
     """Run one check; turn every outcome, including errors, into a CheckResult; record it.
     Nothing raised inside a check escapes: a grading run goes on to the next step."""
     ctx.evidence, ctx.node = [], None
     started = time.monotonic()
     try:
-        fn = registered(ctx.lab.id, step.id)
+        fn = ctx.lab.checks.get(step.id)
         if fn is None:
             raise Verdict(ERROR, f"no check is registered for step {step.id}")
         fn(ctx)

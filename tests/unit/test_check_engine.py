@@ -3,15 +3,17 @@ names the step, the node when known, and the exception; the next check still run
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from dselab import grading, service
-from dselab.checking import CheckContext, CheckResult, check, run_checks
+from dselab import service
+from dselab.check_engine import CheckContext, CheckFn, CheckResult, check, run_checks
 from dselab.errors import EnvironmentProblem, NodeTimeout
+from dselab.grading.run import grade
 from dselab.lab import Lab, Step
 from dselab.runtime.base import CommandResult
 from dselab.state import StateStore
@@ -19,7 +21,6 @@ from dselab.state import StateStore
 LAB_ID = "98-unexpected"
 STEPS = tuple(Step(id=sid, number=n, title=sid, body="", solution=())
               for n, sid in enumerate(["docker-down", "parser", "node-error", "fine"], start=1))
-LAB = Lab(id=LAB_ID, number="98", title="Unexpected", summary="", steps=STEPS)
 
 
 class NodeBearing(RuntimeError):
@@ -59,6 +60,15 @@ def _fine(ctx: CheckContext) -> None:
     raise ctx.passed("all good")
 
 
+CHECKS: dict[str, CheckFn] = {"docker-down": _docker_down, "parser": _parser, "node-error": _node_error, "fine": _fine}
+LAB = Lab(id=LAB_ID, number="98", title="Unexpected", summary="", steps=STEPS, checks=CHECKS)
+
+
+def with_check(ctx: CheckContext, step_id: str, fn: CheckFn) -> None:
+    """The context's lab, with one more check (as a catalogue would give it)."""
+    ctx.lab = dataclasses.replace(ctx.lab, checks={**ctx.lab.checks, step_id: fn})
+
+
 @pytest.fixture
 def ctx(tmp_path: Path) -> CheckContext:
     store = StateStore(tmp_path / "state.sqlite")
@@ -85,6 +95,7 @@ def test_dselab_errors_keep_their_own_message(ctx: CheckContext) -> None:
     def _env(ctx: CheckContext) -> None:
         raise EnvironmentProblem("dse-seed is not running", fix="dselab node start dse-seed")
 
+    with_check(ctx, "env", _env)
     (result,) = run_checks(ctx, [Step(id="env", number=5, title="env", body="", solution=())])
     assert (result.status, result.message, result.hint) == ("error", "dse-seed is not running",
                                                             "dselab node start dse-seed")
@@ -97,7 +108,7 @@ def test_grading_goes_on_past_an_unexpected_exception(ctx: CheckContext) -> None
     def checker(ws: service.Workspace, lab: Lab, source: str) -> list[CheckResult]:
         return run_checks(ctx, lab.steps, source)
 
-    report = grading.grade(ws, LAB, "alice", checker=checker)
+    report = grade(ws, LAB, "alice", checker=checker)
     assert [s.status for s in report.steps] == ["error", "error", "error", "pass"]
     assert report.score == 1 and "ConnectionRefusedError" in report.steps[0].message
     assert "AttributeError" in report.cluster["error"]  # this runtime cannot say its version: still a report
@@ -112,8 +123,21 @@ def test_a_node_timeout_keeps_its_log_out_of_the_message_and_in_capped_evidence(
     def _stall(ctx: CheckContext) -> None:
         raise NodeTimeout("dse-seed", 120, "`nodetool listsnapshots`", "x" * 5000 + "\n" + secret)
 
+    with_check(ctx, "stall", _stall)
     (result,) = run_checks(ctx, [Step(id="stall", number=6, title="stall", body="", solution=())])
     assert result.message == "dse-seed: `nodetool listsnapshots` did not happen within 120s"
     assert secret not in result.message + result.hint
     (tail,) = [e["log_tail"] for e in ctx.store.attempts(LAB_ID)[-1]["evidence"] if "log_tail" in e]
     assert tail.endswith(secret) and len(tail.encode()) <= 2048
+
+
+def test_a_step_its_lab_has_no_check_for_is_an_error_result(ctx: CheckContext) -> None:
+    """The check comes from the context's lab (a catalogue filled it), nowhere else: a function marked
+    with @check but not given to the lab is not run."""
+
+    @check(LAB_ID, "unattached")
+    def _unattached(ctx: CheckContext) -> None:
+        raise ctx.passed("never")
+
+    (result,) = run_checks(ctx, [Step(id="unattached", number=7, title="u", body="", solution=())])
+    assert (result.status, result.message) == ("error", "no check is registered for step unattached")
