@@ -21,9 +21,9 @@ from dselab.outcomes import CheckStatus
 
 if TYPE_CHECKING:
     from dselab.classroom.backend import SeatBackend
-    from dselab.classroom.join_links import Issued
     from dselab.classroom.layout import Layout
     from dselab.classroom.lifecycle import SeatOutcome
+    from dselab.classroom.web.join_links import Issued
 
 DEFAULT_PORT = 8055
 KEY_HELP = "course key file (kept on the server, mode 0600; reports are signed with it)"
@@ -88,13 +88,13 @@ def up_command(count: int | None, roster: Path | None, key_file: str | None, lab
 
 
 def _print_links(layout: Layout, url: str) -> None:
-    from dselab.classroom.join_links import issue
+    from dselab.classroom.web.join_links import issue
 
     _print_issued(issue(layout, url))
 
 
 def _print_issued(issued: Issued) -> None:
-    from dselab.classroom.expiry import shown
+    from dselab.classroom.web.expiry import shown
 
     if issued.rotated:
         _say(f"rotated: {', '.join(issued.rotated)} (their old links and cookies open nothing now)")
@@ -128,7 +128,7 @@ def links_command(seat_ids: tuple[str, ...], url: str, rotate: bool, expires: st
     rotated or expires, and only in this classroom: after `down --purge` and a new `up` no old link
     or session works. A student whose link expired gets a fresh one from `links SEAT --expires 8h`;
     a leaked link is voided with `links --rotate SEAT`."""
-    from dselab.classroom.join_links import issue
+    from dselab.classroom.web.join_links import issue
 
     backend = _backend()
     backend.require()
@@ -151,9 +151,9 @@ def serve_command(host: str, port: int, allow_hosts: tuple[str, ...], certfile: 
     """Serve every seat in the browser: its join link opens the lab's steps beside a terminal;
     the instructor's login link (printed here; `links --rotate-instructor` replaces it) opens the grid
     of students by steps."""
-    from dselab.classroom import serving
     from dselab.classroom.host import limits
-    from dselab.classroom.join_links import instructor_link
+    from dselab.classroom.web import serving
+    from dselab.classroom.web.join_links import instructor_link
     from dselab.cli_web import check_port
 
     backend = _backend()

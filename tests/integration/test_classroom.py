@@ -27,8 +27,8 @@ from dselab.catalogue import get_lab
 from dselab.classroom import registry
 from dselab.classroom.host import namespaces, seats
 from dselab.classroom.host.seats import HostSeat
-from dselab.classroom.join_links import join_links
 from dselab.classroom.layout import ROOT_ENV, Layout
+from dselab.classroom.web.join_links import join_links
 from dselab.runtime import distribution
 from dselab.templating import render_text, version_vars
 

@@ -29,9 +29,9 @@ from trust_room import MALLORY, ROOT, VICTIM, as_seat, classroom
 
 from dselab.classroom.host import cgroups, limits, seats
 from dselab.classroom.host.seats import HostSeat
-from dselab.classroom.join_links import live_auth
 from dselab.classroom.layout import ROOT_ENV, Layout
-from dselab.classroom.server import SEAT_COOKIE
+from dselab.classroom.web.join_links import live_auth
+from dselab.classroom.web.server import SEAT_COOKIE
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(os.geteuid() != 0, reason="the classroom creates users and namespaces: root only")]

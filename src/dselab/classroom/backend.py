@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from dselab.classroom.capacity import Plan
 from dselab.classroom.layout import Layout
 from dselab.classroom.registry import Seat
-from dselab.classroom.terminal import ShellSpec
+from dselab.classroom.web.terminal import ShellSpec
 from dselab.runtime.base import LAB_NODES
 
 Lines = Callable[[str], None]

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dselab.catalogue import DEFAULT_LAB, get_lab
-from dselab.classroom import links, recording, registry
+from dselab.classroom import recording, registry
 from dselab.classroom.backend import SeatBackend
 from dselab.classroom.backends import open_backend
 from dselab.classroom.layout import Layout
 from dselab.classroom.registry import Seat
+from dselab.classroom.web import links
 from dselab.errors import DselabError, UsageError
 from dselab.grading.keys import load_key
 from dselab.settings import Settings, resolve

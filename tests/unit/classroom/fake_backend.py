@@ -22,7 +22,7 @@ from dselab.classroom.backend import Lines, Observed, SeatBackend, SeatPoll
 from dselab.classroom.capacity import Plan
 from dselab.classroom.layout import Layout
 from dselab.classroom.registry import Seat
-from dselab.classroom.terminal import ShellSpec
+from dselab.classroom.web.terminal import ShellSpec
 from dselab.errors import EnvironmentProblem
 from dselab.runtime.base import LAB_NODES
 

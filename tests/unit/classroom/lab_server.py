@@ -9,14 +9,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from dselab.classroom import registry
-from dselab.classroom.auth import ClassroomAuth
 from dselab.classroom.backend import SeatBackend
 from dselab.classroom.layout import Layout
-from dselab.classroom.links import LinkState
 from dselab.classroom.registry import Seat
-from dselab.classroom.server import INSTRUCTOR_COOKIE, SEAT_COOKIE, create_classroom_app
-from dselab.classroom.terminal import ShellSpec
-from dselab.classroom.work import ClassroomWork
+from dselab.classroom.web.auth import ClassroomAuth
+from dselab.classroom.web.links import LinkState
+from dselab.classroom.web.server import INSTRUCTOR_COOKIE, SEAT_COOKIE, create_classroom_app
+from dselab.classroom.web.terminal import ShellSpec
+from dselab.classroom.web.work import ClassroomWork
 
 COURSE_KEY = b"test course key 0123456789abcdef"
 

@@ -17,8 +17,8 @@ from lab_server import COURSE_KEY, as_instructor, lab_app
 
 from dselab.classroom import gradebook, lifecycle, recording, registry
 from dselab.classroom.layout import Layout
-from dselab.classroom.seat_session import SeatSession
-from dselab.classroom.work import ClassroomWork
+from dselab.classroom.web.seat_session import SeatSession
+from dselab.classroom.web.work import ClassroomWork
 from dselab.errors import EnvironmentProblem, UsageError
 from dselab.grading.gradebook import gradebook as check_reports
 

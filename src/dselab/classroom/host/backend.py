@@ -18,7 +18,7 @@ from dselab.classroom.host.privilege import require_root
 from dselab.classroom.host.seats import HostSeat
 from dselab.classroom.layout import Layout
 from dselab.classroom.registry import Seat
-from dselab.classroom.terminal import ShellSpec
+from dselab.classroom.web.terminal import ShellSpec
 from dselab.errors import UsageError
 
 

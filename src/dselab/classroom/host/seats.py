@@ -21,7 +21,7 @@ from dselab.classroom.host import limits, namespaces, users
 from dselab.classroom.host.toolchain import Toolchain
 from dselab.classroom.layout import Layout
 from dselab.classroom.registry import Seat
-from dselab.classroom.terminal import ShellSpec
+from dselab.classroom.web.terminal import ShellSpec
 from dselab.errors import EnvironmentProblem
 from dselab.runtime.base import LAB_NODES
 from dselab.settings import Settings

@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import BadRequest, NotFound
 
-from dselab.classroom.work import ClassroomWork
+from dselab.classroom.web.work import ClassroomWork
 from dselab.errors import DselabError, UsageError
 
 EXPORTS = {"gradebook.csv": ("csv", "text/csv"), "gradebook.html": ("html", "text/html"),

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from simple_websocket import Client
 
-from dselab.classroom import connection_caps as caps
-from dselab.classroom.auth import ClassroomAuth
-from dselab.classroom.connection_caps import CappedWSGIServer, SeatCaps
-from dselab.classroom.server import SEAT_COOKIE, make_classroom_server
-from dselab.classroom.terminal import ShellSpec
+from dselab.classroom.web import connection_caps as caps
+from dselab.classroom.web.auth import ClassroomAuth
+from dselab.classroom.web.connection_caps import CappedWSGIServer, SeatCaps
+from dselab.classroom.web.server import SEAT_COOKIE, make_classroom_server
+from dselab.classroom.web.terminal import ShellSpec
 from threaded_server import serving
 
 

@@ -15,13 +15,13 @@ from lab_server import COURSE_KEY
 from simple_websocket import ConnectionClosed
 from test_terminal_server import connect, receive_until
 
-from dselab.classroom import links
-from dselab.classroom.auth import ClassroomAuth
 from dselab.classroom.layout import Layout
-from dselab.classroom.links import LiveLinks
-from dselab.classroom.server import create_classroom_app
-from dselab.classroom.terminal import ShellSpec
-from dselab.classroom.terminal_socket import CLOSE_SESSION_ENDED
+from dselab.classroom.web import links
+from dselab.classroom.web.auth import ClassroomAuth
+from dselab.classroom.web.links import LiveLinks
+from dselab.classroom.web.server import create_classroom_app
+from dselab.classroom.web.terminal import ShellSpec
+from dselab.classroom.web.terminal_socket import CLOSE_SESSION_ENDED
 
 SEATS = ("alice", "bob")
 

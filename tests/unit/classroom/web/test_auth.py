@@ -8,8 +8,8 @@ import time
 import pytest
 from itsdangerous import TimestampSigner
 
-from dselab.classroom.auth import ClassroomAuth
-from dselab.classroom.links import LinkState
+from dselab.classroom.web.auth import ClassroomAuth
+from dselab.classroom.web.links import LinkState
 from dselab.errors import UsageError
 
 KEY = b"0123456789abcdef" * 4

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from dselab.classroom.expiry import parse_expiry, shown
+from dselab.classroom.web.expiry import parse_expiry, shown
 from dselab.errors import UsageError
 
 NOW = 2_000_000_000.0

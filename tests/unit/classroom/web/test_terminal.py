@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dselab.classroom.terminal import ShellSpec, TerminalRegistry, TerminalSession
+from dselab.classroom.web.terminal import ShellSpec, TerminalRegistry, TerminalSession
 from dselab.errors import EnvironmentProblem, UsageError
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from dselab.classroom import lifecycle, recording, registry
-from dselab.classroom.work import ClassroomWork
+from dselab.classroom.web.work import ClassroomWork
 from dselab.errors import DselabError
 from dselab.lab import Lab, Step
 from dselab.lab_session import answered_then_checked, error_result, lab_progress

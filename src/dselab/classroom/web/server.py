@@ -37,13 +37,13 @@ from werkzeug.serving import BaseWSGIServer
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from dselab import render, resources
-from dselab.classroom import connection_caps as caps
-from dselab.classroom.auth import ClassroomAuth
-from dselab.classroom.instructor_grid import add_grid_routes
-from dselab.classroom.seat_session import SeatSession
-from dselab.classroom.terminal import ShellSpec, TerminalRegistry
-from dselab.classroom.terminal_socket import CLOSE_NO_SHELL, Socket, bridge
-from dselab.classroom.work import ClassroomWork
+from dselab.classroom.web import connection_caps as caps
+from dselab.classroom.web.auth import ClassroomAuth
+from dselab.classroom.web.instructor_grid import add_grid_routes
+from dselab.classroom.web.seat_session import SeatSession
+from dselab.classroom.web.terminal import ShellSpec, TerminalRegistry
+from dselab.classroom.web.terminal_socket import CLOSE_NO_SHELL, Socket, bridge
+from dselab.classroom.web.work import ClassroomWork
 from dselab.errors import DselabError
 from dselab.settings import Settings, resolve
 from dselab.web.guards import refuse_cross_site

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from simple_websocket import ConnectionClosed
 
-from dselab.classroom.terminal import TerminalSession
+from dselab.classroom.web.terminal import TerminalSession
 from dselab.errors import UsageError
 
 FOLLOW_POLL_S = 1.0  # how often the output pump notices that the page went away

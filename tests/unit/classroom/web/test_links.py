@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from dselab.classroom import links
 from dselab.classroom.layout import Layout
-from dselab.classroom.links import LinkState, LiveLinks
+from dselab.classroom.web import links
+from dselab.classroom.web.links import LinkState, LiveLinks
 from dselab.errors import EnvironmentProblem
 
 

@@ -20,10 +20,10 @@ from dselab.catalogue import DEFAULT_LAB, get_lab
 from dselab.classroom import gradebook, lifecycle, registry, status
 from dselab.classroom.backend import SeatBackend
 from dselab.classroom.backends import open_backend
-from dselab.classroom.check_queue import CheckQueue
 from dselab.classroom.layout import Layout
 from dselab.classroom.registry import Seat
-from dselab.classroom.terminal import ShellSpec
+from dselab.classroom.web.check_queue import CheckQueue
+from dselab.classroom.web.terminal import ShellSpec
 from dselab.errors import DselabError, UsageError
 from dselab.lab import Lab, Step
 from dselab.lab_session import health_box

@@ -108,8 +108,8 @@ def test_behind_a_proxy_the_forwarded_https_origin_is_the_served_one(layout, lab
     """A TLS proxy forwards to plain HTTP: with --behind-proxy the browser's https Origin matches."""
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from dselab.classroom.server import create_classroom_app
-    from dselab.classroom.work import ClassroomWork
+    from dselab.classroom.web.server import create_classroom_app
+    from dselab.classroom.web.work import ClassroomWork
 
     app = create_classroom_app(lab_shells, AUTH, allowed_hosts={"class.example"}, work=ClassroomWork(layout, "05"))
     headers = {"Origin": "https://class.example", "Host": "class.example"}

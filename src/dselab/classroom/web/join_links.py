@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from dselab.classroom import lifecycle, links, registry
-from dselab.classroom.auth import ClassroomAuth
-from dselab.classroom.expiry import parse_expiry
+from dselab.classroom import lifecycle, registry
 from dselab.classroom.layout import Layout
+from dselab.classroom.web import links
+from dselab.classroom.web.auth import ClassroomAuth
+from dselab.classroom.web.expiry import parse_expiry
 from dselab.errors import UsageError
 
 

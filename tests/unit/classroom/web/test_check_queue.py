@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from lab_server import AUTH, SEATS, as_seat, registered_layout
 
-from dselab.classroom import check_queue, recording
-from dselab.classroom.check_queue import Busy, CheckQueue
-from dselab.classroom.server import create_classroom_app
-from dselab.classroom.terminal import ShellSpec
-from dselab.classroom.work import ClassroomWork
+from dselab.classroom import recording
+from dselab.classroom.web import check_queue
+from dselab.classroom.web.check_queue import Busy, CheckQueue
+from dselab.classroom.web.server import create_classroom_app
+from dselab.classroom.web.terminal import ShellSpec
+from dselab.classroom.web.work import ClassroomWork
 
 
 @contextmanager

@@ -25,7 +25,7 @@ from typing import Protocol
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from dselab.classroom.links import LinkState
+from dselab.classroom.web.links import LinkState
 from dselab.errors import UsageError
 
 JOIN_PURPOSE = b"dselab/classroom/join-token/v2"

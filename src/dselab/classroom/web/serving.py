@@ -10,12 +10,12 @@ from pathlib import Path
 from werkzeug.serving import BaseWSGIServer
 
 from dselab.catalogue import DEFAULT_LAB
-from dselab.classroom import links
 from dselab.classroom.backend import SeatBackend
-from dselab.classroom.join_links import live_auth
 from dselab.classroom.layout import Layout
-from dselab.classroom.server import make_classroom_server
-from dselab.classroom.work import ClassroomWork
+from dselab.classroom.web import links
+from dselab.classroom.web.join_links import live_auth
+from dselab.classroom.web.server import make_classroom_server
+from dselab.classroom.web.work import ClassroomWork
 from dselab.errors import UsageError
 from dselab.web.hosts import is_loopback
 

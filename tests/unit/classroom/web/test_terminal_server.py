@@ -13,9 +13,9 @@ import pytest
 from flask import Flask
 from simple_websocket import Client, ConnectionClosed, ConnectionError
 
-from dselab.classroom.auth import ClassroomAuth
-from dselab.classroom.links import LinkState
-from dselab.classroom.server import INSTRUCTOR_COOKIE, SEAT_COOKIE
+from dselab.classroom.web.auth import ClassroomAuth
+from dselab.classroom.web.links import LinkState
+from dselab.classroom.web.server import INSTRUCTOR_COOKIE, SEAT_COOKIE
 
 WS_HEADERS = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
               "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dselab.classroom.terminal_socket import parse_message
+from dselab.classroom.web.terminal_socket import parse_message
 from dselab.errors import UsageError
 
 
