@@ -15,13 +15,17 @@
  *   status:   0 ran, 1 busy (not run), 2 timed out, 3 refused (not run), 4 escaped (see below)
  *
  * What makes the in-process run the same as `java ... NodeTool ARGS`:
- *  - System.out and System.err are routed per request thread (Info prints to System.out itself),
- *    and the request's Output writes to the same streams, in the JVM's default charset;
- *  - System.exit (NodeTool's connect failure, Status, DescribeCluster, ...) is trapped by a
- *    SecurityManager: the request's exit code becomes that status and whatever the command prints
- *    after it is dropped, as a process that exits prints nothing more;
- *  - an exception escaping NodeTool.execute (its err() rethrows "Server is not initialized yet")
- *    would be a JVM's uncaught-exception text: status 4 asks the client to run that one cold.
+ *  - each request runs NodeTool.main itself, on a thread of its own named "main";
+ *  - System.out and System.err are routed per request thread, so nodetool's Output.CONSOLE (made
+ *    from them when it loaded) and the commands that print to System.out (Info) reach the
+ *    request's capture, in the JVM's default charset as a JVM's stdout would be;
+ *  - System.exit (main's own last call, and NodeTool's connect failure, Status, DescribeCluster,
+ *    ...) is trapped by a SecurityManager: the request's exit code becomes that status and
+ *    whatever the command prints after it is dropped, as a process that exits prints nothing more;
+ *  - stack traces (`error: ...` / `-- StackTrace --`) show one frame a JVM's would not, the
+ *    runner thread's run(): it is taken out (and "... N more" counted without it);
+ *  - an exception escaping main (NodeTool.err rethrows "Server is not initialized yet") would be
+ *    a JVM's uncaught-exception text: status 4 asks the client to run that one cold.
  * The JVM's jdk.serialFilter (nodetool_jvm.py) is a JVM-wide setting: it guards every request.
  */
 
@@ -49,13 +53,14 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
 import java.security.Permission;
 import java.util.Objects;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import jdk.net.ExtendedSocketOptions;
@@ -79,10 +84,12 @@ public final class NodetoolServer
     static final class Request
     {
         final Capture outBytes = new Capture(this), errBytes = new Capture(this);
-        final PrintStream out = new PrintStream(outBytes, true, CHARSET);
-        final PrintStream err = new PrintStream(errBytes, true, CHARSET);
+        final String[] argv;
         volatile Integer exitCode;  // set by System.exit
         volatile boolean frozen;    // after an exit or a timeout nothing more is kept
+        volatile Throwable escaped; // what left NodeTool.main other than a trapped exit
+
+        Request(String[] argv) { this.argv = argv; }
     }
 
     static final class Capture extends OutputStream
@@ -118,7 +125,7 @@ public final class NodetoolServer
         OutputStream target()
         {
             Request r = CURRENT.get();
-            return r == null ? fallback : (isOut ? r.out : r.err);
+            return r == null ? fallback : (isOut ? r.outBytes : r.errBytes);
         }
 
         @Override public void write(int b) throws IOException { target().write(b); }
@@ -175,11 +182,12 @@ public final class NodetoolServer
         UserPrincipal owner = Files.getOwner(socket, LinkOption.NOFOLLOW_LINKS);
         Object socketKey = Files.readAttributes(socket, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
 
-        // Load nodetool's classes now: the first request is then as quick as the next.
+        // Load nodetool's classes now (Output.CONSOLE takes the routed System.out/err as it loads):
+        // the first request is then about as quick as the next.
         Class.forName("org.apache.cassandra.tools.NodeTool");
+        Class.forName("org.apache.cassandra.tools.Output");
 
-        ExecutorService runners = new ThreadPoolExecutor(0, workers, 60, TimeUnit.SECONDS, new SynchronousQueue<>(),
-                                                         daemon("nodetool-run"));
+        Semaphore runners = new Semaphore(workers);
         ExecutorService connections = new ThreadPoolExecutor(0, MAX_CONNECTIONS, 60, TimeUnit.SECONDS,
                                                              new SynchronousQueue<>(), daemon("nodetool-conn"));
         Thread watch = new Thread(() -> watch(server, socket, socketKey, clusterRoot, idleNanos, log), "nodetool-watch");
@@ -320,7 +328,7 @@ public final class NodetoolServer
         return false;
     }
 
-    static void answer(SocketChannel channel, UserPrincipal owner, ExecutorService runners)
+    static void answer(SocketChannel channel, UserPrincipal owner, Semaphore runners)
     {
         inFlight.incrementAndGet();
         try (channel)
@@ -359,37 +367,34 @@ public final class NodetoolServer
                 send(reply, REFUSED, 0, new byte[0], e.toString().getBytes(StandardCharsets.UTF_8));
                 return;
             }
-            Request request = new Request();
-            Future<Integer> run;
-            try
-            {
-                run = runners.submit(() -> runNodetool(request, argv));
-            }
-            catch (RejectedExecutionException e)
+            Request request = new Request(argv);
+            if (!runners.tryAcquire())
             {
                 send(reply, BUSY, 0, new byte[0], new byte[0]);
                 return;
             }
+            Runner runner = new Runner(request, runners);
+            runner.start();
+            runner.join(Math.max(1, timeoutMs));
             int status = RAN;
-            int exit;
-            try
-            {
-                exit = run.get(Math.max(1, timeoutMs), TimeUnit.MILLISECONDS);
-            }
-            catch (TimeoutException e)
+            int exit = 0;
+            if (runner.isAlive())
             {
                 request.frozen = true;
-                run.cancel(true);
+                runner.interrupt();
                 status = TIMED_OUT;
                 exit = -1;
             }
-            catch (java.util.concurrent.ExecutionException e)
+            else if (request.exitCode == null)
             {
-                request.frozen = true;
-                status = ESCAPED;
+                status = ESCAPED;  // main returned without System.exit: not what a JVM would print
                 exit = -1;
             }
-            send(reply, status, exit, request.outBytes.taken(), request.errBytes.taken());
+            else
+            {
+                exit = request.exitCode;
+            }
+            send(reply, status, exit, request.outBytes.taken(), withoutRunnerFrames(request.errBytes.taken()));
         }
         catch (IOException | InterruptedException e)
         {
@@ -402,47 +407,81 @@ public final class NodetoolServer
         }
     }
 
-    static int runNodetool(Request request, String[] argv)
+    /**
+     * Runs NodeTool.main on a thread of its own named "main", as the nodetool JVM does: main ends in
+     * System.exit (trapped: the request's exit code), prints through Output.CONSOLE, whose streams are
+     * System.out/err as they were when it loaded, that is the routed ones. The only frame a stack
+     * trace shows that a JVM's would not is this run(): withoutRunnerFrames takes it out.
+     */
+    static final class Runner extends Thread
     {
-        CURRENT.set(request);
-        try
+        final Request request;
+        final Semaphore slots;
+
+        Runner(Request request, Semaphore slots)
         {
-            int status;
+            super("main");
+            setDaemon(true);
+            this.request = request;
+            this.slots = slots;
+        }
+
+        @Override public void run()
+        {
+            CURRENT.set(request);
             try
             {
-                status = new org.apache.cassandra.tools.NodeTool(new Probes(),
-                        new org.apache.cassandra.tools.Output(request.out, request.err)).execute(argv);
+                org.apache.cassandra.tools.NodeTool.main(request.argv);
             }
-            catch (RuntimeException | Error e)
+            catch (Throwable t)
             {
                 if (request.exitCode == null)
-                    throw e;  // escaped: status 4
-                status = -1;  // after a trapped exit: its status is kept below
+                    request.escaped = t;
             }
-            request.out.flush();
-            request.err.flush();
-            Integer exit = request.exitCode;
-            return exit != null ? exit : status;
-        }
-        finally
-        {
-            CURRENT.remove();
+            finally
+            {
+                CURRENT.remove();
+                slots.release();
+            }
         }
     }
 
-    /** nodetool's own NodeProbeFactory is package-private; this does what it does. */
-    static final class Probes implements org.apache.cassandra.tools.INodeProbeFactory
-    {
-        @Override public org.apache.cassandra.tools.NodeProbe create(String host, int port) throws IOException
-        {
-            return new org.apache.cassandra.tools.NodeProbe(host, port);
-        }
+    static final Pattern RUNNER_FRAME = Pattern.compile("\\tat NodetoolServer\\$Runner\\.run\\(NodetoolServer\\.java:\\d+\\)\\r?\\n");
+    static final Pattern MORE = Pattern.compile("\\t\\.\\.\\. (\\d+) more(\\r?\\n)");
 
-        @Override public org.apache.cassandra.tools.NodeProbe create(String host, int port, String username,
-                                                                   String password) throws IOException
+    /** stderr with the Runner's frame taken out of stack traces, and "... N more" counted without it. */
+    static byte[] withoutRunnerFrames(byte[] err)
+    {
+        String text = new String(err, CHARSET);
+        if (!text.contains("NodetoolServer$Runner.run("))
+            return err;
+        StringBuilder out = new StringBuilder(text.length());
+        boolean oursAtBottom = false;
+        int start = 0;
+        while (start < text.length())
         {
-            return new org.apache.cassandra.tools.NodeProbe(host, port, username, password);
+            int end = text.indexOf('\n', start);
+            end = end < 0 ? text.length() : end + 1;
+            String line = text.substring(start, end);
+            start = end;
+            if (RUNNER_FRAME.matcher(line).matches())
+            {
+                oursAtBottom = true;
+                continue;
+            }
+            Matcher more = MORE.matcher(line);
+            if (oursAtBottom && more.matches())
+            {
+                int n = Integer.parseInt(more.group(1)) - 1;
+                if (n > 0)
+                    out.append("\t... ").append(n).append(" more").append(more.group(2));
+                continue;
+            }
+            if (!line.startsWith("\t") && !line.startsWith("Caused by: ") && !line.startsWith("Suppressed: "))
+                oursAtBottom = false;  // a new top-level trace (or plain text)
+            out.append(line);
         }
+        return out.toString().getBytes(CHARSET);
     }
 
     static void send(DataOutputStream reply, int status, int exit, byte[] out, byte[] err) throws IOException
