@@ -51,7 +51,8 @@ def timed(argv: list[str], env: dict[str, str], cwd: Path) -> float:
     proc = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, check=False)
     elapsed = time.monotonic() - t0
     if proc.returncode != 0:
-        raise SystemExit(f"benchmark: {' '.join(argv)} failed ({proc.returncode}): {proc.stdout[-400:]} {proc.stderr[-400:]}")
+        raise SystemExit(f"benchmark: {' '.join(argv)} failed ({proc.returncode}): "
+                         f"{proc.stdout[-400:]} {proc.stderr[-400:]}")
     return elapsed
 
 
@@ -82,7 +83,7 @@ def main() -> None:
         both(f"check_05_{number}_{step_id}", [sys.executable, "-m", "dselab", "check", "05", number])
 
     results: dict[str, object] = {
-        "command": "BENCH_RUNS=%d .venv/bin/python benchmarks/warm_nodetool.py" % RUNS,
+        "command": f"BENCH_RUNS={RUNS} .venv/bin/python benchmarks/warm_nodetool.py",
         "runs_each_way": RUNS, "cpus": os.cpu_count(), "load_average_at_end": [round(x, 1) for x in os.getloadavg()],
         "note": "cold = DSELAB_WARM_NODETOOL=0 (a JVM per nodetool call); warm = the cluster's nodetool server; "
                 "wall time of a fresh process each, cold and warm alternating; a shared 2-core machine: noisy",

@@ -18,13 +18,12 @@ import click
 
 from dselab import paths, service
 from dselab.cli_context import loaded_settings
-from dselab.nodetool_args import validate as validate_nodetool_args
 from dselab.errors import EXIT_CHECK_FAILED, EXIT_USAGE, DselabError, UsageError
+from dselab.nodetool_args import validate as validate_nodetool_args
 from dselab.outcomes import CheckStatus
 from dselab.progress import Console
 from dselab.runtime.base import SEED
 from dselab.settings import RUNTIME, current
-
 
 
 class FriendlyGroup(click.Group):

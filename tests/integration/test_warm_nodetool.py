@@ -16,14 +16,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
 import pytest
+from conftest import RUNTIME
 
 from dselab import service
 from dselab.lab_folder import working_folder
 from dselab.runtime import nodetool_server
 from dselab.runtime.base import CommandResult
 from dselab.runtime.local import NODETOOL_MAIN, LocalRuntime
-
-from conftest import RUNTIME
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(RUNTIME != "local", reason="the warm nodetool is the local runtime's")]
@@ -101,7 +100,8 @@ def test_snapshot_list_and_clear_are_the_same(two_ways: TwoWays) -> None:
     cold("clearsnapshot", "-t", "lab_backup", "training")
     made_cold = cold("snapshot", "training", "-t", "lab_backup")
     assert made_cold.returncode == 0, made_cold.stderr
-    again_warm, again_cold = warm("snapshot", "training", "-t", "lab_backup"), cold("snapshot", "training", "-t", "lab_backup")
+    again_warm = warm("snapshot", "training", "-t", "lab_backup")
+    again_cold = cold("snapshot", "training", "-t", "lab_backup")
     same(again_cold, again_warm)  # "Snapshot lab_backup already exists", its stack trace included
     assert again_warm.returncode == 2 and "-- StackTrace --" in again_warm.stderr
     listed = same_read(two_ways, "listsnapshots")

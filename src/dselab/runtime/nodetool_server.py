@@ -160,14 +160,14 @@ def read_reply(sock: socket.socket) -> Reply:
 def as_text(data: bytes) -> str:
     """Bytes as `subprocess.run(..., text=True)` gives a child's output: the locale's encoding, universal newlines."""
     wrapper = io.TextIOWrapper(io.BytesIO())
-    text = data.decode(wrapper.encoding, wrapper.errors)
+    text = data.decode(wrapper.encoding, wrapper.errors or "strict")
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _peer_uid(sock: socket.socket) -> int:
     creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     _pid, uid, _gid = struct.unpack("3i", creds)
-    return uid
+    return int(uid)
 
 
 def _connect(path: Path) -> socket.socket | None:

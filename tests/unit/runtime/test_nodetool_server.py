@@ -262,3 +262,62 @@ def test_off_by_setting_and_for_an_observer(home: Path, stand_in: Any, monkeypat
     monkeypatch.setattr(rt, "_java_tool", lambda *a, **k: cold.append(a) or "cold")
     assert rt.nodetool("dse-seed", ["status"]) == "cold"
     assert server.seen == [] and len(cold) == 1
+
+
+# -- `dselab nodetool` without the CLI (dselab.entry) -----------------------------------------
+
+@pytest.mark.parametrize(("argv", "parsed"), [
+    (["status"], ("dse-seed", ["status"])),
+    (["--node", "dse-node-1", "--", "snapshot", "-t", "x"], ("dse-node-1", ["snapshot", "-t", "x"])),
+    (["--node=dse-node-2", "info"], ("dse-node-2", ["info"])),
+    (["--", "-h"], ("dse-seed", ["-h"])),
+    (["--help"], None), (["-x", "status"], None),
+])
+def test_the_fast_path_reads_the_command_line_as_the_cli_does(argv: list[str], parsed: Any) -> None:
+    from dselab import entry
+
+    assert entry._parse(argv) == parsed
+
+
+def fast_env(monkeypatch: pytest.MonkeyPatch, home: Path, **extra: str) -> None:
+    monkeypatch.delenv("DSELAB_TOOLS_CONF", raising=False)
+    monkeypatch.delenv("DSELAB_WARM_NODETOOL", raising=False)
+    for name, value in {"DSELAB_HOME": str(home), "DSELAB_RUNTIME": "local", "DSELAB_LOOPBACK": "127.0.91",
+                        "DSELAB_JMX_BASE": "12600", **extra}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(LocalRuntime, "is_running", lambda self, node: True)
+
+
+def test_the_fast_path_prints_the_servers_answer(home: Path, stand_in: Any, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from dselab import entry
+
+    fast_env(monkeypatch, home)
+    server = stand_in(lambda ms, argv: reply(ns.RAN, 2, b"out\r\n", b"error: x\n"))
+    assert entry.fast_nodetool(["--node", "dse-node-1", "flush", "nope"]) == 2
+    assert capsys.readouterr() == ("out\n", "error: x\n")
+    assert server.seen[0][1] == ["-h", "127.0.0.1", "-p", "12700", "flush", "nope"]
+
+
+@pytest.mark.parametrize(("argv", "extra"), [
+    (["status"], {"DSELAB_WARM_NODETOOL": "0"}), (["status"], {"DSELAB_TOOLS_CONF": "/srv/tools"}),
+    (["status"], {"DSELAB_RUNTIME": "docker"}), (["snapshot", "-t", "a;b"], {}), (["--node", "nope", "status"], {}),
+    (["status"], {"DSELAB_JMX_BASE": "bad"}),
+])
+def test_anything_else_is_the_clis(home: Path, stand_in: Any, monkeypatch: pytest.MonkeyPatch,
+                                   argv: list[str], extra: dict[str, str]) -> None:
+    from dselab import entry
+
+    fast_env(monkeypatch, home, **extra)
+    server = stand_in(lambda ms, argv: reply(ns.RAN, 0, b"warm\n", b""))
+    assert entry.fast_nodetool(argv) is None
+    assert server.seen == []
+
+
+def test_a_node_that_is_down_is_the_clis_to_report(home: Path, stand_in: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dselab import entry
+
+    fast_env(monkeypatch, home)
+    monkeypatch.setattr(LocalRuntime, "is_running", lambda self, node: False)
+    server = stand_in(lambda ms, argv: reply(ns.RAN, 0, b"warm\n", b""))
+    assert entry.fast_nodetool(["status"]) is None and server.seen == []
