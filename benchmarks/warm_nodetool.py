@@ -62,9 +62,9 @@ def main() -> None:
     base = service.student_settings(ws)
     envs = {mode: service.student_env(replace(base, warm_nodetool=mode == "warm")) for mode in ("cold", "warm")}
     folder = working_folder()
-    where = nodetool_server.place(base.home, "lab")
-    subprocess.run(["./scripts/nodetool.sh", "version"], env=envs["warm"], cwd=folder, capture_output=True, check=False)
-    if not nodetool_server.wait_ready(where, 120):
+    where = nodetool_server.place(base.home, "lab")  # the runtime's warm_nodetool_place()
+    launch = ws.runtime.warm_nodetool_launch(ws.runtime.spec("dse-seed"))  # type: ignore[attr-defined]
+    if not nodetool_server.wait_ready(where, 180, launch):
         raise SystemExit(f"benchmark: the warm nodetool server did not start (see {where.log})")
 
     samples: dict[str, list[float]] = {}

@@ -51,8 +51,8 @@ class TwoWays:
 @pytest.fixture(scope="module")
 def two_ways(lab_workspace: service.Workspace) -> Iterator[TwoWays]:
     ways = TwoWays(lab_workspace)
-    lab_workspace.runtime.nodetool(NODE, ["version"])  # starts the server in the background
-    assert nodetool_server.wait_ready(ways.where, 120), ways.where.log.read_text()
+    launch = ways.warm.warm_nodetool_launch(ways.warm.spec(NODE))
+    assert nodetool_server.wait_ready(ways.where, 180, launch), ways.where.log.read_text()
     yield ways
 
 

@@ -211,18 +211,21 @@ class LocalRuntime(CommonRuntime):
         the JVM per call (a server in the seat's folders would be the seat's to replace)."""
         if not self.config.warm_nodetool or self.config.tools_conf is not None:
             return None
-
-        def launch() -> nodetool_server.Launch:
-            conf = tools_conf_dir(spec)
-            return nodetool_server.Launch(
-                java=preflight.java_binary(self.config.java_home), jvm_args=tuple(tool_jvm_args(conf, nodetool=True)),
-                classpath=f"{conf}:{self.dist.classpath}", cassandra_version=self.dist.version, cache=self.config.cache,
-                cluster_root=self.root)
-
         try:
-            return nodetool_server.run(nodetool_server.place(self.settings.home, self.cluster), argv, timeout, launch)
+            return nodetool_server.run(self.warm_nodetool_place(), argv, timeout, lambda: self.warm_nodetool_launch(spec))
         except nodetool_server.TimedOut:
             raise self.timeout_error(spec.name, timeout, f"`nodetool {' '.join(argv[4:])}`") from None
+
+    def warm_nodetool_place(self) -> nodetool_server.Place:
+        return nodetool_server.place(self.settings.home, self.cluster)
+
+    def warm_nodetool_launch(self, spec: NodeSpec) -> nodetool_server.Launch:
+        """How this cluster's warm nodetool server starts: nodetool's own JVM flags and classpath."""
+        conf = tools_conf_dir(spec)
+        return nodetool_server.Launch(
+            java=preflight.java_binary(self.config.java_home), jvm_args=tuple(tool_jvm_args(conf, nodetool=True)),
+            classpath=f"{conf}:{self.dist.classpath}", cassandra_version=self.dist.version, cache=self.config.cache,
+            cluster_root=self.root)
 
     def tool(self, node: str, tool: str, args: Sequence[str],
              timeout: float = COMMAND_TIMEOUT_S) -> CommandResult:

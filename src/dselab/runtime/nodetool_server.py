@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -53,6 +54,7 @@ RAN, BUSY, TIMED_OUT, REFUSED, ESCAPED = range(5)
 IDLE_EXIT_S = 900  # a lab session's pauses; a class's seats each keep one while they work
 WORKERS = 4  # nodetool runs at once in one server (a check asks three nodes at once)
 CONNECT_TIMEOUT_S = 1.0
+RESTART_PAUSE_S = 10.0  # after a start, the next one waits this long (see _started_lately)
 MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes
 MAX_REPLY_BYTES = 128 << 20
 # Commands never sent to the warm server: sjk runs JVM tooling inside the nodetool JVM itself.
@@ -210,12 +212,24 @@ def _take_lock(where: Place) -> int | None:
     return fd
 
 
-def start(where: Place, launch: Launch) -> bool:
-    """Start the cluster's server in the background unless one is running or starting. True: started."""
+def _started_lately(where: Place) -> bool:
+    """A server was started (or wrote its last line) less than RESTART_PAUSE_S ago: one that cannot
+    run here (a JDK without a SecurityManager, say) is not started again at every call."""
+    try:
+        return time.time() - where.log.stat().st_mtime < RESTART_PAUSE_S
+    except OSError:
+        return False
+
+
+def start(where: Place, launch: Launch, force: bool = False) -> bool:
+    """Start the cluster's server in the background unless one is running or starting (or one was
+    started lately, unless `force`). True: started."""
     fd = _take_lock(where)
     if fd is None:
         return False
     try:
+        if not force and _started_lately(where):
+            return False
         if where.socket.exists():
             sock = _connect(where.socket)
             if sock is not None:  # a server that was started without the lock (an older dselab): keep it
@@ -234,16 +248,17 @@ def start(where: Place, launch: Launch) -> bool:
         os.close(fd)  # the launcher (then the server) holds the lock through its own copy
 
 
-def wait_ready(where: Place, timeout_s: float = 60.0) -> bool:
-    """Poll until the server answers (tests and benchmarks; the runtime never waits)."""
-    import time
-
+def wait_ready(where: Place, timeout_s: float = 60.0, launch: Launch | None = None) -> bool:
+    """Poll until the server answers, starting it with `launch` if none is (tests and benchmarks:
+    the runtime never waits)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         sock = _connect(where.socket)
         if sock is not None:
             sock.close()
             return True
+        if launch is not None:
+            start(where, launch, force=True)
         time.sleep(0.1)
     return False
 

@@ -181,6 +181,21 @@ def test_the_start_lock_lets_one_caller_start_a_server(home: Path, monkeypatch: 
     assert spawned[0][5] == str(where.socket)
 
 
+def test_a_server_started_lately_is_not_started_again_at_every_call(home: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server that cannot run here dies at once: the next calls run cold instead of each starting one."""
+    spawned: list[object] = []
+    monkeypatch.setattr(ns.subprocess, "Popen",
+                        lambda argv, **kw: spawned.append(argv) or type("P", (), {"wait": lambda self: 0})())
+    where = ns.place(home, "lab")
+    assert ns.usable(where)
+    assert ns.start(where, LAUNCH) is True  # writes the log
+    assert ns.start(where, LAUNCH) is False and len(spawned) == 1
+    assert ns.start(where, LAUNCH, force=True) is True and len(spawned) == 2
+    os.utime(where.log, (0, 0))
+    assert ns.start(where, LAUNCH) is True and len(spawned) == 3
+
+
 def test_a_stale_socket_is_removed_before_a_start(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ns.subprocess, "Popen", lambda argv, **kw: type("P", (), {"wait": lambda self: 0})())
     where = ns.place(home, "lab")
