@@ -103,9 +103,12 @@ def place(home: Path, cluster: str) -> Place:
 
 
 def _own_folder(folder: Path) -> bool:
-    """The folder exists (made 0700 if missing), is no link, is ours, and no one else may write or enter it."""
+    """The folder exists (made 0700 if missing), is no link, is ours, and no one else may write or enter it.
+    Nothing is made in a home that is not ours (root reading a seat's cluster leaves no trace there)."""
     try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if os.lstat(folder.parent).st_uid != os.geteuid():
+            return False
+        folder.mkdir(mode=0o700, exist_ok=True)
         info = os.lstat(folder)
     except OSError:
         return False

@@ -336,3 +336,12 @@ def test_a_node_that_is_down_is_the_clis_to_report(home: Path, stand_in: Any, mo
     monkeypatch.setattr(LocalRuntime, "is_running", lambda self, node: False)
     server = stand_in(lambda ms, argv: reply(ns.RAN, 0, b"warm\n", b""))
     assert entry.fast_nodetool(["status"]) is None and server.seen == []
+
+
+def test_nothing_is_made_in_a_home_that_is_not_ours(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Root (or an observer) reading a seat's cluster neither uses nor makes a server folder in the seat's home."""
+    started = no_start(monkeypatch)
+    real = os.geteuid()
+    monkeypatch.setattr(ns.os, "geteuid", lambda: real + 1)
+    assert ns.run(ns.place(home, "lab"), ["status"], 5, lambda: LAUNCH) is None
+    assert started == [] and not (home / "run").exists()
