@@ -57,8 +57,12 @@ CONNECT_TIMEOUT_S = 1.0
 RESTART_PAUSE_S = 10.0  # after a start, the next one waits this long (see _started_lately)
 MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes
 MAX_REPLY_BYTES = 128 << 20
-# Commands never sent to the warm server: sjk runs JVM tooling inside the nodetool JVM itself.
-COLD_ONLY = frozenset({"sjk"})
+# Never sent to the warm server: sjk runs JVM tooling inside the nodetool JVM itself; help (and
+# nodetool without a command, which prints help) lists the global options in the order of a HashMap
+# keyed by airline's OptionMetadata, whose hash takes an enum's identity hash: the same in every
+# fresh JVM, another in a long-lived one (measured: `help` printed -pwf before -pp warm).
+COLD_ONLY = frozenset({"sjk", "help"})
+PREFIX_ARGS = 4  # every argv starts with -h HOST -p PORT: no more means no command
 SERVER_JVM_FLAGS = ["-Djava.security.manager=allow", "-XX:+UseSerialGC", "-Xss512k"]
 
 
@@ -307,11 +311,11 @@ def launch_main(fd: int, socket_path: str, spec: str) -> None:
 
 def run(where: Place, argv: Sequence[str], timeout_s: float,
         launch: Callable[[], Launch] | None = None) -> Reply | None:
-    """nodetool `argv` through the cluster's warm server: its reply (status RAN), or None to run it
-    cold (no server, busy, refused, a reply that would differ from a JVM's). Raises TimedOut when
+    """nodetool `argv` (-h HOST -p PORT ARGS) through the cluster's warm server: its reply (status
+    RAN), or None to run it cold (no server, busy, refused, a reply that would differ from a JVM's). Raises TimedOut when
     the server ran it past `timeout_s`. With no server running and `launch` given, one is started
     in the background for the next call."""
-    if COLD_ONLY.intersection(argv) or not usable(where):
+    if COLD_ONLY.intersection(argv) or len(argv) <= PREFIX_ARGS or not usable(where):
         return None
     reply = ask(where, argv, timeout_s)
     if reply is None:

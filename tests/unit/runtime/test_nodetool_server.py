@@ -22,6 +22,7 @@ from dselab.runtime.local import LocalRuntime
 from dselab.runtime.local_settings import LocalSettings
 from dselab.settings import Settings
 
+P = ["-h", "127.0.0.1", "-p", "7155"]  # every call's prefix
 LAUNCH = ns.Launch(java="/usr/bin/java", jvm_args=("-Xmx256m",), classpath="/conf:/lib/*", cassandra_version="5.0.9",
                    cache=Path("/nonexistent-cache"), cluster_root=Path("/nonexistent-root"))
 
@@ -109,7 +110,7 @@ def test_a_request_carries_the_timeout_and_every_argument_as_utf8(home: Path, st
 def test_exit_codes_and_both_streams_come_back_as_nodetool_gave_them(home: Path, stand_in: Any) -> None:
     err = b"error: Keyspace [nope] does not exist.\n-- StackTrace --\n"
     stand_in(lambda ms, argv: reply(ns.RAN, 2, b"", err))
-    got = ns.run(ns.place(home, "lab"), ["flush", "nope"], 5)
+    got = ns.run(ns.place(home, "lab"), P + ["flush", "nope"], 5)
     assert got is not None and (got.returncode, got.stdout, got.stderr) == (2, b"", err)
 
 
@@ -120,24 +121,26 @@ def test_text_is_decoded_as_a_child_processes_output_would_be() -> None:
 @pytest.mark.parametrize("status", [ns.BUSY, ns.REFUSED, ns.ESCAPED])
 def test_a_reply_that_did_not_run_the_command_means_run_it_cold(home: Path, stand_in: Any, status: int) -> None:
     stand_in(lambda ms, argv: reply(status, -1, b"", b"partial"))
-    assert ns.run(ns.place(home, "lab"), ["status"], 5) is None
+    assert ns.run(ns.place(home, "lab"), P + ["status"], 5) is None
 
 
 def test_a_timeout_is_the_callers_timeout_not_a_second_run(home: Path, stand_in: Any) -> None:
     stand_in(lambda ms, argv: reply(ns.TIMED_OUT, -1, b"", b""))
     with pytest.raises(ns.TimedOut):
-        ns.run(ns.place(home, "lab"), ["repair"], 1)
+        ns.run(ns.place(home, "lab"), P + ["repair"], 1)
 
 
 @pytest.mark.parametrize("answer", [b"", b"HTTP/1.1 400\r\n", ns.MAGIC + b"\x00"])
 def test_a_broken_or_foreign_reply_means_run_it_cold(home: Path, stand_in: Any, answer: bytes) -> None:
     stand_in(lambda ms, argv: answer)
-    assert ns.run(ns.place(home, "lab"), ["status"], 5) is None
+    assert ns.run(ns.place(home, "lab"), P + ["status"], 5) is None
 
 
-def test_sjk_is_never_sent(home: Path, stand_in: Any) -> None:
+@pytest.mark.parametrize("args", [["sjk", "ttop"], ["help"], ["help", "snapshot"], []])
+def test_sjk_and_help_are_never_sent(home: Path, stand_in: Any, args: list[str]) -> None:
+    """help's global options come in an order a long-lived JVM does not reproduce: help runs cold."""
     server = stand_in(lambda ms, argv: reply(ns.RAN, 0, b"", b""))
-    assert ns.run(ns.place(home, "lab"), ["sjk", "ttop"], 5) is None
+    assert ns.run(ns.place(home, "lab"), ["-h", "127.0.0.1", "-p", "7155", *args], 5) is None
     assert server.seen == []
 
 
@@ -145,9 +148,9 @@ def test_sjk_is_never_sent(home: Path, stand_in: Any) -> None:
 
 def test_no_server_runs_cold_and_starts_one_in_the_background(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     started = no_start(monkeypatch)
-    assert ns.run(ns.place(home, "lab"), ["status"], 5, lambda: LAUNCH) is None
+    assert ns.run(ns.place(home, "lab"), P + ["status"], 5, lambda: LAUNCH) is None
     assert started == [LAUNCH]
-    assert ns.run(ns.place(home, "lab"), ["status"], 5) is None  # no launch given: nothing started
+    assert ns.run(ns.place(home, "lab"), P + ["status"], 5) is None  # no launch given: nothing started
     assert started == [LAUNCH]
 
 
@@ -156,7 +159,7 @@ def test_a_launch_that_cannot_be_built_still_runs_cold(home: Path) -> None:
 
     def broken() -> ns.Launch:
         raise EnvironmentProblem("no Cassandra")
-    assert ns.run(ns.place(home, "lab"), ["status"], 5, broken) is None
+    assert ns.run(ns.place(home, "lab"), P + ["status"], 5, broken) is None
 
 
 def test_the_start_lock_lets_one_caller_start_a_server(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -215,9 +218,9 @@ def test_a_folder_others_may_enter_or_write_is_not_used(home: Path, stand_in: An
     stand_in(lambda ms, argv: reply(ns.RAN, 0, b"fake\n", b""))
     where = ns.place(home, "lab")
     where.folder.chmod(0o770)
-    assert ns.run(where, ["status"], 5, lambda: LAUNCH) is None and started == []
+    assert ns.run(where, P + ["status"], 5, lambda: LAUNCH) is None and started == []
     where.folder.chmod(0o700)
-    assert ns.run(where, ["status"], 5) is not None
+    assert ns.run(where, P + ["status"], 5) is not None
 
 
 def test_a_folder_that_is_a_link_is_not_used(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -225,14 +228,14 @@ def test_a_folder_that_is_a_link_is_not_used(home: Path, monkeypatch: pytest.Mon
     elsewhere = home / "elsewhere"
     elsewhere.mkdir(mode=0o700)
     (home / "run").symlink_to(elsewhere)
-    assert ns.run(ns.place(home, "lab"), ["status"], 5, lambda: LAUNCH) is None and started == []
+    assert ns.run(ns.place(home, "lab"), P + ["status"], 5, lambda: LAUNCH) is None and started == []
 
 
 def test_a_server_of_another_user_is_not_asked(home: Path, stand_in: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     server = stand_in(lambda ms, argv: reply(ns.RAN, 0, b"fake\n", b""))
     real = ns._peer_uid
     monkeypatch.setattr(ns, "_peer_uid", lambda sock: real(sock) + 1)
-    assert ns.run(ns.place(home, "lab"), ["status"], 5) is None
+    assert ns.run(ns.place(home, "lab"), P + ["status"], 5) is None
     assert server.seen == []
 
 
@@ -343,5 +346,5 @@ def test_nothing_is_made_in_a_home_that_is_not_ours(home: Path, monkeypatch: pyt
     started = no_start(monkeypatch)
     real = os.geteuid()
     monkeypatch.setattr(ns.os, "geteuid", lambda: real + 1)
-    assert ns.run(ns.place(home, "lab"), ["status"], 5, lambda: LAUNCH) is None
+    assert ns.run(ns.place(home, "lab"), P + ["status"], 5, lambda: LAUNCH) is None
     assert started == [] and not (home / "run").exists()
