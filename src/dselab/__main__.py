@@ -1,5 +1,5 @@
 """`python -m dselab` is the `dselab` command."""
 
-from dselab.cli import main
+from dselab.entry import main
 
 main()

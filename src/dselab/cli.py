@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,14 +19,11 @@ import click
 from dselab import paths, service
 from dselab.cli_context import loaded_settings
 from dselab.errors import EXIT_CHECK_FAILED, EXIT_USAGE, DselabError, UsageError
+from dselab.nodetool_args import validate as validate_nodetool_args
 from dselab.outcomes import CheckStatus
 from dselab.progress import Console
 from dselab.runtime.base import SEED
 from dselab.settings import RUNTIME, current
-
-# A snapshot tag or other nodetool value must be a plain word: no shell metacharacters, no paths.
-SAFE_TAG = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
-TAG_FLAGS = {"-t", "--tag"}
 
 
 class FriendlyGroup(click.Group):
@@ -124,23 +120,12 @@ def status(as_json: bool) -> None:
     _print_status(workspace(progress=False), as_json)
 
 
-def _validate_nodetool_args(args: tuple[str, ...]) -> None:
-    for i, arg in enumerate(args):
-        tag = args[i + 1] if arg in TAG_FLAGS and i + 1 < len(args) else None
-        if arg.startswith("--tag="):
-            tag = arg.split("=", 1)[1]
-        if tag is not None and not SAFE_TAG.match(tag):
-            raise UsageError(f"snapshot tag {tag!r} is not allowed: use letters, digits, _ . - only")
-        if ".." in arg or any(c in arg for c in ";|&$`<>\n"):
-            raise UsageError(f"argument {arg!r} contains characters nodetool never needs (; | & $ ` < > ..)")
-
-
 @main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.option("--node", default=SEED, show_default=True, help="Node to run nodetool on.")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def nodetool(node: str, args: tuple[str, ...]) -> None:
     """Run nodetool ARGS on a node, e.g. `dselab nodetool snapshot training -t lab_backup`."""
-    _validate_nodetool_args(args)
+    validate_nodetool_args(args)  # the warm fast path (dselab.entry) checks the same
     ws = workspace(progress=False)
     result = ws.runtime.nodetool(node, list(args))
     click.echo(result.stdout, nl=False)

@@ -27,3 +27,9 @@ def test_the_content_folders_travel_as_dselab_content() -> None:
     for sub in (p for p in (CHECKOUT / "site").rglob("*") if p.is_dir() and not p.is_relative_to(vendored)):
         name = "dselab.content." + ".".join(sub.relative_to(CHECKOUT).parts)
         assert name in listed, f"list {name} in pyproject.toml (setuptools warns about unlisted data folders)"
+
+
+def test_the_warm_nodetool_source_travels_with_the_runtime() -> None:
+    """runtime/nodetool_server.py compiles java/NodetoolServer.java on first use: it must be in the wheel."""
+    assert "java/*.java" in SETUPTOOLS["package-data"]["dselab.runtime"]
+    assert (CHECKOUT / "src" / "dselab" / "runtime" / "java" / "NodetoolServer.java").is_file()

@@ -25,7 +25,7 @@ import psutil
 
 from dselab.errors import EnvironmentProblem, UsageError
 from dselab.progress import Progress
-from dselab.runtime import distribution, preflight, processes, safe_files
+from dselab.runtime import distribution, nodetool_server, preflight, processes, safe_files
 from dselab.runtime.base import COMMAND_TIMEOUT_S, CommandResult, FileEntry, NodeStatus
 from dselab.runtime.common import STOP_GRACE_S, CommonRuntime, last_lines
 from dselab.runtime.local_config import (
@@ -242,8 +242,34 @@ class LocalRuntime(CommonRuntime):
 
     def nodetool(self, node: str, args: Sequence[str], timeout: float = COMMAND_TIMEOUT_S) -> CommandResult:
         spec = self.require_running(node)
-        return self._java_tool(spec, NODETOOL_MAIN, ["-h", "127.0.0.1", "-p", str(spec.jmx_port), *args],
-                               ("nodetool", *args), timeout)
+        argv = ["-h", "127.0.0.1", "-p", str(spec.jmx_port), *args]
+        warm = self._warm_nodetool(spec, argv, timeout)
+        if warm is not None:
+            return CommandResult(("nodetool", *args), warm.returncode, nodetool_server.as_text(warm.stdout),
+                                 nodetool_server.as_text(warm.stderr))
+        return self._java_tool(spec, NODETOOL_MAIN, argv, ("nodetool", *args), timeout)
+
+    def _warm_nodetool(self, spec: NodeSpec, argv: Sequence[str], timeout: float) -> nodetool_server.Reply | None:
+        """The cluster's warm nodetool server's answer, or None to start a JVM (runtime/nodetool_server.py).
+        Never with a tools config set: that is a classroom observer reading a seat's cluster, which keeps
+        the JVM per call (a server in the seat's folders would be the seat's to replace)."""
+        if not self.config.warm_nodetool or self.config.tools_conf is not None:
+            return None
+        try:
+            return nodetool_server.run(self.warm_nodetool_place(), argv, timeout, lambda: self.warm_nodetool_launch(spec))
+        except nodetool_server.TimedOut:
+            raise self.timeout_error(spec.name, timeout, f"`nodetool {' '.join(argv[4:])}`") from None
+
+    def warm_nodetool_place(self) -> nodetool_server.Place:
+        return nodetool_server.place(self.settings.home, self.cluster)
+
+    def warm_nodetool_launch(self, spec: NodeSpec) -> nodetool_server.Launch:
+        """How this cluster's warm nodetool server starts: nodetool's own JVM flags and classpath."""
+        conf = tools_conf_dir(spec)
+        return nodetool_server.Launch(
+            java=preflight.java_binary(self.config.java_home), jvm_args=tuple(tool_jvm_args(conf, nodetool=True)),
+            classpath=f"{conf}:{self.dist.classpath}", cassandra_version=self.dist.version, cache=self.config.cache,
+            cluster_root=self.root)
 
     def tool(self, node: str, tool: str, args: Sequence[str],
              timeout: float = COMMAND_TIMEOUT_S) -> CommandResult:

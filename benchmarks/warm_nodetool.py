@@ -1,0 +1,100 @@
+"""Cold (a JVM per nodetool call) against warm (the cluster's nodetool server), side by side.
+
+    .venv/bin/python benchmarks/warm_nodetool.py      # a table, and benchmarks/warm-nodetool-results.json
+
+Times, as a student runs them (fresh processes from a lab folder): `./scripts/nodetool.sh
+listsnapshots`, and `dselab check 05 <n>` for the snapshot, incremental and cleanup steps, each
+solved first so that its check takes its full passing path. Cold runs with DSELAB_WARM_NODETOOL=0,
+warm with the server started and answering; runs alternate cold and warm so both see the same
+machine. Reported, not asserted: on a small shared machine the figures are noisy (the load
+average is recorded with them). Uses its own DSELAB_HOME, loopback range and JMX ports unless set;
+BENCH_RUNS sets the runs per figure (default 7). Lab 05 is started (and the cluster with it if it is not
+running); the cluster is purged at the end with BENCH_PURGE=1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+os.environ.setdefault("DSELAB_HOME", str(Path(__file__).resolve().parents[1] / "build" / "bench-home"))
+os.environ.setdefault("DSELAB_LOOPBACK", "127.0.58")
+os.environ.setdefault("DSELAB_JMX_BASE", "8555")
+os.environ["DSELAB_RUNTIME"] = "local"
+
+from dselab import service  # noqa: E402
+from dselab.catalogue import get_lab  # noqa: E402
+from dselab.lab_folder import working_folder  # noqa: E402
+from dselab.progress import Console  # noqa: E402
+from dselab.runtime import nodetool_server  # noqa: E402
+
+RUNS = int(os.environ.get("BENCH_RUNS", "7"))
+TIMED = {"snapshot": ["snapshot"], "incremental": ["list", "incremental"], "cleanup": ["clear", "cleanup"]}
+OUT = Path(__file__).parent / "warm-nodetool-results.json"
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {"p50_s": round(statistics.median(ordered), 3), "p95_s": round(p95, 3),
+            "min_s": round(ordered[0], 3), "max_s": round(ordered[-1], 3), "n": len(ordered)}
+
+
+def timed(argv: list[str], env: dict[str, str], cwd: Path) -> float:
+    t0 = time.monotonic()
+    proc = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, check=False)
+    elapsed = time.monotonic() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmark: {' '.join(argv)} failed ({proc.returncode}): "
+                         f"{proc.stdout[-400:]} {proc.stderr[-400:]}")
+    return elapsed
+
+
+def main() -> None:
+    ws = service.open_workspace("local", progress=Console())
+    service.start_lab(ws, "05", progress=Console())  # starts the cluster if it is not running
+    base = service.student_settings(ws)
+    envs = {mode: service.student_env(replace(base, warm_nodetool=mode == "warm")) for mode in ("cold", "warm")}
+    folder = working_folder()
+    where = nodetool_server.place(base.home, "lab")  # the runtime's warm_nodetool_place()
+    launch = ws.runtime.warm_nodetool_launch(ws.runtime.spec("dse-seed"))  # type: ignore[attr-defined]
+    if not nodetool_server.wait_ready(where, 180, launch):
+        raise SystemExit(f"benchmark: the warm nodetool server did not start (see {where.log})")
+
+    samples: dict[str, list[float]] = {}
+
+    def both(name: str, argv: list[str]) -> None:
+        for mode in ("cold", "warm") * RUNS:
+            samples.setdefault(f"{name}_{mode}", []).append(timed(argv, envs[mode], folder))
+
+    print(f"timing ./scripts/nodetool.sh listsnapshots x{RUNS} each way", file=sys.stderr)
+    both("nodetool_sh_listsnapshots", ["./scripts/nodetool.sh", "listsnapshots"])
+    lab = get_lab("05")
+    for step_id, solve_first in TIMED.items():
+        service.solve(ws, "05", solve_first)
+        number = str(lab.step(step_id).number)
+        print(f"timing dselab check 05 {number} ({step_id}) x{RUNS} each way", file=sys.stderr)
+        both(f"check_05_{number}_{step_id}", [sys.executable, "-m", "dselab", "check", "05", number])
+
+    results: dict[str, object] = {
+        "command": f"BENCH_RUNS={RUNS} .venv/bin/python benchmarks/warm_nodetool.py",
+        "runs_each_way": RUNS, "cpus": os.cpu_count(), "load_average_at_end": [round(x, 1) for x in os.getloadavg()],
+        "note": "cold = DSELAB_WARM_NODETOOL=0 (a JVM per nodetool call); warm = the cluster's nodetool server; "
+                "wall time of a fresh process each, cold and warm alternating; a shared 2-core machine: noisy",
+    }
+    results.update({name: percentiles(values) for name, values in samples.items()})
+    if os.environ.get("BENCH_PURGE") == "1":
+        ws.runtime.down(purge=True)
+    ws.close()
+    print(json.dumps(results, indent=2))
+    OUT.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""The warm nodetool prints what a nodetool JVM prints, byte for byte, on a real cluster.
+
+Every command lab 05 uses, errors included, runs both ways: cold (a JVM per call, the path
+students had until now and the fallback) and warm (the cluster's nodetool server). stdout, stderr
+and exit codes must be the same. A read is run cold, warm, cold: where the two cold runs agree the
+warm one must be identical; a line that differs between the two cold runs (only `info` has such:
+uptime, heap, cache counters) must still name the same field. State-changing commands run cold,
+the state is put back, then they run warm, and the two runs are compared. The cold path prints no
+JVM noise here (no warnings on stderr), so nothing is masked on either stream.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+
+import pytest
+from conftest import RUNTIME
+
+from dselab import service
+from dselab.lab_folder import working_folder
+from dselab.runtime import nodetool_server
+from dselab.runtime.base import CommandResult
+from dselab.runtime.local import NODETOOL_MAIN, LocalRuntime
+
+pytestmark = [pytest.mark.integration,
+              pytest.mark.skipif(RUNTIME != "local", reason="the warm nodetool is the local runtime's")]
+NODE = "dse-seed"
+
+
+class TwoWays:
+    def __init__(self, ws: service.Workspace) -> None:
+        base = ws.runtime
+        assert isinstance(base, LocalRuntime)
+        self.cold = LocalRuntime("lab", settings=base.settings, config=replace(base.config, warm_nodetool=False))
+        self.warm = LocalRuntime("lab", settings=base.settings, config=replace(base.config, warm_nodetool=True))
+
+        def no_jvm(*args: object, **kwargs: object) -> CommandResult:
+            raise AssertionError(f"the warm path started a nodetool JVM for {args[2]!r}")
+        self.warm._java_tool = no_jvm  # type: ignore[method-assign]
+        self.where = nodetool_server.place(base.settings.home, "lab")
+
+    def run_cold(self, *args: str, node: str = NODE) -> CommandResult:
+        return self.cold.nodetool(node, list(args))
+
+    def run_warm(self, *args: str, node: str = NODE) -> CommandResult:
+        return self.warm.nodetool(node, list(args))
+
+
+@pytest.fixture(scope="module")
+def two_ways(lab_workspace: service.Workspace) -> Iterator[TwoWays]:
+    ways = TwoWays(lab_workspace)
+    launch = ways.warm.warm_nodetool_launch(ways.warm.spec(NODE))
+    assert nodetool_server.wait_ready(ways.where, 180, launch), ways.where.log.read_text()
+    yield ways
+
+
+def same(cold: CommandResult, warm: CommandResult) -> None:
+    assert (warm.returncode, warm.stdout, warm.stderr) == (cold.returncode, cold.stdout, cold.stderr)
+
+
+def same_read(ways: TwoWays, *args: str) -> CommandResult:
+    """Cold, warm, cold: the warm run equals the cold ones wherever those two agree."""
+    first, warm, second = ways.run_cold(*args), ways.run_warm(*args), ways.run_cold(*args)
+    assert (warm.returncode, warm.stderr) == (first.returncode, first.stderr) == (second.returncode, second.stderr)
+    if first.stdout == second.stdout:
+        assert warm.stdout == first.stdout, args
+        return warm
+    lines = [r.stdout.splitlines(keepends=True) for r in (first, warm, second)]
+    assert len(lines[0]) == len(lines[1]) == len(lines[2]), args
+    for a, w, b in zip(*lines, strict=True):
+        if a == b:
+            assert w == a, args
+        else:  # a value that moves between two cold runs (uptime, heap): the same field
+            assert w.split(":")[0] == a.split(":")[0], (args, a, w)
+    return warm
+
+
+READS = [("version",), ("status",), ("status", "training"), ("describecluster",), ("info",),
+         ("tablestats", "training"), ("tablestats", "-F", "json", "training"), ("statusbackup",),
+         ("listsnapshots",), ("help",), ("help", "snapshot")]
+ERRORS = [("nosuchcommand",), ("flush", "nosuchks"), ("tablestats", "nosuchks"), ("status", "nosuchks"),
+          ("snapshot", "-t"), ("clearsnapshot",), ("describecluster", "extra"), ("cleanup", "nosuchks")]
+
+
+@pytest.mark.parametrize("args", READS, ids=" ".join)
+def test_reads_are_the_same(two_ways: TwoWays, args: Sequence[str]) -> None:
+    same_read(two_ways, *args)
+
+
+@pytest.mark.parametrize("args", ERRORS, ids=" ".join)
+def test_errors_are_the_same(two_ways: TwoWays, args: Sequence[str]) -> None:
+    result = same_read(two_ways, *args)
+    assert result.returncode != 0
+
+
+def test_snapshot_list_and_clear_are_the_same(two_ways: TwoWays) -> None:
+    cold, warm = two_ways.run_cold, two_ways.run_warm
+    cold("clearsnapshot", "-t", "lab_backup", "training")
+    made_cold = cold("snapshot", "training", "-t", "lab_backup")
+    assert made_cold.returncode == 0, made_cold.stderr
+    again_warm = warm("snapshot", "training", "-t", "lab_backup")
+    again_cold = cold("snapshot", "training", "-t", "lab_backup")
+    same(again_cold, again_warm)  # "Snapshot lab_backup already exists", its stack trace included
+    assert again_warm.returncode == 2 and "-- StackTrace --" in again_warm.stderr
+    listed = same_read(two_ways, "listsnapshots")
+    assert "lab_backup" in listed.stdout
+    cleared_cold = cold("clearsnapshot", "-t", "lab_backup", "training")
+    made_warm = warm("snapshot", "training", "-t", "lab_backup")
+    same(made_cold, made_warm)
+    cleared_warm = warm("clearsnapshot", "-t", "lab_backup", "training")
+    same(cleared_cold, cleared_warm)
+    assert "lab_backup" not in same_read(two_ways, "listsnapshots").stdout
+
+
+def test_incremental_backup_switches_are_the_same(two_ways: TwoWays) -> None:
+    cold, warm = two_ways.run_cold, two_ways.run_warm
+    on_cold = cold("enablebackup")
+    assert same_read(two_ways, "statusbackup").stdout == "running\n"
+    off_cold = cold("disablebackup")
+    assert same_read(two_ways, "statusbackup").stdout == "not running\n"
+    same(on_cold, warm("enablebackup"))
+    assert same_read(two_ways, "statusbackup").stdout == "running\n"
+    same(off_cold, warm("disablebackup"))
+    assert same_read(two_ways, "statusbackup").stdout == "not running\n"
+
+
+def test_flush_and_cleanup_are_the_same(two_ways: TwoWays) -> None:
+    same_read(two_ways, "flush", "training")
+    same_read(two_ways, "flush")
+    # On dse-node-2, the node that bootstrapped: it has nothing to clean, so the older nodes keep the
+    # data their own cleanup drops (test_01 measures that cleanup).
+    same(two_ways.run_cold("cleanup", "training", node="dse-node-2"),
+         two_ways.run_warm("cleanup", "training", node="dse-node-2"))
+
+
+def test_a_node_that_does_not_answer_jmx_is_the_same(two_ways: TwoWays) -> None:
+    """NodeTool's connect failure ends in System.exit(1): the server traps it and keeps the status."""
+    argv = ["-h", "127.0.0.1", "-p", "1", "status"]  # nothing listens on port 1
+    spec = two_ways.cold.spec(NODE)
+    cold = two_ways.cold._java_tool(spec, NODETOOL_MAIN, argv, ("nodetool", "status"), 60)
+    reply = nodetool_server.run(two_ways.where, argv, 60)
+    assert reply is not None
+    assert (reply.returncode, nodetool_server.as_text(reply.stdout), nodetool_server.as_text(reply.stderr)) == (
+        cold.returncode, cold.stdout, cold.stderr)
+    assert cold.returncode == 1 and "Failed to connect" in cold.stderr
+
+
+@pytest.mark.parametrize("command", ["version", "describecluster", "listsnapshots", "statusbackup", "nosuchcommand",
+                                     "flush nosuchks"])
+def test_the_students_script_prints_the_same_bytes(lab_workspace: service.Workspace, two_ways: TwoWays,
+                                                   command: str) -> None:
+    """`./scripts/nodetool.sh ...` from a lab folder, as a student types it: bytes and exit code."""
+    settings = service.student_settings(lab_workspace)
+    runs = {}
+    for mode, warm in (("cold", False), ("warm", True)):
+        env = service.student_env(replace(settings, warm_nodetool=warm))
+        runs[mode] = subprocess.run(["bash", "-c", f"./scripts/nodetool.sh {command}"], cwd=working_folder(), env=env,
+                                    capture_output=True, timeout=300)
+    cold, warm = runs["cold"], runs["warm"]
+    assert (warm.returncode, warm.stdout, warm.stderr) == (cold.returncode, cold.stdout, cold.stderr)
