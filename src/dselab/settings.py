@@ -40,6 +40,7 @@ DOCKER_PULL = "DSELAB_DOCKER_PULL"
 TOOLS_CONF = "DSELAB_TOOLS_CONF"
 COURSE_KEY = "DSELAB_COURSE_KEY"
 SEAT = "DSELAB_SEAT"
+TEMPLATE = "DSELAB_TEMPLATE"
 JAVA_HOME = "JAVA_HOME"
 CASSANDRA_HOME = "CASSANDRA_HOME"
 CLASSROOM_ROOT = "DSELAB_CLASSROOM_ROOT"
@@ -108,6 +109,7 @@ class Settings:
     seat: str | None = None  # the classroom seat this process runs in, if any
     java_home: str | None = None  # JAVA_HOME: the Java to run nodes and tools with
     cassandra_home: str | None = None  # CASSANDRA_HOME: an unpacked Cassandra to use instead of a download
+    template: bool = True  # a fresh local cluster is made from the pristine template (runtime.template)
     classroom: ClassroomSettings = field(default_factory=ClassroomSettings)
 
     @classmethod
@@ -256,6 +258,7 @@ _VARIABLES: dict[str, tuple[str, Parse, Show]] = {
     TOOLS_CONF: ("tools_conf", _path, str),
     COURSE_KEY: ("course_key", _word, str),
     SEAT: ("seat", _word, str),
+    TEMPLATE: ("template", _flag, _show_flag),
     JAVA_HOME: ("java_home", str, str),
     CASSANDRA_HOME: ("cassandra_home", str, str),
     CLASSROOM_ROOT: ("classroom.root", _path, str),
