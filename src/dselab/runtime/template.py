@@ -270,8 +270,9 @@ class Template:
 # -- the lab cluster of the local runtime --------------------------------------------------------
 
 def templates_folder(settings: Settings) -> Path:
-    """Where templates live: the cache (shared by every DSELAB_HOME of the machine)."""
-    return settings.cache / "templates"
+    """Where templates live: DSELAB_TEMPLATE_DIR, else the cache's templates/ (shared by every
+    DSELAB_HOME of the machine)."""
+    return settings.template_dir or settings.cache / "templates"
 
 
 def jars_digest(lib_dir: Path) -> str:
