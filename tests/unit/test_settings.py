@@ -39,6 +39,8 @@ EVERY = {
     knobs.TOOLS_CONF: ("/srv/tools-conf", "tools_conf", Path("/srv/tools-conf")),
     knobs.COURSE_KEY: ("  sekrit\n", "course_key", "sekrit"),
     knobs.SEAT: ("alice", "seat", "alice"),
+    knobs.TEMPLATE: ("0", "template", False),
+    knobs.TEMPLATE_DIR: ("/srv/templates", "template_dir", Path("/srv/templates")),
     knobs.JAVA_HOME: ("/opt/java17", "java_home", "/opt/java17"),
     knobs.CASSANDRA_HOME: ("/opt/cassandra", "cassandra_home", "/opt/cassandra"),
     knobs.CLASSROOM_ROOT: ("/srv/room", "classroom.root", Path("/srv/room")),
