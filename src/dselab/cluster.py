@@ -93,6 +93,9 @@ def _from_template(runtime: LocalRuntime, progress: Progress) -> dict[str, Any]:
     from dselab.runtime import template as templates
 
     kept = templates.lab_template(runtime, data_version())
+    if not kept.writable():
+        progress.step(f"the cluster template folder {kept.templates} is not writable: making the cluster the long way")
+        return _first_time(runtime, progress)
     with kept.locked(progress.step):
         if kept.exists():
             progress.step(f"checking the cluster template {kept.short}")

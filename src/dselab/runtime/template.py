@@ -165,6 +165,15 @@ class Template:
     def exists(self) -> bool:
         return (self.folder / MANIFEST).is_file()
 
+    def writable(self) -> bool:
+        """Whether this process may make and lock templates here (a seat user may not, in a
+        classroom's shared cache)."""
+        try:
+            self.templates.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return False
+        return os.access(self.templates, os.W_OK | os.X_OK)
+
     @contextmanager
     def locked(self, waiting: Callable[[str], None] | None = None) -> Iterator[None]:
         """Held while a template is checked, cloned or built: one process at a time per key."""

@@ -267,3 +267,9 @@ def test_a_fresh_local_lab_cluster_uses_a_template_unless_told_not_to(tmp_path: 
     (made.specs["dse-seed"].root).mkdir(parents=True)  # a cluster is there: start what is there
     assert cluster.templated(made) is None
     assert cluster.templated(made.for_cluster("restore")) is None
+
+
+def test_a_folder_that_cannot_hold_templates_is_not_writable(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    assert not Template(tmp_path / "file" / "templates", "k" * 64).writable()
+    assert Template(tmp_path / "templates", "k" * 64).writable()
