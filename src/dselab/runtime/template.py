@@ -18,7 +18,8 @@ another template. Templates are shared by every DSELAB_HOME of the machine; a lo
 keeps two `up`s from building one twice or reading one half built, and a template appears by
 rename, whole or not at all.
 
-Hard links and the template: Cassandra never writes into an SSTable's Data.db or Index.db once it
+Hard links and the template (a reflink is used instead where the filesystem has them, and then a
+write into a clone never reaches the template): Cassandra never writes into an SSTable's Data.db or Index.db once it
 is written (compaction writes new files and unlinks the old names), so a clone may share those
 inodes with the template; deleting or compacting in a clone only drops the clone's name. But a
 student who writes into a live SSTable (`echo x >> ...-Data.db`) writes into the shared inode, and
@@ -139,8 +140,27 @@ def copy_file(src: Path, dst: Path) -> None:
     shutil.copystat(src, dst)
 
 
+FICLONE = 0x40049409  # Linux's ioctl that makes dst a copy-on-write clone of src (btrfs, XFS)
+
+
+def reflink(src: Path, dst: Path) -> bool:
+    """Make `dst` a copy-on-write clone of `src` where the filesystem can; False (and no `dst`) where not."""
+    try:
+        with src.open("rb") as fin, dst.open("wb") as fout:
+            fcntl.ioctl(fout.fileno(), FICLONE, fin.fileno())
+    except OSError:
+        dst.unlink(missing_ok=True)
+        return False
+    shutil.copystat(src, dst)
+    return True
+
+
 def link_or_copy(src: Path, dst: Path) -> bool:
-    """Hard-link `src` as `dst`, or copy it when they are on different filesystems; True: linked."""
+    """`dst` shares `src`'s blocks: a reflink where the filesystem offers one (a write into the clone
+    then leaves the template alone), else a hard link (the same inode); a plain copy across
+    filesystems. True: shared, not copied."""
+    if reflink(src, dst):
+        return True
     try:
         os.link(src, dst)
         return True

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from dselab import cluster
+from dselab.runtime import template as template_module
 from dselab.runtime.distribution import Distribution
 from dselab.runtime.local import LocalRuntime
 from dselab.runtime.local_settings import LocalSettings
@@ -147,7 +148,13 @@ def test_a_capture_keeps_the_state_folders_with_a_manifest(kept: Template) -> No
     assert segment.stat().st_size == 32 << 20 and segment.stat().st_blocks * 512 < 1 << 20  # still sparse
 
 
-def test_a_clone_links_sstable_bodies_and_copies_the_rest(kept: Template, tmp_path: Path) -> None:
+@pytest.fixture
+def no_reflink(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As on ext4: no copy-on-write clones, so shared files are hard links."""
+    monkeypatch.setattr(template_module, "reflink", lambda src, dst: False)
+
+
+def test_a_clone_links_sstable_bodies_and_copies_the_rest(kept: Template, tmp_path: Path, no_reflink: None) -> None:
     roots = {name: tmp_path / "home" / "clusters" / "lab" / name for name in ("dse-seed", "dse-node-1")}
     linked, copied = kept.clone(kept.verify(), roots)
     assert (linked, copied) == (2 * 3, 2 * 3)  # Data, Index, system Data; Statistics, TOC, commit log
@@ -183,7 +190,7 @@ def written_through_a_clone(kept: Template, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("change", ["written through a clone", "added", "removed", "other key", "no manifest"])
-def test_a_changed_template_is_refused(kept: Template, tmp_path: Path, change: str) -> None:
+def test_a_changed_template_is_refused(kept: Template, tmp_path: Path, change: str, no_reflink: None) -> None:
     seed = kept.folder / NODES / "dse-seed"
     if change == "written through a clone":
         written_through_a_clone(kept, tmp_path)
@@ -273,3 +280,12 @@ def test_a_folder_that_cannot_hold_templates_is_not_writable(tmp_path: Path) -> 
     (tmp_path / "file").write_text("not a folder")
     assert not Template(tmp_path / "file" / "templates", "k" * 64).writable()
     assert Template(tmp_path / "templates", "k" * 64).writable()
+
+
+def test_a_reflink_that_fails_leaves_nothing_behind(tmp_path: Path) -> None:
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    src.write_bytes(b"data")
+    if template_module.reflink(src, dst):  # a filesystem with copy-on-write clones
+        assert dst.read_bytes() == b"data" and dst.stat().st_ino != src.stat().st_ino
+    else:
+        assert not dst.exists()
