@@ -107,8 +107,8 @@ def _from_template(runtime: LocalRuntime, progress: Progress) -> dict[str, Any]:
             else:
                 linked, copied = kept.clone(manifest, templates.node_roots(runtime))
                 progress.step(f"cluster made from template {kept.short} ({linked} files linked, {copied} copied);"
-                              " starting the three nodes")
-                templates.start_together(runtime, list(LAB_NODES))
+                              " starting the nodes")
+                templates.start_members(runtime)
                 wait_for_ring(runtime, LAB_NODES[0], list(LAB_NODES), progress)
                 made: dict[str, Any] = manifest["record"]
                 return {**made, "loaded_at": time.time(), "node2_joined_at": time.time(),
@@ -129,7 +129,7 @@ def _keep(runtime: LocalRuntime, kept: Template, record: dict[str, Any], progres
     count = kept.capture(templates.node_roots(runtime), record,
                          templates.lab_key_parts(runtime, data_version()))
     progress.done(f"cluster template {kept.short} kept ({count} files, in {kept.folder})")
-    templates.start_together(runtime, list(LAB_NODES))
+    templates.start_members(runtime)
     wait_for_ring(runtime, LAB_NODES[0], list(LAB_NODES), progress)
 
 

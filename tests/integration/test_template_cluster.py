@@ -3,11 +3,15 @@ the same cluster as the one the template was made from (same data fingerprints, 
 host ids, dse-node-2's data still uncleaned on the older nodes), and a template whose files were
 changed is refused and made again.
 
-Templates go to a folder of this test (DSELAB_TEMPLATE_DIR), never the machine's cache.
+Templates go to a folder of this test (DSELAB_TEMPLATE_DIR), never the machine's cache. The test's
+clusters live in their own home and on their own addresses (127.0.61.x, JMX 9555+; moved by
+DSELAB_TEMPLATE_TEST_LOOPBACK and DSELAB_TEMPLATE_TEST_JMX_BASE), so the session's lab cluster that
+other tests share is left alone.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,8 +42,10 @@ class Lines:
 
 
 @pytest.fixture
-def workspace(test_home: Path, tmp_path: Path) -> Iterator[service.Workspace]:
-    settings = current().replace(home=test_home, template=True, template_dir=tmp_path / "templates")
+def workspace(tmp_path: Path) -> Iterator[service.Workspace]:
+    settings = current().replace(home=tmp_path / "home", template=True, template_dir=tmp_path / "templates",
+                                 loopback=os.environ.get("DSELAB_TEMPLATE_TEST_LOOPBACK", "127.0.61"),
+                                 jmx_base=int(os.environ.get("DSELAB_TEMPLATE_TEST_JMX_BASE", "9555")))
     ws = service.open_workspace(RUNTIME, settings=settings)
     ws.runtime.down(purge=True)
     ws.store.forget_everything()

@@ -341,9 +341,24 @@ def node_roots(runtime: LocalRuntime) -> dict[str, Path]:
     return {name: spec.root for name, spec in runtime.specs.items()}
 
 
+def start_members(runtime: LocalRuntime) -> None:
+    """Start a cluster whose nodes are all members already (made from a template, or just kept as
+    one): the seed first, then the others together (none bootstraps). A non-seed started with the
+    seed gave up on it under load (exit 3), so the seed is waited for; a node that fails to start
+    with the others is started once more on its own."""
+    seed, *others = runtime.node_names()
+    start_together(runtime, [seed])
+    try:
+        start_together(runtime, others)
+    except Exception:  # the retry below raises what is still wrong
+        for node in others:
+            if not runtime.is_running(node):
+                runtime.progress.step(f"{node} did not start with the others; starting it again")
+                runtime.start_node(node)
+
+
 def start_together(runtime: LocalRuntime, nodes: Sequence[str]) -> None:
-    """Start `nodes` at once (a cluster made from a template: every node is already a member, none
-    bootstraps), each waited for as `start_node` does; the first failure is raised."""
+    """Start `nodes` at once, each waited for as `start_node` does; the first failure is raised."""
     preflight.check_all([runtime.specs[n] for n in nodes], NATIVE_PORT, disk_root=runtime.root,
                         java_home=runtime.config.java_home)
     _ = runtime.dist
