@@ -114,7 +114,11 @@ def _from_template(runtime: LocalRuntime, progress: Progress) -> dict[str, Any]:
                 return {**made, "loaded_at": time.time(), "node2_joined_at": time.time(),
                         "cassandra_version": runtime.cassandra_version()}
         record = _first_time(runtime, progress)
-        _keep(runtime, kept, record, progress)
+        expected = {t: fp.to_dict() for t, fp in environment.expected_fingerprint().items()}
+        if record["fingerprint"] == expected:
+            _keep(runtime, kept, record, progress)
+        else:  # never keep a cluster whose data is not the environment's as the template of all later ones
+            progress.step("the training data does not have its expected fingerprint: no cluster template kept")
         return record
 
 
