@@ -21,8 +21,9 @@ from pathlib import Path
 
 os.environ.setdefault("DSELAB_CLASSROOM_ROOT", "/var/lib/dselab/classroom-bench")
 
-from dselab.classroom import registry, seats  # noqa: E402
+from dselab.classroom import registry  # noqa: E402
 from dselab.classroom.capacity import RESERVE_MIB  # noqa: E402
+from dselab.classroom.host.seats import HostSeat, node_processes  # noqa: E402
 from dselab.classroom.layout import Layout  # noqa: E402
 from dselab.classroom.recording import check_seat  # noqa: E402
 
@@ -52,7 +53,7 @@ def summary(latencies: list[float]) -> dict[str, float]:
 
 def seat_rss_mib(seat: registry.Seat) -> float:
     total = 0
-    for proc in seats.node_processes(seat).values():
+    for proc in node_processes(HostSeat.of(Layout.current(), seat)).values():
         total += proc.memory_info().rss
     return round(total / (1 << 20), 1)
 

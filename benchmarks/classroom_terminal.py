@@ -25,8 +25,8 @@ from pathlib import Path
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
-from dselab.classroom.auth import ClassroomAuth
-from dselab.classroom.links import LinkState
+from dselab.classroom.web.auth import ClassroomAuth
+from dselab.classroom.web.links import LinkState
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -37,10 +37,10 @@ LINKS = LinkState("0" * 32, "1" * 32, {"s1": "2" * 32})  # fixed: the server pro
 SERVER = """
 import os, sys
 from pathlib import Path
-from dselab.classroom.auth import ClassroomAuth
-from dselab.classroom.links import LinkState
-from dselab.classroom.server import make_classroom_server
-from dselab.classroom.terminal import ShellSpec
+from dselab.classroom.web.auth import ClassroomAuth
+from dselab.classroom.web.links import LinkState
+from dselab.classroom.web.server import make_classroom_server
+from dselab.classroom.web.terminal import ShellSpec
 folder = Path(sys.argv[2])
 env = {"PATH": os.environ["PATH"], "TERM": "xterm-256color", "HOME": str(folder), "PS1": "seat$ "}
 shell = ShellSpec(("bash", "--norc", "--noprofile", "-i"), folder, env)

@@ -20,9 +20,10 @@ from dselab.errors import EXIT_CHECK_FAILED, EXIT_USAGE, UsageError
 from dselab.outcomes import CheckStatus
 
 if TYPE_CHECKING:
-    from dselab.classroom.join_links import Issued
+    from dselab.classroom.backend import SeatBackend
     from dselab.classroom.layout import Layout
     from dselab.classroom.lifecycle import SeatOutcome
+    from dselab.classroom.web.join_links import Issued
 
 DEFAULT_PORT = 8055
 KEY_HELP = "course key file (kept on the server, mode 0600; reports are signed with it)"
@@ -33,6 +34,14 @@ def _layout() -> Layout:
     from dselab.classroom.layout import Layout
 
     return Layout.current(loaded_settings())
+
+
+def _backend() -> SeatBackend:
+    """Where the classroom's seats live (the host's backend), over the CLI's layout: chosen once per command."""
+    from dselab.classroom.backends import open_backend
+
+
+    return open_backend(_layout())
 
 
 def _say(line: str) -> None:
@@ -62,14 +71,14 @@ def up_command(count: int | None, roster: Path | None, key_file: str | None, lab
     """Create and start every seat that is missing (checks memory first); running seats are left alone."""
     from dselab.classroom import lifecycle
     from dselab.classroom import roster as rosters
-    from dselab.classroom.privilege import require_root
 
-    require_root()
+    backend = _backend()
+    backend.require()
     if count is not None and roster is not None:
         raise UsageError("give --seats or --roster, not both")
     ids = rosters.read_roster(roster) if roster else rosters.numbered_seats(count) if count is not None else None
-    layout = _layout()
-    outcomes = lifecycle.up(ids, key_file, _say, lab, layout=layout)
+    outcomes = lifecycle.up(ids, key_file, _say, lab, backend)
+    layout = backend.layout
     if any(o.ok for o in outcomes):
         try:
             _print_links(layout, f"http://localhost:{DEFAULT_PORT}")
@@ -79,13 +88,13 @@ def up_command(count: int | None, roster: Path | None, key_file: str | None, lab
 
 
 def _print_links(layout: Layout, url: str) -> None:
-    from dselab.classroom.join_links import issue
+    from dselab.classroom.web.join_links import issue
 
     _print_issued(issue(layout, url))
 
 
 def _print_issued(issued: Issued) -> None:
-    from dselab.classroom.expiry import shown
+    from dselab.classroom.web.expiry import shown
 
     if issued.rotated:
         _say(f"rotated: {', '.join(issued.rotated)} (their old links and cookies open nothing now)")
@@ -119,11 +128,11 @@ def links_command(seat_ids: tuple[str, ...], url: str, rotate: bool, expires: st
     rotated or expires, and only in this classroom: after `down --purge` and a new `up` no old link
     or session works. A student whose link expired gets a fresh one from `links SEAT --expires 8h`;
     a leaked link is voided with `links --rotate SEAT`."""
-    from dselab.classroom.join_links import issue
-    from dselab.classroom.privilege import require_root
+    from dselab.classroom.web.join_links import issue
 
-    require_root()
-    _print_issued(issue(_layout(), url.rstrip("/"), seat_ids, rotate, expires, rotate_instructor))
+    backend = _backend()
+    backend.require()
+    _print_issued(issue(backend.layout, url.rstrip("/"), seat_ids, rotate, expires, rotate_instructor))
 
 
 @classroom.command("serve")
@@ -142,21 +151,22 @@ def serve_command(host: str, port: int, allow_hosts: tuple[str, ...], certfile: 
     """Serve every seat in the browser: its join link opens the lab's steps beside a terminal;
     the instructor's login link (printed here; `links --rotate-instructor` replaces it) opens the grid
     of students by steps."""
-    from dselab.classroom import limits, serving
-    from dselab.classroom.join_links import instructor_link
-    from dselab.classroom.privilege import require_root
+    from dselab.classroom.host import limits
+    from dselab.classroom.web import serving
+    from dselab.classroom.web.join_links import instructor_link
     from dselab.cli_web import check_port
 
-    require_root()
+    backend = _backend()
+    backend.require()
     ssl = serving.tls_files(certfile, keyfile)
     warning = serving.plain_http_warning(host, ssl is not None)
     if warning:
         _say(warning)
     check_port(host, port)
-    layout = _layout()
-    served = serving.make_server(host, port, allow_hosts, lab, ssl, layout=layout, behind_proxy=behind_proxy)
+    layout = backend.layout
+    served = serving.make_server(host, port, allow_hosts, lab, ssl, behind_proxy=behind_proxy, backend=backend)
     click.echo(f"Classroom server at {served.url}/ (Ctrl+C to stop)")
-    click.echo(f"Instructor (keep it to yourself): {instructor_link(layout, served.url)}")
+    click.echo(f"Instructor (keep it to yourself): {instructor_link(backend.layout, served.url)}")
     click.echo("Join links: `dselab classroom links`")
     _say(limits.describe(settings=layout.settings))
     sys.stdout.flush()
@@ -169,7 +179,7 @@ def down_command(purge: bool) -> None:
     """Stop every seat keeping its data (or remove everything with --purge)."""
     from dselab.classroom import lifecycle
 
-    _finish(lifecycle.down(purge, _say, layout=_layout()))
+    _finish(lifecycle.down(purge, _say, _backend()))
 
 
 @classroom.command("reset")
@@ -179,7 +189,7 @@ def reset_command(seat: str, lab: str) -> None:
     """Give SEAT a fresh cluster and a fresh lab run (its recorded attempts are cleared)."""
     from dselab.classroom import lifecycle
 
-    lifecycle.reset(seat, _say, lab, layout=_layout())
+    lifecycle.reset(seat, _say, lab, _backend())
 
 
 @classroom.command("status")
@@ -188,7 +198,7 @@ def status_command(as_json: bool) -> None:
     """Seats, their users and homes, each node's state, the steps passed per lab."""
     from dselab.classroom.status import classroom_status
 
-    rows = classroom_status(_layout())
+    rows = classroom_status(_backend())
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in rows], indent=2))
         return
@@ -206,12 +216,12 @@ def status_command(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="JSON: id, number, status, message, hint per step")
 def check_command(seat: str, lab: str, steps: tuple[str, ...], as_json: bool) -> None:
     """Run and record SEAT's checks on the server; exit codes as `dselab check`."""
-    from dselab.classroom.privilege import require_root
     from dselab.classroom.recording import check_seat
     from dselab.cli import print_results
 
-    require_root()
-    results = check_seat(seat, lab, steps, layout=_layout())
+    backend = _backend()
+    backend.require()
+    results = check_seat(seat, lab, steps, backend)
     print_results(results, as_json)
     if len(results) == 1 and results[0].status == CheckStatus.ERROR:
         sys.exit(EXIT_USAGE)
@@ -225,11 +235,11 @@ def check_command(seat: str, lab: str, steps: tuple[str, ...], as_json: bool) ->
 @click.argument("value")
 def answer_command(seat: str, lab: str, step: str, value: str) -> None:
     """Record SEAT's answer to a read-only step on the server (students can also use ./scripts/answer.sh)."""
-    from dselab.classroom.privilege import require_root
     from dselab.classroom.recording import record_answer
 
-    require_root()
-    done = record_answer(seat, lab, step, value, layout=_layout())
+    backend = _backend()
+    backend.require()
+    done = record_answer(seat, lab, step, value, backend.layout)
     click.echo(f"answer for step {done['number']} ({done['step']}) of seat {seat} recorded")
 
 
@@ -238,16 +248,16 @@ def answer_command(seat: str, lab: str, step: str, value: str) -> None:
 @click.argument("argv", nargs=-1, required=True, type=click.UNPROCESSED)
 def exec_command(seat: str, argv: tuple[str, ...]) -> None:
     """Run a command as SEAT's user, in its home and namespace, with its shell's environment."""
-    from dselab.classroom import registry, seats, toolchain
-    from dselab.classroom.privilege import require_root
+    from dselab.classroom import registry
 
-    require_root()
-    layout = _layout()
-    the_seat = registry.get(layout, seat)
+    backend = _backend()
+    backend.require()
+    the_seat = registry.get(backend.layout, seat)
     args = list(argv[1:] if argv and argv[0] == "--" else argv)
     if not args:
         raise UsageError("name a command after --, e.g. `dselab classroom exec alice -- ./scripts/nodetool.sh status`")
-    proc = subprocess.run(seats.seat_argv(the_seat, toolchain.current(layout), args), cwd=the_seat.home)
+    spec = backend.shell(the_seat, args)
+    proc = subprocess.run(list(spec.argv), cwd=spec.cwd)
     sys.exit(proc.returncode)
 
 
@@ -263,7 +273,7 @@ def gradebook_command(out_file: Path, reports_dir: Path, lab: str, key_file: str
     """Grade every seat from the server's records, sign each report, write the gradebook."""
     from dselab.classroom.gradebook import build
 
-    book = build(out_file, reports_dir, lab, key_file, _say, layout=_layout())
+    book = build(out_file, reports_dir, lab, key_file, _say, _backend())
     click.echo(f"{len(book.valid)} signed report(s) in {reports_dir}; wrote {out_file}")
     for score in sorted(book.scores, key=lambda s: -s.score):
         click.echo(f"  {score.student:<24} {score.score}/{score.max_score}")

@@ -24,9 +24,11 @@ from classroom_web import WS_HEADERS, classroom_serve, type_line, wait_for_text,
 from trust_room import start_classroom
 
 from dselab.catalogue import get_lab
-from dselab.classroom import namespaces, registry, seats
-from dselab.classroom.join_links import join_links
+from dselab.classroom import registry
+from dselab.classroom.host import namespaces, seats
+from dselab.classroom.host.seats import HostSeat
 from dselab.classroom.layout import ROOT_ENV, Layout
+from dselab.classroom.web.join_links import join_links
 from dselab.runtime import distribution
 from dselab.templating import render_text, version_vars
 
@@ -54,12 +56,13 @@ def room(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]
     key, up = start_classroom(ROOT, work, [A, B])
     layout = Layout(ROOT)
     known = registry.load(layout)
-    yield {"layout": layout, "key": key, "work": work, "a": known[A], "b": known[B], "up": up}
+    yield {"layout": layout, "key": key, "work": work, "a": HostSeat.of(layout, known[A]),
+           "b": HostSeat.of(layout, known[B]), "up": up}
     if ROOT.exists():
         classroom("down", "--purge")
 
 
-def attempts(seat: registry.Seat) -> list[dict]:
+def attempts(seat: HostSeat) -> list[dict]:
     store = seat.server_store()
     try:
         return store.attempts("05-backup-restore")

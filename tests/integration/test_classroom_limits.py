@@ -27,11 +27,11 @@ from classroom_web import classroom_serve
 from simple_websocket import Client
 from trust_room import MALLORY, ROOT, VICTIM, as_seat, classroom
 
-from dselab.classroom import cgroups, limits, seats
-from dselab.classroom.join_links import live_auth
+from dselab.classroom.host import cgroups, limits, seats
+from dselab.classroom.host.seats import HostSeat
 from dselab.classroom.layout import ROOT_ENV, Layout
-from dselab.classroom.registry import Seat
-from dselab.classroom.server import SEAT_COOKIE
+from dselab.classroom.web.join_links import live_auth
+from dselab.classroom.web.server import SEAT_COOKIE
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(os.geteuid() != 0, reason="the classroom creates users and namespaces: root only")]
@@ -42,7 +42,7 @@ BOMB = ":(){ :|:& };:"
 ATTACK = f'timeout 60 python3 -c "{HOG}" & sleep 2; timeout 60 bash -c "{BOMB}" & wait'
 
 
-def folder_of(seat: Seat, controller: str) -> Path | None:
+def folder_of(seat: HostSeat, controller: str) -> Path | None:
     for base in limits.offered():
         if controller in base.controllers:
             return base.seat_dir(seat.user)
@@ -115,7 +115,7 @@ def terminal_says(url: str, seat: str, command: str, marker: str, timeout_s: flo
 
 def test_a_seats_shell_terminal_and_nodes_run_under_its_limits(trust_room) -> None:
     plan = limits.plan()
-    mallory: Seat = trust_room.mallory
+    mallory: HostSeat = trust_room.mallory
     offered = limits.offered()
     with classroom_serve(ROOT) as served:  # the page terminal: seats.shell_spec
         said = terminal_says(served.url, MALLORY,
@@ -144,7 +144,7 @@ def test_a_seats_shell_terminal_and_nodes_run_under_its_limits(trust_room) -> No
           f"{int(read(memory, 'memory.usage_in_bytes') or read(memory, 'memory.current') or 0) >> 20} MiB")
 
 
-def _kill_leftovers(seat: Seat, keep: set[int]) -> int:
+def _kill_leftovers(seat: HostSeat, keep: set[int]) -> int:
     """SIGKILL, by pid, every process of the seat that is not one of its nodes, until none is left."""
     killed, uid = 0, pwd.getpwnam(seat.user).pw_uid
     pids_folder = folder_of(seat, "pids") or folder_of(seat, "memory")

@@ -18,8 +18,8 @@ from classroom_web import classroom_serve
 from simple_websocket import Client, ConnectionClosed
 from trust_room import MALLORY, ROOT, VICTIM, classroom
 
-from dselab.classroom.server import SEAT_COOKIE
-from dselab.classroom.terminal_socket import CLOSE_SESSION_ENDED
+from dselab.classroom.web.server import SEAT_COOKIE
+from dselab.classroom.web.terminal_socket import CLOSE_SESSION_ENDED
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(os.geteuid() != 0, reason="the classroom creates users and namespaces: root only")]

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from classroom_web import type_line, wait_for_text
 
-from dselab.classroom.auth import ClassroomAuth
-from dselab.classroom.links import LinkState
-from dselab.classroom.server import make_classroom_server
-from dselab.classroom.terminal import ShellSpec
+from dselab.classroom.web.auth import ClassroomAuth
+from dselab.classroom.web.links import LinkState
+from dselab.classroom.web.server import make_classroom_server
+from dselab.classroom.web.terminal import ShellSpec
 from threaded_server import serving
 
 pytestmark = pytest.mark.browser

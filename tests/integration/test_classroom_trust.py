@@ -22,8 +22,8 @@ import pytest
 from trust_room import MALLORY, VICTIM, Room, as_seat, classroom
 
 from dselab.catalogue import get_lab
-from dselab.classroom.seat_session import SeatSession
-from dselab.classroom.work import ClassroomWork
+from dselab.classroom.web.seat_session import SeatSession
+from dselab.classroom.web.work import ClassroomWork
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(os.geteuid() != 0, reason="the classroom creates users and namespaces: root only")]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dselab.classroom import registry
+from dselab.classroom.host.seats import HostSeat
 from dselab.classroom.layout import ROOT_ENV, Layout
 
 ROOT = Path(os.environ.get("DSELAB_TRUST_ROOT", "/var/lib/dselab/classroom-trust"))
@@ -38,11 +39,11 @@ def as_seat(seat: str, command: str, timeout: float = 300, root: Path = ROOT) ->
 class Room:
     layout: Layout
     key_file: Path
-    mallory: registry.Seat
-    victim: registry.Seat
+    mallory: HostSeat  # the seats as the host backend keeps them: user, namespace, home
+    victim: HostSeat
 
-    def seat(self, seat_id: str) -> registry.Seat:
-        return registry.get(self.layout, seat_id)
+    def seat(self, seat_id: str) -> HostSeat:
+        return HostSeat.of(self.layout, registry.get(self.layout, seat_id))
 
 
 def start_classroom(root: Path, work: Path, seat_ids: list[str]) -> tuple[Path, subprocess.CompletedProcess[str]]:
@@ -64,7 +65,7 @@ def open_room(work: Path) -> Room:
     key, _ = start_classroom(ROOT, work, [MALLORY, VICTIM])
     layout = Layout(ROOT)
     known = registry.load(layout)
-    return Room(layout, key, known[MALLORY], known[VICTIM])
+    return Room(layout, key, HostSeat.of(layout, known[MALLORY]), HostSeat.of(layout, known[VICTIM]))
 
 
 def close_room() -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from dselab.catalogue import get_lab
 from dselab.classroom import recording, registry
-from dselab.classroom.layout import Layout
+from dselab.classroom.backend import SeatBackend
+from dselab.classroom.backends import open_backend
 from dselab.classroom.lifecycle import course_key, parallelism, seat_fault
-from dselab.classroom.privilege import require_root
 from dselab.classroom.registry import Seat
 from dselab.errors import DselabError
 from dselab.grading.gradebook import Gradebook, gradebook
@@ -21,9 +21,10 @@ from dselab.grading.signing import sign
 
 
 def build(out_file: Path, reports_dir: Path, lab_ref: str, key_file: str | None,
-          say: Callable[[str], None], layout: Layout | None = None) -> Gradebook:
-    require_root()
-    layout = layout or Layout.current()
+          say: Callable[[str], None], backend: SeatBackend | None = None) -> Gradebook:
+    backend = backend or open_backend()
+    backend.require()
+    layout = backend.layout
     check_gradebook_out(out_file)
     key = course_key(layout, key_file)
     lab = get_lab(lab_ref)
@@ -31,7 +32,7 @@ def build(out_file: Path, reports_dir: Path, lab_ref: str, key_file: str | None,
 
     def grade(seat: Seat) -> None:
         try:
-            report = sign(recording.grade_seat(layout, seat, lab.id), key)
+            report = sign(recording.grade_seat(backend, seat, lab.id), key)
         except DselabError as err:
             say(f"{seat.id}: not graded: {err.one_line()}")
             return

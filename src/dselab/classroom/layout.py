@@ -2,6 +2,7 @@
 
     <root>/server/      root, 0700: the seat registry, each seat's grading store, the course key,
                         the live join links (links.json: the classroom id and a nonce per seat)
+    <root>/server/stores/<seat>  the server's store of one seat (attempts, answers, baselines)
     <root>/seats/<user> the seat user's home, 0700: scripts, labs, the seat's clusters (.dselab/)
     <root>/toolchain/   root, world-readable: the Python and Cassandra jars every seat runs
     <root>/observers/<user>  a seat observer's home (that user's, 0700): nodetool's history, nothing more
@@ -12,7 +13,9 @@ A layout also carries the settings it was made from: the classroom's knobs trave
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +26,8 @@ from dselab.settings import DEFAULT_CLASSROOM_ROOT as DEFAULT_ROOT
 from dselab.settings import Settings, resolve
 from dselab.settings import current as current_settings
 
-__all__ = ["DEFAULT_ROOT", "ROOT_ENV", "Layout"]
+__all__ = ["DEFAULT_ROOT", "ROOT_ENV", "Layout", "folder_name"]
+_PLAIN = re.compile(r"[a-z0-9][a-z0-9_-]{0,40}")
 
 
 @dataclass(frozen=True)
@@ -83,9 +87,9 @@ class Layout:
     def seat_home(self, user: str) -> Path:
         return self.seats / user
 
-    def seat_store(self, user: str) -> Path:
+    def seat_store(self, seat_id: str) -> Path:
         """The server's store for one seat: attempts, answers, baselines, evidence."""
-        return self.server / "stores" / user
+        return self.server / "stores" / folder_name(seat_id)
 
     def exists(self) -> bool:
         return self.registry.exists()
@@ -100,6 +104,15 @@ class Layout:
             folder.mkdir(parents=True, exist_ok=True)
             os.chown(folder, 0, 0)
             folder.chmod(mode)
+
+
+def folder_name(seat_id: str) -> str:
+    """A file name for a student id: the id when it is plain lower case, else a cleaned part and 8 hex
+    of its SHA-256 (ids allow upper case, dots and more)."""
+    if _PLAIN.fullmatch(seat_id):
+        return seat_id
+    cleaned = re.sub(r"[^a-z0-9_-]", "-", seat_id.lower()).strip("-")[:16] or "seat"
+    return f"{cleaned}-{hashlib.sha256(seat_id.encode()).hexdigest()[:8]}"
 
 
 def world_reachable(path: Path) -> bool:

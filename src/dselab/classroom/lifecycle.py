@@ -1,8 +1,9 @@
 """The instructor's classroom-wide operations: up (only what is missing), down, purge, reset.
 
-Every precondition (root, roster, key file, user names, memory) is checked before the first side
-effect. Seats start a few at a time (a 2-core host cannot start more at once) and report progress
-as `<seat>: <line>`.
+They talk to seats only through a `SeatBackend` (classroom.backend), chosen once by the caller (the
+host's by default). Every precondition (the backend's own, roster, key file, names, memory) is checked
+before the first side effect. Seats start a few at a time (a 2-core host cannot start more at once)
+and report progress as `<seat>: <line>`.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from dselab.catalogue import DEFAULT_LAB
-from dselab.classroom import capacity, limits, links, recording, registry, seats, toolchain, users
+from dselab.catalogue import DEFAULT_LAB, get_lab
+from dselab.classroom import recording, registry
+from dselab.classroom.backend import SeatBackend
+from dselab.classroom.backends import open_backend
 from dselab.classroom.layout import Layout
-from dselab.classroom.observe import make_observer
-from dselab.classroom.privilege import require_root
 from dselab.classroom.registry import Seat
+from dselab.classroom.web import links
 from dselab.errors import DselabError, UsageError
 from dselab.grading.keys import load_key
 from dselab.settings import Settings, resolve
@@ -37,19 +39,6 @@ class SeatOutcome:
     seat: str
     ok: bool
     detail: str
-
-
-class _Lines:
-    """Progress from in-process work (toolchain preparation) as plain lines."""
-
-    def __init__(self, say: Say, prefix: str) -> None:
-        self.say, self.prefix = say, prefix
-
-    def step(self, message: str) -> None:
-        self.say(f"{self.prefix}{message}")
-
-    def done(self, message: str) -> None:
-        self.say(f"{self.prefix}{message}")
 
 
 def _each(seat_list: Sequence[Seat], work: Callable[[Seat], str], say: Say,
@@ -75,50 +64,40 @@ def seat_fault(err: Exception) -> str:
     return f"unexpected {type(err).__name__}: {' '.join(str(err).split())[:200]}"
 
 
-def write_tools_conf(layout: Layout) -> None:
-    """Logging config for the nodetool JVMs of observers: root's, readable by every observer."""
-    from dselab.runtime.local_config import TOOLS_LOGBACK_XML
-
-    layout.tools_conf.mkdir(mode=0o755, parents=True, exist_ok=True)
-    (layout.tools_conf / "logback-tools.xml").write_text(TOOLS_LOGBACK_XML)
-    (layout.tools_conf / "logback-tools.xml").chmod(0o644)
-
-
-def plan_seats(layout: Layout, student_ids: Sequence[str] | None) -> list[Seat]:
+def plan_seats(backend: SeatBackend, student_ids: Sequence[str] | None) -> list[Seat]:
     """The seats `up` works on: the roster's (new ones planned), or every known seat."""
+    layout = backend.layout
     known = registry.load(layout)
     wanted = list(student_ids) if student_ids else list(known)
     if not wanted:
         raise UsageError("the classroom has no seats yet", fix="give --seats N or --roster FILE")
     planned = [known.get(sid) or Seat.planned(layout, sid) for sid in wanted]
-    by_user: dict[str, str] = {}
-    for seat in planned:
-        if seat.user in by_user:
-            raise UsageError(f"students {by_user[seat.user]!r} and {seat.id!r} map to the same user {seat.user}")
-        by_user[seat.user] = seat.id
-        if seat.id not in known:
-            users.check_free(seat.user)
+    backend.plan(planned, set(known))
     return planned
 
 
+def _store_folder(seat: Seat) -> None:
+    """The server's store of the seat (0700, the server's: no seat ever reaches it)."""
+    seat.store_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
 def up(student_ids: Sequence[str] | None, key_file: str | None, say: Say, lab: str = DEFAULT_LAB,
-       layout: Layout | None = None) -> list[SeatOutcome]:
-    require_root()
-    layout = layout or Layout.current()
+       backend: SeatBackend | None = None) -> list[SeatOutcome]:
+    backend = backend or open_backend()
+    backend.require()
+    layout = backend.layout
     settings = layout.settings
     key = load_key(Path(key_file)) if key_file else None  # a missing or empty key: error now
-    planned = plan_seats(layout, student_ids)
-    missing = [s for s in planned if not seats.running(s)]
-    plan = capacity.require(len(missing), settings=settings)
+    get_lab(lab)  # an unknown lab: error now; and the content is loaded once, not by racing seat threads
+    planned = plan_seats(backend, student_ids)
+    missing = [s for s in planned if not backend.poll(s).running]
+    plan = backend.capacity(len(missing))
     say(f"{len(planned)} seat(s), {len(missing)} to start; memory for {plan.fits} more "
         f"({plan.per_seat_mib} MiB per seat, {plan.available_mib} MiB available); "
         f"{parallelism(settings)} at a time")
-    say(limits.describe(settings=settings))
-    layout.make_dirs()
-    write_tools_conf(layout)
+    backend.prepare(say)
     if key is not None:
         _store_key(layout, key)
-    tc = toolchain.ensure(layout, _Lines(say, "toolchain: "))
     known = registry.load(layout)
     known.update({s.id: s for s in planned})
     registry.save(layout, known)
@@ -128,18 +107,17 @@ def up(student_ids: Sequence[str] | None, key_file: str | None, say: Say, lab: s
         def line(text: str) -> None:
             say(f"{seat.id}: {text.strip()}")
 
-        if seats.running(seat) and recording.has_baseline(seat, lab):
-            make_observer(layout, seat)  # a seat made before observers existed gets one
+        _store_folder(seat)
+        if backend.poll(seat).running and recording.has_baseline(seat, lab):
+            backend.create(seat)  # idempotent: what a seat made by an earlier version lacks (an observer)
             line("already running")
             return "running"
-        seats.create(seat)
-        make_observer(layout, seat)
-        seats.fill_home(seat, tc)
-        seats.start(seat, tc, line)
+        backend.create(seat)
+        backend.start(seat, line)
         if not recording.has_baseline(seat, lab):
-            recording.start_lab(layout, seat, lab)
+            recording.start_lab(backend, seat, lab)
             line(f"lab {lab} started (baseline recorded by the server)")
-        line(f"ready: user {seat.user}, home {seat.home}")
+        line("ready: " + ", ".join(f"{k} {v}" for k, v in backend.poll(seat).facts.items() if k in ("user", "home")))
         return "up"
 
     return _each(planned, bring_up, say, settings)
@@ -162,19 +140,20 @@ def course_key(layout: Layout, key_file: str | None) -> bytes:
     return key
 
 
-def down(purge: bool, say: Say, layout: Layout | None = None) -> list[SeatOutcome]:
-    """Stop every seat keeping its data; with purge remove seats, users, namespaces and every folder."""
-    require_root()
-    layout = layout or Layout.current()
+def down(purge: bool, say: Say, backend: SeatBackend | None = None) -> list[SeatOutcome]:
+    """Stop every seat keeping its data; with purge remove seats and every folder of the classroom."""
+    backend = backend or open_backend()
+    backend.require()
+    layout = backend.layout
     known = registry.load(layout)
-    tc = toolchain.current(layout)
 
     def stop(seat: Seat) -> str:
         if purge:
-            seats.remove(seat, layout.settings)
-            say(f"{seat.id}: removed (user {seat.user}, namespace {seat.netns}, {seat.home})")
+            what = backend.remove(seat)
+            shutil.rmtree(seat.store_dir, ignore_errors=True)
+            say(f"{seat.id}: removed ({what})")
             return "removed"
-        seats.stop(seat, tc, lambda text: say(f"{seat.id}: {text.strip()}"))
+        backend.stop(seat, lambda text: say(f"{seat.id}: {text.strip()}"))
         say(f"{seat.id}: stopped (data kept)")
         return "stopped"
 
@@ -191,21 +170,20 @@ def down(purge: bool, say: Say, layout: Layout | None = None) -> list[SeatOutcom
     return outcomes
 
 
-def reset(seat_id: str, say: Say, lab: str = DEFAULT_LAB, layout: Layout | None = None) -> None:
+def reset(seat_id: str, say: Say, lab: str = DEFAULT_LAB, backend: SeatBackend | None = None) -> None:
     """One seat: a fresh cluster from scratch, fresh home files and a fresh lab run."""
-    require_root()
-    layout = layout or Layout.current()
-    seat = registry.get(layout, seat_id)
-    tc = toolchain.current(layout)
+    backend = backend or open_backend()
+    backend.require()
+    seat = registry.get(backend.layout, seat_id)
 
     def line(text: str) -> None:
         say(f"{seat.id}: {text.strip()}")
 
     line("stopping and removing its clusters")
-    seats.wipe_cluster(seat, layout.settings)
-    seats.create(seat)
-    make_observer(layout, seat)
-    seats.fill_home(seat, tc)
-    seats.start(seat, tc, line)
-    recording.start_lab(layout, seat, lab)
+    backend.wipe(seat)
+    shutil.rmtree(seat.store_dir, ignore_errors=True)
+    _store_folder(seat)
+    backend.create(seat)
+    backend.start(seat, line)
+    recording.start_lab(backend, seat, lab)
     line(f"reset done; lab {lab} started afresh")

@@ -16,10 +16,12 @@ from typing import Any
 
 from dselab import service
 from dselab.check_engine import ERROR, FAIL, PASS, CheckResult
+from dselab.classroom.backend import Observed
 from dselab.errors import EnvironmentProblem
 from dselab.lab import Lab, Step
 from dselab.runtime.base import CLUSTER_NODES, LAB_NODES
 
+MAX_OUTPUT_BYTES = 8 << 20  # an observer's whole answer (a backend caps what it reads at one byte more)
 MAX_TEXT = 600  # a message or hint, one line
 MAX_EVIDENCE_BYTES = 64 << 10  # per attempt
 MAX_FACTS, MAX_FACT_BYTES = 32, 4096
@@ -32,6 +34,25 @@ class MalformedObservation(EnvironmentProblem):
     def __init__(self, what: str) -> None:
         super().__init__(f"the observer's answer was refused: {what}",
                          fix="check again; if it persists, the instructor can reset the seat")
+
+
+def answer(seat_id: str, observed: Observed) -> Any:
+    """The last line of an observer's output as JSON; its own error as an EnvironmentProblem. Nothing
+    of the observer's stderr is shown: a seat shapes what its observer reads, so it is no message for it."""
+    data, code = observed.output, observed.exit_code
+    if len(data) > MAX_OUTPUT_BYTES:
+        raise EnvironmentProblem(f"seat {seat_id}: the observer's answer is over {MAX_OUTPUT_BYTES >> 20} MiB; refused")
+    lines = data.strip().splitlines()
+    try:
+        found = json.loads(lines[-1]) if lines else None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        found = None
+    if found is None:
+        raise EnvironmentProblem(f"seat {seat_id}: the observer failed (exit {code}) without an answer",
+                                 fix="check again; if it persists, the instructor can reset the seat")
+    if isinstance(found, dict) and set(found) == {"error"}:
+        raise EnvironmentProblem(f"seat {seat_id}: {str(found['error'])[:600]}")
+    return found
 
 
 def _obj(data: Any, what: str) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
     python -I -m dselab.classroom.observer < request.json > observation.json
 
-The server (classroom.observe) runs it as the seat's observer user (a user of its own in the seat's
+The server (classroom.host.observe) runs it as the seat's observer user (a user of its own in the seat's
 group: it may read the seat's cluster folders, and the seat cannot signal or trace it), inside the
 seat's namespace, under rlimits, with nothing of the server's in its environment. The request
 carries what the checks need from the server's records (the baseline, facts earlier checks kept,

@@ -1,4 +1,5 @@
-"""The server's side of checking a seat: ask its observer, validate the observation, record it.
+"""The server's side of checking a seat: ask its observer (through the seat's backend), validate the
+observation, record it.
 
 The server alone writes a seat's records (its store under server/stores/, out of every seat's reach)
 and signs grades; it never opens a path inside a seat's home, nor the seat's own store. What the
@@ -17,8 +18,9 @@ from dselab import service
 from dselab.catalogue import get_lab
 from dselab.check_engine import CheckResult
 from dselab.classroom import observation, registry
+from dselab.classroom.backend import SeatBackend
+from dselab.classroom.backends import open_backend
 from dselab.classroom.layout import Layout
-from dselab.classroom.observe import observe
 from dselab.classroom.registry import Seat
 from dselab.grading.report import Report
 from dselab.grading.run import report_from
@@ -53,33 +55,39 @@ def record(store: StateStore, lab: Lab, data: Any, steps: Sequence[Step], source
     return results
 
 
-def _observed_checks(layout: Layout, seat: Seat, lab: Lab, steps: Sequence[Step], source: str,
+def observe(backend: SeatBackend, seat: Seat, request: dict[str, Any]) -> Any:
+    """The seat's observer's answer to `request`, parsed (each part validated by its reader)."""
+    return observation.answer(seat.id, backend.observe(seat, request))
+
+
+def _observed_checks(backend: SeatBackend, seat: Seat, lab: Lab, steps: Sequence[Step], source: str,
                      store: StateStore) -> tuple[list[CheckResult], Any]:
-    data = observe(layout, seat, check_request(store, lab, steps, source))
+    data = observe(backend, seat, check_request(store, lab, steps, source))
     return record(store, lab, data, steps, source), data
 
 
-def check_seat(seat_id: str, lab_ref: str, steps: Sequence[str] = (), layout: Layout | None = None) -> list[CheckResult]:
+def check_seat(seat_id: str, lab_ref: str, steps: Sequence[str] = (),
+               backend: SeatBackend | None = None) -> list[CheckResult]:
     """Run and record the checks of `steps` (all when empty) for one seat."""
-    layout = layout or Layout.current()
-    seat = registry.get(layout, seat_id)
+    backend = backend or open_backend()
+    seat = registry.get(backend.layout, seat_id)
     lab = get_lab(lab_ref)
     selected = lab.select(list(steps))  # unknown steps: one-line error before anything runs
     store = seat.server_store()
     try:
-        return _observed_checks(layout, seat, lab, selected, "classroom", store)[0]
+        return _observed_checks(backend, seat, lab, selected, "classroom", store)[0]
     finally:
         store.close()
 
 
-def grade_seat(layout: Layout, seat: Seat, lab_ref: str) -> Report:
+def grade_seat(backend: SeatBackend, seat: Seat, lab_ref: str) -> Report:
     """Every check of the lab now, credited with the run's history: the report, unsigned."""
     lab = get_lab(lab_ref)
     store = seat.server_store()
     try:
         started_at = store.run_started_at(lab.id)
         history = store.attempts(lab.id, since=started_at)  # before this grading's own attempts
-        results, data = _observed_checks(layout, seat, lab, lab.steps, "classroom", store)
+        results, data = _observed_checks(backend, seat, lab, lab.steps, "classroom", store)
         return report_from(lab, seat.id, started_at, history, results, observation.cluster(data), "classroom")
     finally:
         store.close()
@@ -100,11 +108,11 @@ def record_answer(seat_id: str, lab_ref: str, step_ref: str, value: str, layout:
     return {"step": step.id, "number": step.number}
 
 
-def start_lab(layout: Layout, seat: Seat, lab_ref: str) -> dict[str, Any]:
+def start_lab(backend: SeatBackend, seat: Seat, lab_ref: str) -> dict[str, Any]:
     """A fresh run of the lab for the seat: log marks observed, the baseline kept by the server
     (attempts and answers of the previous run cleared)."""
     lab = get_lab(lab_ref)
-    seen = observation.baseline(observe(layout, seat, {"op": "baseline"}))
+    seen = observation.baseline(observe(backend, seat, {"op": "baseline"}))
     base = Baseline(log_marks=seen["log_marks"], cassandra_version=seen["cassandra_version"],
                     started_at=time.time(), fingerprint=None)
     store = seat.server_store()
@@ -123,6 +131,6 @@ def has_baseline(seat: Seat, lab_ref: str) -> bool:
         store.close()
 
 
-def ring_states(layout: Layout, seat: Seat) -> dict[str, str]:
-    """Node -> the ring's own view of it (UN, DN, ...), observed in the seat's namespace."""
-    return observation.ring(observe(layout, seat, {"op": "status"}))
+def ring_states(backend: SeatBackend, seat: Seat) -> dict[str, str]:
+    """Node -> the ring's own view of it (UN, DN, ...), as the seat's observer sees it."""
+    return observation.ring(observe(backend, seat, {"op": "status"}))

@@ -1,4 +1,7 @@
-"""The server's list of seats (student id -> user, namespace), kept in its 0700 folder."""
+"""The server's list of seats, kept in its 0700 folder: what of a seat is the classroom's (its id, when
+it was made, the server's store for it). Where a seat lives (a Unix user, a namespace...) is its
+backend's to know (classroom.backend); rows written before the seam carried those too, and are read
+without them."""
 
 from __future__ import annotations
 
@@ -8,7 +11,6 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from dselab.classroom import namespaces, users
 from dselab.classroom.layout import Layout
 from dselab.errors import UsageError
 from dselab.state import StateStore
@@ -17,27 +19,12 @@ from dselab.state import StateStore
 @dataclass(frozen=True)
 class Seat:
     id: str  # the student id
-    user: str
-    netns: str
-    home: Path
     store_dir: Path  # the server's store for this seat (never the seat's)
     created_at: float = 0.0
 
     @classmethod
     def planned(cls, layout: Layout, student_id: str) -> Seat:
-        user = users.user_name(student_id)
-        return cls(id=student_id, user=user, netns=namespaces.netns_name(user), home=layout.seat_home(user),
-                   store_dir=layout.seat_store(user), created_at=time.time())
-
-    @property
-    def observer(self) -> str:
-        """The user that reads this seat for the server (classroom.observe)."""
-        return users.observer_name(self.user)
-
-    @property
-    def cluster_home(self) -> Path:
-        """DSELAB_HOME inside the seat: its clusters and the seat's own (untrusted) store."""
-        return self.home / ".dselab"
+        return cls(id=student_id, store_dir=layout.seat_store(student_id), created_at=time.time())
 
     def server_store(self) -> StateStore:
         return StateStore(self.store_dir / "state-local.sqlite")
@@ -47,12 +34,12 @@ def load(layout: Layout) -> dict[str, Seat]:
     if not layout.registry.exists():
         return {}
     rows = json.loads(layout.registry.read_text())
-    return {r["id"]: Seat(id=r["id"], user=r["user"], netns=r["netns"], home=Path(r["home"]),
-                          store_dir=Path(r["store_dir"]), created_at=r.get("created_at", 0.0)) for r in rows}
+    return {r["id"]: Seat(id=r["id"], store_dir=Path(r["store_dir"]), created_at=r.get("created_at", 0.0))
+            for r in rows}
 
 
 def save(layout: Layout, seats: dict[str, Seat]) -> None:
-    rows = [{**asdict(s), "home": str(s.home), "store_dir": str(s.store_dir)} for s in seats.values()]
+    rows = [{**asdict(s), "store_dir": str(s.store_dir)} for s in seats.values()]
     tmp = layout.registry.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:

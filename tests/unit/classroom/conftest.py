@@ -11,10 +11,10 @@ from flask import Flask
 from lab_server import SEATS as LAB_SEATS
 from lab_server import lab_app
 
-from dselab.classroom.auth import ClassroomAuth
-from dselab.classroom.links import LinkState
-from dselab.classroom.server import create_classroom_app, make_classroom_server
-from dselab.classroom.terminal import ShellSpec
+from dselab.classroom.web.auth import ClassroomAuth
+from dselab.classroom.web.links import LinkState
+from dselab.classroom.web.server import create_classroom_app, make_classroom_server
+from dselab.classroom.web.terminal import ShellSpec
 from threaded_server import serving
 
 COURSE_KEY = b"test course key 0123456789abcdef"

@@ -9,13 +9,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from dselab.classroom import registry
-from dselab.classroom.auth import ClassroomAuth
+from dselab.classroom.backend import SeatBackend
 from dselab.classroom.layout import Layout
-from dselab.classroom.links import LinkState
 from dselab.classroom.registry import Seat
-from dselab.classroom.server import INSTRUCTOR_COOKIE, SEAT_COOKIE, create_classroom_app
-from dselab.classroom.terminal import ShellSpec
-from dselab.classroom.work import ClassroomWork
+from dselab.classroom.web.auth import ClassroomAuth
+from dselab.classroom.web.links import LinkState
+from dselab.classroom.web.server import INSTRUCTOR_COOKIE, SEAT_COOKIE, create_classroom_app
+from dselab.classroom.web.terminal import ShellSpec
+from dselab.classroom.web.work import ClassroomWork
 
 COURSE_KEY = b"test course key 0123456789abcdef"
 
@@ -34,8 +35,8 @@ SEATS = ("unit-alice", "unit-bob")  # names no integration seat uses: namespaces
 AUTH = ClassroomAuth(COURSE_KEY, LinkState.new(SEATS))
 
 
-def lab_app(layout: Layout, shells: dict[str, ShellSpec]) -> Flask:
-    return create_classroom_app(shells, AUTH, work=ClassroomWork(layout, "05"))
+def lab_app(layout: Layout, shells: dict[str, ShellSpec], backend: SeatBackend | None = None) -> Flask:
+    return create_classroom_app(shells, AUTH, work=ClassroomWork(layout, "05", backend))
 
 
 def as_seat(app: Flask, seat: str, domain: str = "localhost") -> FlaskClient:

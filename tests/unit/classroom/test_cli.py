@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from dselab.classroom import links
-from dselab.classroom.auth import ClassroomAuth
 from dselab.classroom.layout import ROOT_ENV, Layout
+from dselab.classroom.web import links
+from dselab.classroom.web.auth import ClassroomAuth
 
 NOBODY = 65534
 
@@ -175,7 +175,7 @@ def test_rotate_instructor_prints_only_the_new_instructor_link(tmp_path: Path) -
 
 
 def test_plain_http_beyond_loopback_is_warned_about_unless_tls() -> None:
-    from dselab.classroom.serving import plain_http_warning
+    from dselab.classroom.web.serving import plain_http_warning
 
     assert "plain HTTP" in (plain_http_warning("0.0.0.0", tls=False) or "")
     assert plain_http_warning("0.0.0.0", tls=True) is None

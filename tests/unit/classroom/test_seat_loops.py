@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pytest
+from fake_backend import FakeBackend
 
 from dselab.cached import Refreshed
 from dselab.classroom import lifecycle, status
@@ -33,15 +33,13 @@ def test_lifecycle_work_on_every_seat_goes_on_past_any_exception(tmp_path: Path)
     assert any(line.startswith("mallory: FAILED: unexpected RuntimeError: Symlink loop") for line in said)
 
 
-def test_status_shows_a_failing_seat_as_errored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def seat_status(layout: Layout, seat: Seat) -> status.SeatStatus:
-        if seat.id == "mallory":
-            raise RuntimeError("Symlink loop")
-        return status.SeatStatus(seat.id, seat.user, str(seat.home), seat.netns, {"dse-seed": "UN"})
-
-    monkeypatch.setattr(status, "seat_status", seat_status)
-    rows = [status.safe_seat_status(Layout(tmp_path), seat) for seat in _seats(tmp_path)]
-    assert [r.note for r in rows] == ["", "status failed: unexpected RuntimeError: Symlink loop", ""]
+def test_status_shows_a_failing_seat_as_errored(tmp_path: Path) -> None:
+    backend = FakeBackend(Layout(tmp_path / "room"))
+    backend.broken["mallory"] = RuntimeError("Symlink loop")
+    backend.broken_ops.add("poll")
+    rows = [status.safe_seat_status(backend, seat) for seat in _seats(tmp_path)]
+    assert [r.note for r in rows] == ["no such fake seat", "status failed: unexpected RuntimeError: Symlink loop",
+                                      "no such fake seat"]
     assert set(rows[1].nodes.values()) == {"?"}
 
 
