@@ -20,6 +20,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from dselab import environment
+from dselab.errors import EnvironmentProblem
 from dselab.progress import Progress, Silent
 from dselab.runtime.base import LAB_NODES, Runtime
 from dselab.state import StateStore
@@ -63,9 +64,23 @@ def _first_time(runtime: Runtime, progress: Progress) -> dict[str, Any]:
     return {
         "loaded_at": time.time(),
         "node2_joined_at": time.time(),
-        "fingerprint": {t: fp.to_dict() for t, fp in environment.fingerprint(runtime).items()},
+        "fingerprint": _fingerprint(runtime, progress),
         "cassandra_version": runtime.cassandra_version(),
     }
+
+
+def _fingerprint(runtime: Runtime, progress: Progress, tries: int = 3) -> dict[str, Any]:
+    """The data's fingerprint, read at ALL: on a loaded machine a replica may miss the read
+    timeout once (seen with several clusters on 2 cores), so a timeout is tried again."""
+    for attempt in range(1, tries + 1):
+        try:
+            return {t: fp.to_dict() for t, fp in environment.fingerprint(runtime).items()}
+        except EnvironmentProblem as exc:
+            if attempt == tries or "timed out" not in str(exc):
+                raise
+            progress.step(f"reading the data's fingerprint again (attempt {attempt} timed out)")
+            time.sleep(5)
+    raise AssertionError("unreachable")
 
 
 def data_version() -> str:
