@@ -289,3 +289,26 @@ def test_a_reflink_that_fails_leaves_nothing_behind(tmp_path: Path) -> None:
         assert dst.read_bytes() == b"data" and dst.stat().st_ino != src.stat().st_ino
     else:
         assert not dst.exists()
+
+
+def test_a_fingerprint_read_that_times_out_is_tried_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dselab.environment import TableFingerprint
+    from dselab.errors import EnvironmentProblem
+    from dselab.progress import Silent
+
+    calls: list[int] = []
+
+    def flaky(runtime: object) -> dict[str, TableFingerprint]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise EnvironmentProblem("CQL on dse-seed failed: Operation timed out - received only 1 responses.")
+        return {"customers": TableFingerprint(1, "x")}
+
+    monkeypatch.setattr(cluster.environment, "fingerprint", flaky)
+    monkeypatch.setattr(cluster.time, "sleep", lambda seconds: None)
+    assert cluster._fingerprint(object(), Silent()) == {"customers": {"rows": 1, "checksum": "x"}}  # type: ignore[arg-type]
+    calls.clear()
+    monkeypatch.setattr(cluster.environment, "fingerprint",
+                        lambda runtime: (_ for _ in ()).throw(EnvironmentProblem("keyspace training does not exist")))
+    with pytest.raises(EnvironmentProblem):
+        cluster._fingerprint(object(), Silent())  # type: ignore[arg-type]
