@@ -23,7 +23,7 @@ from dselab.nodetool_args import validate as validate_nodetool_args
 from dselab.outcomes import CheckStatus
 from dselab.progress import Console
 from dselab.runtime.base import SEED
-from dselab.settings import RUNTIME, current
+from dselab.settings import RUNTIME, TEMPLATE, current
 
 
 class FriendlyGroup(click.Group):
@@ -82,12 +82,15 @@ def main(ctx: click.Context, runtime: str | None) -> None:
 
 
 @main.command()
-def up() -> None:
+@click.option("--fresh", is_flag=True,
+              help="A new cluster is made the long way (data loaded, dse-node-2 bootstraps), not from the "
+                   f"cluster template kept in the cache. Also {TEMPLATE}=0.")
+def up(fresh: bool) -> None:
     """Start the three-node lab cluster (first time: fetch Cassandra, load the training data)."""
     from dselab import cluster
 
     ws = workspace()
-    cluster.bring_up(ws.runtime, ws.store, Console())
+    cluster.bring_up(ws.runtime, ws.store, Console(), fresh=fresh)
     _print_status(ws, as_json=False)
 
 

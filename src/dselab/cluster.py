@@ -4,29 +4,56 @@ First time: dse-seed and dse-node-1 start, the training data is loaded, then dse
 bootstraps into the ring (so the older nodes hold data they no longer own). The fingerprint of
 the data and the moment dse-node-2 joined are recorded in the state store. Later calls only
 start what is not running.
+
+A fresh local cluster (none in this home) is made from the pristine template when there is one
+for the same Cassandra, node settings and data (runtime/template.py): the nodes' state is laid
+down from it and the three nodes start together. The first fresh `up` for a key builds the
+template: the long way, then the nodes drain and stop, their state is kept, and they start again.
+The environment record is the same either way (the template keeps the fingerprint it was made with).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dselab import environment
+from dselab.errors import EnvironmentProblem
 from dselab.progress import Progress, Silent
 from dselab.runtime.base import LAB_NODES, Runtime
 from dselab.state import StateStore
+
+if TYPE_CHECKING:
+    from dselab.runtime.local import LocalRuntime
+    from dselab.runtime.template import Template
 
 
 def environment_record(store: StateStore) -> dict[str, Any] | None:
     return store.environment()
 
 
-def bring_up(runtime: Runtime, store: StateStore, progress: Progress | None = None) -> dict[str, Any]:
+def bring_up(runtime: Runtime, store: StateStore, progress: Progress | None = None,
+             fresh: bool = False) -> dict[str, Any]:
+    """The cluster with its environment, as the record says; `fresh`: a new cluster is made the
+    long way, without the template (none is used or kept)."""
     progress = progress or Silent()
     record = environment_record(store)
     if record is not None and runtime.exists():
         runtime.up()
         return record
+    local = None if fresh else templated(runtime)
+    if local is None:
+        record = _first_time(runtime, progress)
+    else:
+        record = _from_template(local, progress)
+    store.set_environment(record)
+    progress.done("environment ready: training keyspace on three nodes")
+    return record
+
+
+def _first_time(runtime: Runtime, progress: Progress) -> dict[str, Any]:
     seed, node1, node2 = LAB_NODES
     runtime.up_nodes([seed, node1])
     wait_for_ring(runtime, seed, [seed, node1], progress)
@@ -34,15 +61,95 @@ def bring_up(runtime: Runtime, store: StateStore, progress: Progress | None = No
     environment.load(runtime, progress)
     progress.step("dse-node-2 bootstraps into the ring (streams its share of the data)")
     runtime.start_node(node2)
-    record = {
+    return {
         "loaded_at": time.time(),
         "node2_joined_at": time.time(),
-        "fingerprint": {t: fp.to_dict() for t, fp in environment.fingerprint(runtime).items()},
+        "fingerprint": _fingerprint(runtime, progress),
         "cassandra_version": runtime.cassandra_version(),
     }
-    store.set_environment(record)
-    progress.done("environment ready: training keyspace on three nodes")
-    return record
+
+
+def _fingerprint(runtime: Runtime, progress: Progress, tries: int = 3) -> dict[str, Any]:
+    """The data's fingerprint, read at ALL: on a loaded machine a replica may miss the read
+    timeout once (seen with several clusters on 2 cores), so a timeout is tried again."""
+    for attempt in range(1, tries + 1):
+        try:
+            return {t: fp.to_dict() for t, fp in environment.fingerprint(runtime).items()}
+        except EnvironmentProblem as exc:
+            if attempt == tries or "timed out" not in str(exc):
+                raise
+            progress.step(f"reading the data's fingerprint again (attempt {attempt} timed out)")
+            time.sleep(5)
+    raise AssertionError("unreachable")
+
+
+def data_version() -> str:
+    """A digest of the environment's data (schema and the rows' expected fingerprint): part of a
+    template's key, so a change of the training data makes a new template."""
+    rows = {t: fp.to_dict() for t, fp in environment.expected_fingerprint().items()}
+    text = json.dumps({"schema": environment.SCHEMA, "rows": rows}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def templated(runtime: Runtime) -> LocalRuntime | None:
+    """The runtime when its fresh cluster may come from a template: the local runtime's lab
+    cluster, templates on (DSELAB_TEMPLATE), and no node folder in this home yet."""
+    from dselab.runtime.local import LocalRuntime
+
+    if not isinstance(runtime, LocalRuntime) or runtime.cluster != "lab" or not runtime.config.template:
+        return None
+    if any(spec.root.exists() for spec in runtime.specs.values()):
+        return None  # a cluster's folders are there (its record was forgotten): start what is there
+    return runtime
+
+
+def _from_template(runtime: LocalRuntime, progress: Progress) -> dict[str, Any]:
+    """A cluster made from the template, or the long way when there is none (then kept as one)."""
+    from dselab.runtime import template as templates
+
+    kept = templates.lab_template(runtime, data_version())
+    if not kept.writable():
+        progress.step(f"the cluster template folder {kept.templates} is not writable: making the cluster the long way")
+        return _first_time(runtime, progress)
+    with kept.locked(progress.step):
+        if kept.exists():
+            progress.step(f"checking the cluster template {kept.short}")
+            try:
+                manifest = kept.verify()
+            except templates.TemplateRefused as why:
+                progress.step(f"cluster template {kept.short} refused ({why}); making it again")
+                kept.remove()
+            else:
+                linked, copied = kept.clone(manifest, templates.node_roots(runtime))
+                progress.step(f"cluster made from template {kept.short} ({linked} files linked, {copied} copied);"
+                              " starting the nodes")
+                templates.start_members(runtime)
+                wait_for_ring(runtime, LAB_NODES[0], list(LAB_NODES), progress)
+                made: dict[str, Any] = manifest["record"]
+                return {**made, "loaded_at": time.time(), "node2_joined_at": time.time(),
+                        "cassandra_version": runtime.cassandra_version()}
+        record = _first_time(runtime, progress)
+        expected = {t: fp.to_dict() for t, fp in environment.expected_fingerprint().items()}
+        if record["fingerprint"] == expected:
+            _keep(runtime, kept, record, progress)
+        else:  # never keep a cluster whose data is not the environment's as the template of all later ones
+            progress.step("the training data does not have its expected fingerprint: no cluster template kept")
+        return record
+
+
+def _keep(runtime: LocalRuntime, kept: Template, record: dict[str, Any], progress: Progress) -> None:
+    """Drain and stop the ready cluster, keep its state as the template, start it again."""
+    from dselab.runtime import template as templates
+
+    progress.step(f"keeping this cluster as template {kept.short} (drain, stop, copy, start)")
+    for node in LAB_NODES:
+        runtime.nodetool(node, ["drain"], timeout=300)
+    runtime.down()
+    count = kept.capture(templates.node_roots(runtime), record,
+                         templates.lab_key_parts(runtime, data_version()))
+    progress.done(f"cluster template {kept.short} kept ({count} files, in {kept.folder})")
+    templates.start_members(runtime)
+    wait_for_ring(runtime, LAB_NODES[0], list(LAB_NODES), progress)
 
 
 def wait_for_ring(runtime: Runtime, observer: str, nodes: list[str], progress: Progress,

@@ -41,6 +41,8 @@ TOOLS_CONF = "DSELAB_TOOLS_CONF"
 COURSE_KEY = "DSELAB_COURSE_KEY"
 SEAT = "DSELAB_SEAT"
 WARM_NODETOOL = "DSELAB_WARM_NODETOOL"
+TEMPLATE = "DSELAB_TEMPLATE"
+TEMPLATE_DIR = "DSELAB_TEMPLATE_DIR"
 JAVA_HOME = "JAVA_HOME"
 CASSANDRA_HOME = "CASSANDRA_HOME"
 CLASSROOM_ROOT = "DSELAB_CLASSROOM_ROOT"
@@ -110,6 +112,8 @@ class Settings:
     warm_nodetool: bool = True  # False: every nodetool call starts its own JVM (runtime.nodetool_server)
     java_home: str | None = None  # JAVA_HOME: the Java to run nodes and tools with
     cassandra_home: str | None = None  # CASSANDRA_HOME: an unpacked Cassandra to use instead of a download
+    template: bool = True  # a fresh local cluster is made from the pristine template (runtime.template)
+    template_dir: Path | None = None  # where templates are kept (None: <cache>/templates)
     classroom: ClassroomSettings = field(default_factory=ClassroomSettings)
 
     @classmethod
@@ -259,6 +263,8 @@ _VARIABLES: dict[str, tuple[str, Parse, Show]] = {
     COURSE_KEY: ("course_key", _word, str),
     SEAT: ("seat", _word, str),
     WARM_NODETOOL: ("warm_nodetool", _flag, _show_flag),
+    TEMPLATE: ("template", _flag, _show_flag),
+    TEMPLATE_DIR: ("template_dir", _path, str),
     JAVA_HOME: ("java_home", str, str),
     CASSANDRA_HOME: ("cassandra_home", str, str),
     CLASSROOM_ROOT: ("classroom.root", _path, str),

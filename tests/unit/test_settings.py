@@ -40,6 +40,8 @@ EVERY = {
     knobs.COURSE_KEY: ("  sekrit\n", "course_key", "sekrit"),
     knobs.SEAT: ("alice", "seat", "alice"),
     knobs.WARM_NODETOOL: ("off", "warm_nodetool", False),
+    knobs.TEMPLATE: ("0", "template", False),
+    knobs.TEMPLATE_DIR: ("/srv/templates", "template_dir", Path("/srv/templates")),
     knobs.JAVA_HOME: ("/opt/java17", "java_home", "/opt/java17"),
     knobs.CASSANDRA_HOME: ("/opt/cassandra", "cassandra_home", "/opt/cassandra"),
     knobs.CLASSROOM_ROOT: ("/srv/room", "classroom.root", Path("/srv/room")),

@@ -27,6 +27,7 @@ def test_seat_environment_is_built_from_nothing(seat: HostSeat, tmp_path: Path, 
     assert env["HOME"] == str(seat.home) and env["DSELAB_HOME"] == str(seat.home / ".dselab")
     assert env["PATH"].startswith(str(tmp_path / "venv" / "bin"))
     assert env["DSELAB_NODE_PROFILE"] == "small"
+    assert env["DSELAB_TEMPLATE"] == "0"  # no cluster template in a seat yet
 
 
 def test_seat_commands_run_in_its_namespace_as_its_user(seat: HostSeat, tmp_path: Path) -> None:
