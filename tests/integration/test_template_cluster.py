@@ -87,7 +87,8 @@ def uncleaned(ws: service.Workspace) -> dict[str, dict[str, int]]:
 
 
 def live_fingerprint(ws: service.Workspace) -> dict[str, Any]:
-    return {t: fp.to_dict() for t, fp in environment.fingerprint(ws.runtime).items()}
+    """The live data's fingerprint at ALL, read the way bring_up reads it (a timeout tried again)."""
+    return cluster._fingerprint(ws.runtime, Lines())
 
 
 def test_a_cluster_made_from_the_template_is_the_same_cluster(workspace: service.Workspace) -> None:
