@@ -51,6 +51,9 @@ READY_POLL_S = 0.25
 # first and gives up ("Unable to gossip with any peers") after ring_delay_ms without an answer, so
 # the other nodes are started from this line on, while the seed finishes its own start.
 SEED_GOSSIP_LINE = "Starting up server gossip"
+# On a loaded machine the seed may not answer that shadow round in time; the node then exits with
+# this line. Nothing of it was written that a second start would trip over, so it starts once more.
+NO_GOSSIP_LINE = "Unable to gossip with any peers"
 
 
 @dataclass(frozen=True)
@@ -176,14 +179,21 @@ class LocalRuntime(CommonRuntime):
             self.progress.step(f"waiting for {seed.node} to answer gossip ({time.monotonic() - started:.0f}s)")
             time.sleep(READY_POLL_S)
 
-    def _await_ready(self, launch: Launch) -> None:
+    def _await_ready(self, launch: Launch, again: bool = True) -> None:
         node, proc, spec = launch.node, launch.proc, self.spec(launch.node)
 
         def gone() -> str | None:
             return None if proc.poll() is None else f"exited with code {proc.returncode}"
 
-        self.wait_ready(node, lambda: self._read_log(node, False, launch.mark), gone,
-                        fix=f"see {spec.log_dir}/system.log and output.log", interval=READY_POLL_S)
+        try:
+            self.wait_ready(node, lambda: self._read_log(node, False, launch.mark), gone,
+                            fix=f"see {spec.log_dir}/system.log and output.log", interval=READY_POLL_S)
+        except EnvironmentProblem:
+            if not (again and proc.poll() is not None and NO_GOSSIP_LINE in self._read_log(node, False, launch.mark)):
+                raise
+            self.progress.step(f"{node} found no peer to gossip with in time (a busy machine): starting it again")
+            self._await_ready(self._launch(node), again=False)
+            return
         self.progress.done(f"{node} is up ({spec.address})")
 
     def stop_node(self, node: str, grace: float = STOP_GRACE_S) -> None:

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from dselab.runtime import local
+from dselab.runtime.common import READY_LINE
 from dselab.runtime.local import LocalRuntime
 from dselab.runtime.local_config import VNODES, cassandra_yaml, interleaved_tokens, lab_specs, restore_specs
 from dselab.runtime.local_settings import LocalSettings
@@ -87,3 +88,58 @@ def test_no_gossip_wait_when_the_seed_already_runs(tmp_path: Path, monkeypatch: 
     runtime.running = {"dse-seed"}  # type: ignore[attr-defined]
     runtime.up_nodes(["dse-seed", "dse-node-1"])
     assert rec.events == ["launch dse-node-1", "ready dse-node-1"]
+
+
+def _launcher(runtime: LocalRuntime, lines: list[str], codes: list[int]) -> tuple[list[str], Any]:
+    """`_launch` stand-in: each start appends its line to the node's system.log, then the process
+    exits with its code (or sleeps while the test reads its log, for code 0)."""
+    import subprocess
+
+    started: list[str] = []
+
+    def launch(self: LocalRuntime, node: str) -> local.Launch:
+        spec = self.spec(node)
+        spec.log_dir.mkdir(parents=True, exist_ok=True)
+        log = spec.log_dir / "system.log"
+        mark = log.stat().st_size if log.exists() else 0
+        with log.open("a") as fh:
+            fh.write(lines[len(started)] + "\n")
+        code = codes[len(started)]
+        started.append(node)
+        proc = subprocess.Popen(["sh", "-c", f"exit {code}" if code else "sleep 5"])
+        return local.Launch(node, proc, mark)
+
+    return started, launch
+
+
+def test_a_node_that_found_no_gossip_peer_in_time_starts_once_more(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runtime = LocalRuntime("lab", settings=settings(tmp_path))
+    started, launch = _launcher(runtime, [f"ERROR {local.NO_GOSSIP_LINE}", READY_LINE], [1, 0])
+    monkeypatch.setattr(LocalRuntime, "_launch", launch)
+    runtime._await_ready(launch(runtime, "dse-node-1"))
+    assert started == ["dse-node-1", "dse-node-1"]
+
+
+def test_any_other_exit_while_starting_is_reported_not_retried(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dselab.errors import EnvironmentProblem
+
+    runtime = LocalRuntime("lab", settings=settings(tmp_path))
+    started, launch = _launcher(runtime, ["ERROR Address already in use"], [1])
+    monkeypatch.setattr(LocalRuntime, "_launch", launch)
+    with pytest.raises(EnvironmentProblem, match="exited with code 1"):
+        runtime._await_ready(launch(runtime, "dse-node-1"))
+    assert started == ["dse-node-1"]
+
+
+def test_a_second_gossip_failure_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dselab.errors import EnvironmentProblem
+
+    runtime = LocalRuntime("lab", settings=settings(tmp_path))
+    line = f"ERROR {local.NO_GOSSIP_LINE}"
+    started, launch = _launcher(runtime, [line, line], [1, 1])
+    monkeypatch.setattr(LocalRuntime, "_launch", launch)
+    with pytest.raises(EnvironmentProblem, match="exited with code 1"):
+        runtime._await_ready(launch(runtime, "dse-node-1"))
+    assert len(started) == 2
