@@ -94,6 +94,23 @@ def up(fresh: bool) -> None:
     _print_status(ws, as_json=False)
 
 
+@main.group()
+def template() -> None:
+    """The cluster template: the ready lab cluster kept once per machine, which every later fresh
+    `up` copies instead of starting nodes one by one and loading the data again."""
+
+
+@template.command("build")
+def template_build() -> None:
+    """Make the cluster template now if it is missing or was changed (a first `up` makes it too).
+    It takes the time of one first `up`; no cluster is left running. A classroom makes its seats'
+    template this way, as a user of its own."""
+    from dselab import cluster
+
+    ws = workspace()
+    click.echo(cluster.build_template(ws.runtime, Console()))
+
+
 @main.command()
 @click.option("--purge", is_flag=True, help="Also delete the nodes' data for a fresh start.")
 def down(purge: bool) -> None:

@@ -20,9 +20,11 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from dselab import environment
-from dselab.errors import EnvironmentProblem
+from dselab.errors import EnvironmentProblem, UsageError
 from dselab.progress import Progress, Silent
 from dselab.runtime.base import LAB_NODES, Runtime
+from dselab.settings import TEMPLATE as TEMPLATE_ENV
+from dselab.settings import TEMPLATE_DIR as TEMPLATE_DIR_ENV
 from dselab.state import StateStore
 
 if TYPE_CHECKING:
@@ -104,52 +106,112 @@ def templated(runtime: Runtime) -> LocalRuntime | None:
 
 
 def _from_template(runtime: LocalRuntime, progress: Progress) -> dict[str, Any]:
-    """A cluster made from the template, or the long way when there is none (then kept as one)."""
+    """A cluster made from the template, or the long way when there is none (then kept as one).
+    A user who may not write where templates live (a classroom seat) only reads one there."""
     from dselab.runtime import template as templates
 
     kept = templates.lab_template(runtime, data_version())
     if not kept.writable():
-        progress.step(f"the cluster template folder {kept.templates} is not writable: making the cluster the long way")
-        return _first_time(runtime, progress)
+        return _from_shared(runtime, kept, progress)
     with kept.locked(progress.step):
         if kept.exists():
             progress.step(f"checking the cluster template {kept.short}")
             try:
-                manifest = kept.verify()
+                return _clone(runtime, kept, kept.verify(), progress)
             except templates.TemplateRefused as why:
                 progress.step(f"cluster template {kept.short} refused ({why}); making it again")
                 kept.remove()
-            else:
-                linked, copied = kept.clone(manifest, templates.node_roots(runtime))
-                progress.step(f"cluster made from template {kept.short} ({linked} files linked, {copied} copied);"
-                              " starting the nodes")
-                templates.start_members(runtime)
-                wait_for_ring(runtime, LAB_NODES[0], list(LAB_NODES), progress)
-                made: dict[str, Any] = manifest["record"]
-                return {**made, "loaded_at": time.time(), "node2_joined_at": time.time(),
-                        "cassandra_version": runtime.cassandra_version()}
-        record = _first_time(runtime, progress)
-        expected = {t: fp.to_dict() for t, fp in environment.expected_fingerprint().items()}
-        if record["fingerprint"] == expected:
-            _keep(runtime, kept, record, progress)
-        else:  # never keep a cluster whose data is not the environment's as the template of all later ones
-            progress.step("the training data does not have its expected fingerprint: no cluster template kept")
-        return record
+        return _first_time_kept(runtime, kept, progress, restart=True)
 
 
-def _keep(runtime: LocalRuntime, kept: Template, record: dict[str, Any], progress: Progress) -> None:
-    """Drain and stop the ready cluster, keep its state as the template, start it again."""
+def _from_shared(runtime: LocalRuntime, kept: Template, progress: Progress) -> dict[str, Any]:
+    """A cluster cloned from a template another user keeps; the long way if there is none that
+    verifies (nothing is kept: the folder is not ours)."""
     from dselab.runtime import template as templates
 
-    progress.step(f"keeping this cluster as template {kept.short} (drain, stop, copy, start)")
+    with kept.shared(progress.step):
+        if kept.exists():
+            progress.step(f"checking the cluster template {kept.short}")
+            try:
+                return _clone(runtime, kept, kept.verify(), progress)
+            except templates.TemplateRefused as why:
+                progress.step(f"cluster template {kept.short} refused ({why}): making the cluster the long way")
+        else:
+            progress.step(f"no cluster template in {kept.templates}: making the cluster the long way")
+    return _first_time(runtime, progress)
+
+
+def _clone(runtime: LocalRuntime, kept: Template, manifest: dict[str, Any], progress: Progress) -> dict[str, Any]:
+    from dselab.runtime import template as templates
+
+    linked, copied = kept.clone(manifest, templates.node_roots(runtime))
+    progress.step(f"cluster made from template {kept.short} ({linked} files linked, {copied} copied);"
+                  " starting the nodes")
+    templates.start_members(runtime)
+    wait_for_ring(runtime, LAB_NODES[0], list(LAB_NODES), progress)
+    made: dict[str, Any] = manifest["record"]
+    return {**made, "loaded_at": time.time(), "node2_joined_at": time.time(),
+            "cassandra_version": runtime.cassandra_version()}
+
+
+def _first_time_kept(runtime: LocalRuntime, kept: Template, progress: Progress, restart: bool) -> dict[str, Any]:
+    """The long way, then the cluster kept as the template (held under the template's lock)."""
+    record = _first_time(runtime, progress)
+    expected = {t: fp.to_dict() for t, fp in environment.expected_fingerprint().items()}
+    if record["fingerprint"] == expected:
+        _keep(runtime, kept, record, progress, restart)
+    else:  # never keep a cluster whose data is not the environment's as the template of all later ones
+        progress.step("the training data does not have its expected fingerprint: no cluster template kept")
+    return record
+
+
+def build_template(runtime: Runtime, progress: Progress) -> str:
+    """Make sure the cluster template for this runtime's settings is there and intact, making it if
+    not; no cluster is left running. What was done, in one line."""
+    from dselab.runtime import template as templates
+
+    local = templated(runtime)
+    if local is None:
+        raise UsageError("a cluster template is made only by the local runtime, with templates on, "
+                         "in a home that has no lab cluster",
+                         fix=f"`dselab down --purge` first; unset {TEMPLATE_ENV}=0; or use --runtime local")
+    kept = templates.lab_template(local, data_version())
+    if not kept.writable():
+        raise EnvironmentProblem(f"the cluster template folder {kept.templates} is not writable",
+                                 fix=f"set {TEMPLATE_DIR_ENV} to a folder of yours")
+    with kept.locked(progress.step):
+        if kept.exists():
+            try:
+                kept.verify()
+                return f"cluster template {kept.short} is ready ({kept.folder})"
+            except templates.TemplateRefused as why:
+                progress.step(f"cluster template {kept.short} refused ({why}); making it again")
+                kept.remove()
+        try:
+            _first_time_kept(local, kept, progress, restart=False)
+        finally:
+            local.down(purge=True)
+    if not kept.exists():
+        raise EnvironmentProblem("the cluster came up but its data was not as expected: no template was kept",
+                                 fix="run `dselab up --fresh` and read what it says")
+    return f"cluster template {kept.short} made ({kept.folder})"
+
+
+def _keep(runtime: LocalRuntime, kept: Template, record: dict[str, Any], progress: Progress,
+          restart: bool = True) -> None:
+    """Drain and stop the ready cluster, keep its state as the template, start it again (`restart`)."""
+    from dselab.runtime import template as templates
+
+    progress.step(f"keeping this cluster as template {kept.short} (drain, stop, copy" + (", start)" if restart else ")"))
     for node in LAB_NODES:
         runtime.nodetool(node, ["drain"], timeout=300)
     runtime.down()
     count = kept.capture(templates.node_roots(runtime), record,
                          templates.lab_key_parts(runtime, data_version()))
     progress.done(f"cluster template {kept.short} kept ({count} files, in {kept.folder})")
-    templates.start_members(runtime)
-    wait_for_ring(runtime, LAB_NODES[0], list(LAB_NODES), progress)
+    if restart:
+        templates.start_members(runtime)
+        wait_for_ring(runtime, LAB_NODES[0], list(LAB_NODES), progress)
 
 
 def wait_for_ring(runtime: Runtime, observer: str, nodes: list[str], progress: Progress,

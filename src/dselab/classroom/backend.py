@@ -68,7 +68,13 @@ class SeatBackend(Protocol):
         """Room for `to_start` more running seats, or an EnvironmentProblem saying how many fit."""
 
     def prepare(self, say: Lines) -> None:
-        """What every seat shares (host: the classroom's folders, the toolchain), made or refreshed."""
+        """What every seat shares (host: the classroom's folders, the toolchain, the seats' cluster
+        template), made or refreshed. Only the folders and the toolchain may fail the class; a
+        template that cannot be made is said and skipped (seats then start the long way)."""
+
+    def teardown(self, say: Lines) -> None:
+        """What `prepare` made beyond the classroom's folders (host: the template builder), gone;
+        called by a purge once every seat is removed."""
 
     def create(self, seat: Seat) -> None:
         """The seat, empty of work (idempotent: a seat that exists, running or not, is kept as it is)."""

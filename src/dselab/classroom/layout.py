@@ -6,6 +6,8 @@
     <root>/seats/<user> the seat user's home, 0700: scripts, labs, the seat's clusters (.dselab/)
     <root>/toolchain/   root, world-readable: the Python and Cassandra jars every seat runs
     <root>/observers/<user>  a seat observer's home (that user's, 0700): nodetool's history, nothing more
+    <root>/template/    the template builder's home (that user's, 0755): templates/ holds the cluster
+                        template every seat's cluster is copied from (readable, never writable, by seats)
 
 DSELAB_CLASSROOM_ROOT (settings.classroom.root) moves the whole classroom (the tests use their own).
 A layout also carries the settings it was made from: the classroom's knobs travel with it.
@@ -86,6 +88,16 @@ class Layout:
 
     def seat_home(self, user: str) -> Path:
         return self.seats / user
+
+    @property
+    def builder_home(self) -> Path:
+        """The home of the user that makes the seats' cluster template (classroom.host.seat_template)."""
+        return self.root / "template"
+
+    @property
+    def templates(self) -> Path:
+        """The seats' cluster templates (DSELAB_TEMPLATE_DIR of every seat and of the builder)."""
+        return self.builder_home / "templates"
 
     def seat_store(self, seat_id: str) -> Path:
         """The server's store for one seat: attempts, answers, baselines, evidence."""

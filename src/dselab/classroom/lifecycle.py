@@ -162,7 +162,9 @@ def down(purge: bool, say: Say, backend: SeatBackend | None = None) -> list[Seat
         left = {o.seat: known[o.seat] for o in outcomes if not o.ok}
         if left:
             registry.save(layout, left)
-        elif layout.root.exists():
+            return outcomes
+        backend.teardown(say)
+        if layout.root.exists():
             shutil.rmtree(layout.root)
             say(f"removed {layout.root}")
             if layout.root.parent.name == "dselab" and not any(layout.root.parent.iterdir()):

@@ -26,8 +26,8 @@ student who writes into a live SSTable (`echo x >> ...-Data.db`) writes into the
 so into the template: that is why the manifest is checked before every reuse, and a changed
 template is refused and built again. The small sidecar files (Statistics.db, Summary.db, which
 Cassandra may rewrite in place, Filter.db, TOC.txt ...) are always copied. A classroom seat is
-another Unix user: its clone must not share inodes with a template it could then write (not wired
-here: the classroom makes seats its own way).
+another Unix user than the template's maker: its clone copies every file (link_or_copy), and it
+reads the template under a shared lock without ever writing beside it (Template.shared).
 """
 
 from __future__ import annotations
@@ -157,16 +157,22 @@ def reflink(src: Path, dst: Path) -> bool:
 
 def link_or_copy(src: Path, dst: Path) -> bool:
     """`dst` shares `src`'s blocks: a reflink where the filesystem offers one (a write into the clone
-    then leaves the template alone), else a hard link (the same inode); a plain copy across
-    filesystems. True: shared, not copied."""
+    then leaves the template alone), else a hard link (the same inode) when the template's file is
+    this user's own; a plain copy otherwise. True: shared, not copied.
+
+    Another user's template (a classroom seat reading the class's) is never hard-linked: the clone
+    would hold files it may not write, and Cassandra's snapshots hard-link them again, which
+    `fs.protected_hardlinks` refuses for a file one does not own."""
     if reflink(src, dst):
         return True
     try:
-        os.link(src, dst)
-        return True
+        if src.stat().st_uid == os.geteuid():
+            os.link(src, dst)
+            return True
     except OSError:
-        copy_file(src, dst)
-        return False
+        pass
+    copy_file(src, dst)
+    return False
 
 
 class Template:
@@ -209,6 +215,26 @@ class Template:
             yield
         finally:
             os.close(fd)  # releases the lock
+
+    @contextmanager
+    def shared(self, waiting: Callable[[str], None] | None = None) -> Iterator[None]:
+        """Held while a user that may not write here reads a template (a seat cloning the class's
+        template): readers together, never while its maker builds or replaces it."""
+        try:
+            fd = os.open(self.lock_file, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            yield  # no lock file: nobody ever built here, so nobody builds now
+            return
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if waiting:
+                    waiting(f"waiting while template {self.short} is being made")
+                fcntl.flock(fd, fcntl.LOCK_SH)
+            yield
+        finally:
+            os.close(fd)
 
     def manifest(self) -> dict[str, Any]:
         data: dict[str, Any] = json.loads((self.folder / MANIFEST).read_text())

@@ -52,6 +52,7 @@ class FakeBackend:
         self.broken_ops: set[str] = {"start", "stop", "remove"}
         self.raw: dict[str, bytes] = {}
         self.calls: list[tuple[str, str]] = []  # (operation, seat id), in order
+        self.torn_down = False
         self.requests: list[tuple[str, dict[str, Any]]] = []  # what each observer was asked
         self._lock = threading.Lock()
 
@@ -88,6 +89,10 @@ class FakeBackend:
         (self.layout.server / "stores").mkdir(mode=0o700, parents=True, exist_ok=True)
         self.folder.mkdir(parents=True, exist_ok=True)
         say("fake: nothing shared to prepare")
+
+    def teardown(self, say: Lines) -> None:
+        self.torn_down = True
+        say("fake: nothing shared to remove")
 
     def create(self, seat: Seat) -> None:
         found = self._op("create", seat)

@@ -100,9 +100,11 @@ def test_purge_removes_everything_but_a_seat_that_failed(backend: FakeBackend) -
     assert [o.ok for o in outcomes] == [True, True, False]
     assert list(registry.load(backend.layout)) == ["carol"]  # the next purge tries it again
     assert set(backend.seats) == {"carol"} and any(line.startswith("alice: removed (folder ") for line in said)
+    assert not backend.torn_down  # what the seats share stays while a seat is left
     del backend.broken["carol"]
     lifecycle.down(True, said.append, backend)
     assert not backend.layout.root.exists() and not backend.seats
+    assert backend.torn_down  # the backend's shared parts (the host's template builder) go last
 
 
 def test_reset_gives_one_seat_a_fresh_run(backend: FakeBackend) -> None:

@@ -263,6 +263,44 @@ def test_one_process_at_a_time_holds_a_template(tmp_path: Path) -> None:
     assert said and "waiting for another dselab" in said[0]
 
 
+def test_a_reader_that_may_not_write_waits_for_the_maker(tmp_path: Path) -> None:
+    template = Template(tmp_path / "templates", "k" * 64)
+    with template.shared():
+        pass  # no lock file: nobody ever made a template here
+    said: list[str] = []
+    order: list[str] = []
+    holding = threading.Event()
+
+    def reader() -> None:
+        holding.wait()
+        with template.shared(said.append):
+            order.append("reader")
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    with template.locked():
+        holding.set()
+        for _ in range(200):
+            if said:
+                break
+            threading.Event().wait(0.01)
+        order.append("maker")
+    thread.join()
+    assert order == ["maker", "reader"]
+    assert said and "being made" in said[0]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="gives a file to another user: root only")
+def test_another_users_template_is_copied_never_hard_linked(tmp_path: Path, no_reflink: None) -> None:
+    src, mine, theirs = tmp_path / "src", tmp_path / "mine", tmp_path / "theirs"
+    src.write_bytes(b"sstable body")
+    assert template_module.link_or_copy(src, mine) and mine.stat().st_ino == src.stat().st_ino
+    os.chown(src, 65534, 65534)  # the template now belongs to its builder, not to this seat
+    assert not template_module.link_or_copy(src, theirs)
+    assert theirs.read_bytes() == b"sstable body" and theirs.stat().st_ino != src.stat().st_ino
+    assert theirs.stat().st_uid == os.geteuid()
+
+
 # -- which fresh clusters use it -------------------------------------------------------------------
 
 def test_a_fresh_local_lab_cluster_uses_a_template_unless_told_not_to(tmp_path: Path) -> None:
@@ -312,3 +350,38 @@ def test_a_fingerprint_read_that_times_out_is_tried_again(monkeypatch: pytest.Mo
                         lambda runtime: (_ for _ in ()).throw(EnvironmentProblem("keyspace training does not exist")))
     with pytest.raises(EnvironmentProblem):
         cluster._fingerprint(object(), Silent())  # type: ignore[arg-type]
+
+
+# -- a seat: a template it may read but not write --------------------------------------------------
+
+def _shared_setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[LocalRuntime, Template, list[str]]:
+    made = runtime(tmp_path, "seat")
+    kept = lab_template(made, cluster.data_version())
+    events: list[str] = []
+    monkeypatch.setattr(Template, "writable", lambda self: False)
+    monkeypatch.setattr(cluster, "_first_time", lambda rt, progress: events.append("long way") or {"how": "long"})
+    monkeypatch.setattr(cluster, "_clone", lambda rt, k, manifest, progress: events.append("clone") or {"how": "clone"})
+    monkeypatch.setattr(cluster, "_keep", lambda *a, **k: events.append("keep"))
+    return made, kept, events
+
+
+def test_a_seat_without_a_class_template_makes_its_cluster_the_long_way_and_keeps_none(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dselab.progress import Silent
+
+    made, kept, events = _shared_setup(tmp_path, monkeypatch)
+    assert cluster._from_template(made, Silent()) == {"how": "long"}
+    assert events == ["long way"] and not kept.templates.exists()
+
+
+def test_a_seat_clones_a_class_template_that_verifies_and_refuses_one_that_does_not(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, nodes: dict[str, Path]) -> None:
+    from dselab.progress import Silent
+
+    made, kept, events = _shared_setup(tmp_path, monkeypatch)
+    kept.capture(nodes, {"fingerprint": {}}, {"part": 1})
+    assert cluster._from_template(made, Silent()) == {"how": "clone"}
+    data = next((kept.folder / NODES).rglob("*-Data.db"))
+    data.write_bytes(b"changed by someone")
+    assert cluster._from_template(made, Silent()) == {"how": "long"}
+    assert events == ["clone", "long way"] and kept.exists()  # a reader never removes the maker's template

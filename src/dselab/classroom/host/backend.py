@@ -12,7 +12,7 @@ from typing import Any
 
 from dselab.classroom import capacity
 from dselab.classroom.backend import Lines, Observed, SeatPoll
-from dselab.classroom.host import limits, namespaces, seats, toolchain, users
+from dselab.classroom.host import limits, namespaces, seat_template, seats, toolchain, users
 from dselab.classroom.host.observe import make_observer, observe
 from dselab.classroom.host.privilege import require_root
 from dselab.classroom.host.seats import HostSeat
@@ -79,7 +79,12 @@ class HostBackend:
         say(limits.describe(settings=self.layout.settings))
         self.layout.make_dirs()
         write_tools_conf(self.layout)
-        toolchain.ensure(self.layout, _Lines(say, "toolchain: "))
+        tools = toolchain.ensure(self.layout, _Lines(say, "toolchain: "))
+        seat_template.ensure(self.layout, tools, say)
+
+    def teardown(self, say: Lines) -> None:
+        seat_template.remove(self.layout)
+        say("template builder removed")
 
     def create(self, seat: Seat) -> None:
         host_seat = self.seat(seat)

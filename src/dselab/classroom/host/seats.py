@@ -90,10 +90,12 @@ def seat_env(seat: HostSeat, toolchain: Toolchain) -> dict[str, str]:
         knobs.HOME: str(seat.cluster_home), knobs.CACHE: str(toolchain.cache),
         knobs.LOOPBACK: SEAT_LOOPBACK, knobs.JMX_BASE: SEAT_JMX_BASE,
         knobs.NODE_PROFILE: settings.classroom.node_profile,
-        # No cluster template for a seat yet: the shared cache is not the seat user's to write, and a
-        # seat's clone must not share inodes with a template it could write (runtime/template.py).
-        knobs.TEMPLATE: "0",
+        # The class's cluster template, made by its builder user (classroom.host.seat_template): a seat
+        # reads and copies it, and may not write there (runtime/template.py, Template.shared).
+        knobs.TEMPLATE: "1" if toolchain.templates else "0",
     }
+    if toolchain.templates:
+        env[knobs.TEMPLATE_DIR] = str(toolchain.templates)
     if toolchain.cassandra_home:
         env[knobs.CASSANDRA_HOME] = toolchain.cassandra_home
     env.update(passed_through(settings, PASSED_THROUGH))

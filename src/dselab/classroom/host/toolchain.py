@@ -31,6 +31,7 @@ class Toolchain:
     venv: Path
     cache: Path  # DSELAB_CACHE for seats (holds cassandra-<version>/)
     cassandra_home: str | None = None  # when the server runs an existing install instead
+    templates: Path | None = None  # the seats' cluster templates (None: seats make their clusters the long way)
     # The server's settings, for what seats inherit from them (node profile, limits, Java).
     settings: Settings = field(default_factory=current_settings, compare=False, repr=False)
 
@@ -146,10 +147,17 @@ def ensure(layout: Layout, progress: Progress | None = None) -> Toolchain:
             path = Path(dirpath, name)
             if not path.is_symlink():
                 path.chmod(path.stat().st_mode | 0o444)
-    return Toolchain(venv=venv, cache=cache, cassandra_home=home, settings=layout.settings)
+    return Toolchain(venv=venv, cache=cache, cassandra_home=home, settings=layout.settings,
+                     templates=_templates(layout))
 
 
 def current(layout: Layout) -> Toolchain:
     """The toolchain `ensure` made, without re-checking it (for commands after `up`)."""
     return Toolchain(venv=layout.toolchain / "venv", cache=layout.toolchain / "cache",
-                     cassandra_home=layout.settings.cassandra_home, settings=layout.settings)
+                     cassandra_home=layout.settings.cassandra_home, settings=layout.settings,
+                     templates=_templates(layout))
+
+
+def _templates(layout: Layout) -> Path | None:
+    """Where seats find their cluster template, unless the server runs with templates off."""
+    return layout.templates if layout.settings.template else None

@@ -19,6 +19,8 @@ PREFIX = "dsl-"
 COMMENT = "dselab classroom seat"  # marks users we created: never touch a user without it
 OBSERVER_PREFIX = "dso-"
 OBSERVER_COMMENT = "dselab classroom observer"  # a seat's observer (classroom.host.observe)
+BUILDER_PREFIX = "dst-"
+BUILDER_COMMENT = "dselab classroom template builder"  # makes the seats' cluster template
 MAX_NAME = 32
 _ACCOUNTS = threading.Lock()  # useradd/userdel lock /etc/passwd: seats starting together take turns
 _PLAIN = re.compile(r"[a-z0-9][a-z0-9_-]{0,22}")  # fits PREFIX + 23 < 32 with room to spare
@@ -38,6 +40,32 @@ def user_name(student_id: str) -> str:
 def observer_name(seat_user: str) -> str:
     """The observer user of a seat: dso-<the seat user's name after its prefix> (same length)."""
     return OBSERVER_PREFIX + seat_user[len(PREFIX):]
+
+
+def builder_name(root: Path) -> str:
+    """The template builder of the classroom at `root`: dst-<8 hex of the root's path> (one per
+    classroom, so two classrooms on a host never share one; no student id makes a dst- name)."""
+    return BUILDER_PREFIX + hashlib.sha256(str(root).encode()).hexdigest()[:8]
+
+
+def create_builder(name: str, home: Path) -> pwd.struct_passwd:
+    """The template builder: a locked-password user with its own group, in no seat's group."""
+    if lookup(name) is not None and not is_seat_user(name, BUILDER_COMMENT):
+        raise EnvironmentProblem(f"user {name} exists and is not a dselab template builder; refusing to use it",
+                                 fix="remove that user, or move the classroom (DSELAB_CLASSROOM_ROOT)")
+    with _ACCOUNTS:
+        if lookup(name) is None:
+            _run(["useradd", "--no-create-home", "--home-dir", str(home), "--shell", "/usr/sbin/nologin",
+                  "--user-group", "--comment", BUILDER_COMMENT, name])
+    entry = lookup(name)
+    assert entry is not None
+    return entry
+
+
+def remove_builder(name: str) -> None:
+    with _ACCOUNTS:
+        if is_seat_user(name, BUILDER_COMMENT):
+            _run(["userdel", name])
 
 
 def lookup(name: str) -> pwd.struct_passwd | None:

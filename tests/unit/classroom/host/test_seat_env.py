@@ -27,7 +27,25 @@ def test_seat_environment_is_built_from_nothing(seat: HostSeat, tmp_path: Path, 
     assert env["HOME"] == str(seat.home) and env["DSELAB_HOME"] == str(seat.home / ".dselab")
     assert env["PATH"].startswith(str(tmp_path / "venv" / "bin"))
     assert env["DSELAB_NODE_PROFILE"] == "small"
-    assert env["DSELAB_TEMPLATE"] == "0"  # no cluster template in a seat yet
+    assert env["DSELAB_TEMPLATE"] == "0" and "DSELAB_TEMPLATE_DIR" not in env  # the server runs without one
+
+
+def test_a_seat_reads_the_class_template_and_makes_none_of_its_own(seat: HostSeat, tmp_path: Path) -> None:
+    tools = Toolchain(venv=tmp_path / "venv", cache=tmp_path / "cache", templates=tmp_path / "template" / "templates")
+    env = seat_env(seat, tools)
+    assert env["DSELAB_TEMPLATE"] == "1"
+    assert env["DSELAB_TEMPLATE_DIR"] == str(tmp_path / "template" / "templates")  # the builder's, not the seat's
+
+
+def test_the_template_builder_is_a_user_of_its_own_per_classroom(tmp_path: Path) -> None:
+    from dselab.classroom.host import seat_template, users
+
+    layout = Layout(tmp_path / "room")
+    maker = seat_template.builder(layout)
+    assert maker.user == users.builder_name(layout.root) and maker.user.startswith("dst-") and len(maker.user) <= 32
+    assert users.builder_name(tmp_path / "other-room") != maker.user
+    assert maker.home == layout.builder_home and layout.templates.parent == maker.home
+    assert not maker.user.startswith(users.PREFIX)  # no student id makes this name
 
 
 def test_seat_commands_run_in_its_namespace_as_its_user(seat: HostSeat, tmp_path: Path) -> None:
