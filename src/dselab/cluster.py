@@ -126,18 +126,19 @@ def _from_template(runtime: LocalRuntime, progress: Progress) -> dict[str, Any]:
 
 def _from_shared(runtime: LocalRuntime, kept: Template, progress: Progress) -> dict[str, Any]:
     """A cluster cloned from a template another user keeps; the long way if there is none that
-    verifies (nothing is kept: the folder is not ours)."""
+    verifies (nothing is kept: the folder is not ours). No lock is taken (Template.locked is the
+    maker's): a template that is replaced while it is read is a refused one."""
     from dselab.runtime import template as templates
 
-    with kept.shared(progress.step):
-        if kept.exists():
-            progress.step(f"checking the cluster template {kept.short}")
-            try:
-                return _clone(runtime, kept, kept.verify(), progress)
-            except templates.TemplateRefused as why:
-                progress.step(f"cluster template {kept.short} refused ({why}): making the cluster the long way")
-        else:
-            progress.step(f"no cluster template in {kept.templates}: making the cluster the long way")
+    if not kept.exists():
+        progress.step(f"no cluster template in {kept.templates}: making the cluster the long way")
+        return _first_time(runtime, progress)
+    progress.step(f"checking the cluster template {kept.short}")
+    try:
+        return _clone(runtime, kept, kept.verify(), progress)
+    except (templates.TemplateRefused, OSError) as why:
+        runtime.down(purge=True)  # whatever of the clone was laid down or started
+        progress.step(f"cluster template {kept.short} refused ({why}): making the cluster the long way")
     return _first_time(runtime, progress)
 
 

@@ -76,6 +76,11 @@ def test_up_reports_progress_per_seat_and_starts_lab_05(room: dict) -> None:
         assert f"{seat}: lab 05 started (baseline recorded by the server)" in err
         assert f"{seat}: ready: user" in err
     assert "2 of 2 seat(s) ok" in room["up"].stdout
+    # The class's cluster template is made once, by its builder, and every seat's cluster copied from it
+    assert "template: cluster template" in err and "made" in err, err
+    for seat in (A, B):
+        assert any(line.startswith(f"{seat}: ") and "cluster made from template" in line and "0 files linked" in line
+                   for line in err.splitlines()), err
     again = classroom("up")  # a running classroom: nothing to start
     assert again.returncode == 0 and "0 to start" in again.stderr, again.stderr
 
@@ -225,6 +230,7 @@ def test_a_dead_node_is_shown_named_by_the_check_and_reset_recovers(room: dict) 
     assert check.returncode in (1, 2) and "dse-node-2" in check.stdout + check.stderr, check.stdout
     reset = classroom("reset", B)
     assert reset.returncode == 0, reset.stderr
+    assert "cluster made from template" in reset.stderr, reset.stderr  # a reset copies the class template
     row = next(r for r in json.loads(classroom("status", "--json").stdout) if r["seat"] == B)
     assert set(row["nodes"].values()) == {"UN"} and row["passed"] == {"05-backup-restore": []}, row
 

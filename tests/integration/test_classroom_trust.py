@@ -158,3 +158,24 @@ def test_a_sparse_20_gib_log_and_thousands_of_fake_snapshots_are_read_bounded(tr
     finally:
         as_seat(MALLORY, f"rm -rf {table}/snapshots/fake_* && mv {SEED}/logs/debug.log.mine {SEED}/logs/debug.log")
     victim_passes(trust_room)
+
+
+def test_a_seat_can_read_the_class_template_but_never_change_it_nor_share_its_files(trust_room: Room) -> None:
+    """The template every seat is copied from is the builder's: a seat that writes into it, plants a
+    file beside it or takes its lock is refused; its own cluster holds copies, not the builder's inodes."""
+    templates = trust_room.layout.templates
+    data = sorted(templates.glob("*/nodes/dse-seed/data/training/*/*-Data.db"))
+    assert data, "no class template was made"
+    target = data[0]
+    lock = next(templates.glob("*.lock"))
+    tries = as_seat(MALLORY, f"echo mallory >> {target}; touch {templates}/evil; touch {target.parent}/evil; "
+                             f"rm -f {target}; flock -x -n {lock} true && echo LOCKED")
+    said = tries.stdout + tries.stderr
+    assert said.count("Permission denied") >= 4 and "LOCKED" not in said, said  # nor stall the builder's lock
+    assert b"mallory" not in target.read_bytes() and not (templates / "evil").exists()
+    assert not (target.parent / "evil").exists() and target.exists()
+    builder = target.stat().st_uid
+    seat_files = list((trust_room.mallory.cluster_home / "clusters/lab/dse-seed/data/training").glob("*/*-Data.db"))
+    assert seat_files and all(f.stat().st_uid != builder for f in seat_files)
+    inodes = {f.stat().st_ino for f in data}
+    assert not inodes & {f.stat().st_ino for f in seat_files}

@@ -204,7 +204,8 @@ class Template:
     def locked(self, waiting: Callable[[str], None] | None = None) -> Iterator[None]:
         """Held while a template is checked, cloned or built: one process at a time per key."""
         self.templates.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+        # 0600: another user (a classroom seat) could otherwise hold the lock and stall every `up`
+        fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -215,26 +216,6 @@ class Template:
             yield
         finally:
             os.close(fd)  # releases the lock
-
-    @contextmanager
-    def shared(self, waiting: Callable[[str], None] | None = None) -> Iterator[None]:
-        """Held while a user that may not write here reads a template (a seat cloning the class's
-        template): readers together, never while its maker builds or replaces it."""
-        try:
-            fd = os.open(self.lock_file, os.O_RDONLY | os.O_NOFOLLOW)
-        except OSError:
-            yield  # no lock file: nobody ever built here, so nobody builds now
-            return
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except BlockingIOError:
-                if waiting:
-                    waiting(f"waiting while template {self.short} is being made")
-                fcntl.flock(fd, fcntl.LOCK_SH)
-            yield
-        finally:
-            os.close(fd)
 
     def manifest(self) -> dict[str, Any]:
         data: dict[str, Any] = json.loads((self.folder / MANIFEST).read_text())
