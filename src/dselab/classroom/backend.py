@@ -64,8 +64,9 @@ class SeatBackend(Protocol):
         """Refuse seats this backend cannot make (clashing names, a name taken by someone else);
         `known` are the ids the classroom already has."""
 
-    def capacity(self, to_start: int) -> Plan:
-        """Room for `to_start` more running seats, or an EnvironmentProblem saying how many fit."""
+    def capacity(self, to_start: int, running: int = 0) -> Plan:
+        """Room for `to_start` more running seats beside `running` ones, or an EnvironmentProblem
+        saying how many fit."""
 
     def prepare(self, say: Lines) -> None:
         """What every seat shares (host: the classroom's folders, the toolchain, the seats' cluster

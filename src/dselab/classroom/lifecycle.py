@@ -91,9 +91,8 @@ def up(student_ids: Sequence[str] | None, key_file: str | None, say: Say, lab: s
     get_lab(lab)  # an unknown lab: error now; and the content is loaded once, not by racing seat threads
     planned = plan_seats(backend, student_ids)
     missing = [s for s in planned if not backend.poll(s).running]
-    plan = backend.capacity(len(missing))
-    say(f"{len(planned)} seat(s), {len(missing)} to start; memory for {plan.fits} more "
-        f"({plan.per_seat_mib} MiB per seat, {plan.available_mib} MiB available); "
+    plan = backend.capacity(len(missing), running=len(planned) - len(missing))
+    say(f"{len(planned)} seat(s), {len(missing)} to start; {plan.describe()}; "
         f"{parallelism(settings)} at a time")
     backend.prepare(say)
     if key is not None:

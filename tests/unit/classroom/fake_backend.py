@@ -79,7 +79,7 @@ class FakeBackend:
     def plan(self, seats: Sequence[Seat], known: Collection[str]) -> None:
         pass
 
-    def capacity(self, to_start: int) -> Plan:
+    def capacity(self, to_start: int, running: int = 0) -> Plan:
         plan = Plan(to_start, per_seat_mib=1, available_mib=self.capacity_seats, reserve_mib=0)
         if not plan.ok:
             raise EnvironmentProblem(f"{to_start} seat(s) do not fit: this fake holds {plan.fits} more")

@@ -72,8 +72,8 @@ class HostBackend:
             if seat.id not in known:
                 users.check_free(user)
 
-    def capacity(self, to_start: int) -> capacity.Plan:
-        return capacity.require(to_start, settings=self.layout.settings)
+    def capacity(self, to_start: int, running: int = 0) -> capacity.Plan:
+        return capacity.require(to_start, settings=self.layout.settings, running=running)
 
     def prepare(self, say: Lines) -> None:
         say(limits.describe(settings=self.layout.settings))
