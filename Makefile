@@ -100,8 +100,10 @@ test: setup browser-deps classroom-deps
 	$(VENV)/bin/ruff check src checks tests benchmarks
 	$(MAKE) typecheck
 	$(PY) -m pytest tests -v --durations=15 --ignore=tests/docker_runtime
-	# The lab self-test purges its cluster: it gets its own home and addresses, never the developer's lab.
-	DSELAB_HOME=$(CURDIR)/build/protocol-home DSELAB_LOOPBACK=127.0.59 DSELAB_JMX_BASE=8955 $(DSELAB) test 05
+	# The lab self-test purges its cluster: it gets its own home, never the developer's lab. It shares the
+	# integration tests' addresses (their cluster is gone by now), so its cluster is made from the template
+	# their first `up` kept.
+	DSELAB_HOME=$(CURDIR)/build/protocol-home DSELAB_LOOPBACK=127.0.57 DSELAB_JMX_BASE=7955 $(DSELAB) test 05
 	$(MAKE) test-docker
 
 clean:
