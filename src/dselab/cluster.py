@@ -148,7 +148,7 @@ def _clone(runtime: LocalRuntime, kept: Template, manifest: dict[str, Any], prog
     linked, copied = kept.clone(manifest, templates.node_roots(runtime))
     progress.step(f"cluster made from template {kept.short} ({linked} files linked, {copied} copied);"
                   " starting the nodes")
-    templates.start_members(runtime)
+    runtime.up_nodes(runtime.node_names(), members=True)
     wait_for_ring(runtime, LAB_NODES[0], list(LAB_NODES), progress)
     made: dict[str, Any] = manifest["record"]
     return {**made, "loaded_at": time.time(), "node2_joined_at": time.time(),
@@ -211,7 +211,7 @@ def _keep(runtime: LocalRuntime, kept: Template, record: dict[str, Any], progres
                          templates.lab_key_parts(runtime, data_version()))
     progress.done(f"cluster template {kept.short} kept ({count} files, in {kept.folder})")
     if restart:
-        templates.start_members(runtime)
+        runtime.up_nodes(runtime.node_names(), members=True)
         wait_for_ring(runtime, LAB_NODES[0], list(LAB_NODES), progress)
 
 

@@ -127,16 +127,18 @@ class LocalRuntime(CommonRuntime):
         (spec.conf_dir / "logback.xml").write_text(LOGBACK_XML.format(log_dir=spec.log_dir))
         (spec.conf_dir / "logback-tools.xml").write_text(TOOLS_LOGBACK_XML)
 
-    def up_nodes(self, nodes: Sequence[str]) -> None:
+    def up_nodes(self, nodes: Sequence[str], members: bool = False) -> None:
         """Start the nodes that are not running: the seed first; from the moment it answers gossip,
-        every node that does not bootstrap at once; a bootstrapping node alone, once they are up."""
+        every node that does not bootstrap at once; a bootstrapping node alone, once they are up.
+        `members`: every node is in the ring already (a cluster made from a template), so none
+        bootstraps and all start together after the seed."""
         todo = [n for n in nodes if not self.is_running(n)]
         if not todo:
             return
         preflight.check_all([self.specs[n] for n in todo], NATIVE_PORT, disk_root=self.root,
                             java_home=self.config.java_home)
         _ = self.dist  # fetch before touching any node
-        together = [n for n in todo if not self.specs[n].auto_bootstrap]
+        together = [n for n in todo if members or not self.specs[n].auto_bootstrap]
         launches = []
         for node in together:
             launches.append(self._launch(node))

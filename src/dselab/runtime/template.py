@@ -39,16 +39,14 @@ import json
 import os
 import re
 import shutil
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dselab.runtime import preflight
-from dselab.runtime.local_config import NATIVE_PORT, cassandra_yaml, server_jvm_args
+from dselab.runtime.local_config import cassandra_yaml, server_jvm_args
 from dselab.settings import Settings
 
 if TYPE_CHECKING:
@@ -346,41 +344,3 @@ def lab_template(runtime: LocalRuntime, data_version: str) -> Template:
 
 def node_roots(runtime: LocalRuntime) -> dict[str, Path]:
     return {name: spec.root for name, spec in runtime.specs.items()}
-
-
-def start_members(runtime: LocalRuntime) -> None:
-    """Start a cluster whose nodes are all members already (made from a template, or just kept as
-    one): the seed first, then the others together (none bootstraps). A non-seed started with the
-    seed gave up on it under load (exit 3), so the seed is waited for; a node that fails to start
-    with the others is started once more on its own."""
-    seed, *others = runtime.node_names()
-    start_together(runtime, [seed])
-    try:
-        start_together(runtime, others)
-    except Exception:  # the retry below raises what is still wrong
-        for node in others:
-            if not runtime.is_running(node):
-                runtime.progress.step(f"{node} did not start with the others; starting it again")
-                runtime.start_node(node)
-
-
-def start_together(runtime: LocalRuntime, nodes: Sequence[str]) -> None:
-    """Start `nodes` at once, each waited for as `start_node` does; the first failure is raised."""
-    preflight.check_all([runtime.specs[n] for n in nodes], NATIVE_PORT, disk_root=runtime.root,
-                        java_home=runtime.config.java_home)
-    _ = runtime.dist
-    failures: list[BaseException] = []
-
-    def start(node: str) -> None:
-        try:
-            runtime.start_node(node, checked=True)
-        except BaseException as exc:  # noqa: B036 - handed to the caller's thread below
-            failures.append(exc)
-
-    threads = [threading.Thread(target=start, args=(n,), name=f"start-{n}") for n in nodes]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if failures:
-        raise failures[0]

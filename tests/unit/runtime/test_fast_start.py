@@ -143,3 +143,12 @@ def test_a_second_gossip_failure_is_reported(tmp_path: Path, monkeypatch: pytest
     with pytest.raises(EnvironmentProblem, match="exited with code 1"):
         runtime._await_ready(launch(runtime, "dse-node-1"))
     assert len(started) == 2
+
+
+def test_a_cluster_made_from_a_template_starts_every_node_after_the_seeds_gossip(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runtime = LocalRuntime("lab", settings=settings(tmp_path))
+    rec = Recorder(runtime, monkeypatch)
+    runtime.up_nodes(["dse-seed", "dse-node-1", "dse-node-2"], members=True)  # dse-node-2 joined when it was made
+    assert rec.events == ["launch dse-seed", "gossip dse-seed", "launch dse-node-1", "launch dse-node-2",
+                          "ready dse-seed", "ready dse-node-1", "ready dse-node-2"]
