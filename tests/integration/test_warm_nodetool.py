@@ -79,7 +79,10 @@ def same_read(ways: TwoWays, *args: str) -> CommandResult:
 
 READS = [("version",), ("status",), ("status", "training"), ("describecluster",), ("info",),
          ("tablestats", "training"), ("tablestats", "-F", "json", "training"), ("statusbackup",),
-         ("listsnapshots",), ("help",), ("help", "snapshot")]
+         ("listsnapshots",)]
+# nodetool_server.COLD_ONLY: help orders the global options by identity hash, which a long-lived
+# JVM does not reproduce, so it always starts its own JVM (what the student sees is then nodetool's own)
+COLD = [("help",), ("help", "snapshot"), ("sjk", "--help")]
 ERRORS = [("nosuchcommand",), ("flush", "nosuchks"), ("tablestats", "nosuchks"), ("status", "nosuchks"),
           ("snapshot", "-t"), ("clearsnapshot",), ("describecluster", "extra"), ("cleanup", "nosuchks")]
 
@@ -87,6 +90,13 @@ ERRORS = [("nosuchcommand",), ("flush", "nosuchks"), ("tablestats", "nosuchks"),
 @pytest.mark.parametrize("args", READS, ids=" ".join)
 def test_reads_are_the_same(two_ways: TwoWays, args: Sequence[str]) -> None:
     same_read(two_ways, *args)
+
+
+@pytest.mark.parametrize("args", COLD, ids=" ".join)
+def test_help_and_sjk_always_start_their_own_jvm(two_ways: TwoWays, args: Sequence[str]) -> None:
+    assert args[0] in nodetool_server.COLD_ONLY
+    with pytest.raises(AssertionError, match="started a nodetool JVM"):
+        two_ways.run_warm(*args)
 
 
 @pytest.mark.parametrize("args", ERRORS, ids=" ".join)
