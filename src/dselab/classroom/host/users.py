@@ -53,13 +53,7 @@ def create_builder(name: str, home: Path) -> pwd.struct_passwd:
     if lookup(name) is not None and not is_seat_user(name, BUILDER_COMMENT):
         raise EnvironmentProblem(f"user {name} exists and is not a dselab template builder; refusing to use it",
                                  fix="remove that user, or move the classroom (DSELAB_CLASSROOM_ROOT)")
-    with _ACCOUNTS:
-        if lookup(name) is None:
-            _run(["useradd", "--no-create-home", "--home-dir", str(home), "--shell", "/usr/sbin/nologin",
-                  "--user-group", "--comment", BUILDER_COMMENT, name])
-    entry = lookup(name)
-    assert entry is not None
-    return entry
+    return _add(name, home, BUILDER_COMMENT, shell="/usr/sbin/nologin")
 
 
 def remove_builder(name: str) -> None:
@@ -90,22 +84,20 @@ def check_free(name: str) -> None:
 
 def create(name: str, home: Path) -> pwd.struct_passwd:
     """A locked-password user with its own group and `home` (made by the caller)."""
-    with _ACCOUNTS:
-        if lookup(name) is None:
-            _run(["useradd", "--no-create-home", "--home-dir", str(home), "--shell", "/bin/bash",
-                  "--user-group", "--comment", COMMENT, name])
-    entry = lookup(name)
-    assert entry is not None
-    return entry
+    return _add(name, home, COMMENT, shell="/bin/bash")
 
 
 def create_observer(seat_user: str, home: Path) -> pwd.struct_passwd:
     """The seat's observer: no login, its own group plus the seat's (read access to the seat's folders)."""
-    name = observer_name(seat_user)
+    return _add(observer_name(seat_user), home, OBSERVER_COMMENT, shell="/usr/sbin/nologin", groups=seat_user)
+
+
+def _add(name: str, home: Path, comment: str, shell: str, groups: str | None = None) -> pwd.struct_passwd:
+    """useradd once (a user that exists is kept), with its own group and `home` (made by the caller)."""
     with _ACCOUNTS:
         if lookup(name) is None:
-            _run(["useradd", "--no-create-home", "--home-dir", str(home), "--shell", "/usr/sbin/nologin",
-                  "--user-group", "--groups", seat_user, "--comment", OBSERVER_COMMENT, name])
+            _run(["useradd", "--no-create-home", "--home-dir", str(home), "--shell", shell, "--user-group",
+                  *(["--groups", groups] if groups else []), "--comment", comment, name])
     entry = lookup(name)
     assert entry is not None
     return entry
