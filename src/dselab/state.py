@@ -204,6 +204,12 @@ class StateStore:
                                 (lab, start)).fetchall()
         return [AttemptSummary(step=s, status=st, at=at, source=src) for s, st, at, src in rows]
 
+    def last_messages(self, lab: str) -> dict[str, str]:
+        """The last attempt's message per step in the lab's current run (what a stuck student last read)."""
+        rows = self._db.execute("SELECT step, message FROM attempts WHERE lab = ? AND at >= ? ORDER BY id",
+                                (lab, self.run_started_at(lab))).fetchall()
+        return dict(rows)
+
     def passed_steps(self, lab: str) -> set[str]:
         """Ids of the steps whose check passed at least once in the lab's current run."""
         return {a["step"] for a in self.attempt_summaries(lab) if a["status"] == CheckStatus.PASS}
