@@ -58,6 +58,15 @@ def test_the_grid_shows_passed_failed_and_not_tried(work: ClassroomWork) -> None
     assert {c["state"] for c in _cells(grid, "carol").values()} == {"not tried"}
 
 
+def test_the_grids_class_picture_counts_its_cells(work: ClassroomWork) -> None:
+    grid = work.grid()
+    for counts in grid["summary"]["steps"]:
+        states = [c["state"] for row in grid["seats"] for c in row["steps"] if c["step"] == counts["step"]]
+        assert (counts["passed"], counts["trying"], counts["not_started"]) == (
+            states.count("passed"), states.count("failed"), states.count("not tried"))
+    assert [(c["seat"], c["step"]) for c in grid["summary"]["completions"]] == [("alice", "snapshot")]
+
+
 def test_the_grid_shows_each_seats_health_once_known(work: ClassroomWork, backend: FakeBackend) -> None:
     backend.stop(registry.get(backend.layout, "bob"))
     deadline = time.monotonic() + 10  # health refreshes in the background
