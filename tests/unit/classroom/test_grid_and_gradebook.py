@@ -101,6 +101,12 @@ def test_the_gradebook_csv_scores_every_seat(work: ClassroomWork) -> None:
 
 def test_the_gradebook_html_and_the_signed_reports(work: ClassroomWork, tmp_path: Path) -> None:
     assert b"alice" in work.export("html") and b"<html" in work.export("html").lower()
+    html = work.export("html").decode()
+    # each student's steps as a person reads them: the command's output a terminal-like block with its
+    # line breaks, the hint, the raw JSON a click away; the student's text escaped
+    assert '<pre class="ev-term">Snapshot Details:\n&lt;script&gt;lab_backup&lt;/script&gt;</pre>' in html
+    assert "Hint: run &lt;nodetool&gt; &amp; look" in html and "<summary>raw JSON</summary>" in html
+    assert "<script>" not in html
     with zipfile.ZipFile(io.BytesIO(work.export("zip"))) as archive:
         names = archive.namelist()
         archive.extractall(tmp_path / "unzipped")
