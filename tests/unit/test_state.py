@@ -71,6 +71,7 @@ def test_an_older_store_gains_the_hint_column_and_attempts_keep_their_hint(tmp_p
     db.close()
     store = StateStore(path)
     store.record_attempt("05", "snapshot", "fail", "new", [], at=2.0, hint="run nodetool snapshot")
-    assert [(a["message"], a["hint"]) for a in store.attempts("05", since=0)] == [("old", ""), ("new", "run nodetool snapshot")]
+    kept = [(a["message"], a["hint"]) for a in store.attempts("05", since=0)]
+    assert kept == [("old", ""), ("new", "run nodetool snapshot")]
     assert store.last_messages("05") == {"snapshot": "new"}
     StateStore(path).close()  # opening it again changes nothing
