@@ -97,3 +97,40 @@ def test_the_seat_terminal_draws_underscores_inside_their_row(room: Room, browse
     assert dashes > 0
     assert underscores >= dashes / 2, (underscores, dashes)
     assert not console_errors, console_errors
+
+
+OVERLAPS = """() => [...document.querySelectorAll('#seat-steps .codeblock')].filter(b => b.offsetParent).map(b => {
+    const code = b.querySelector('pre').getBoundingClientRect(), copy = b.querySelector('.copy').getBoundingClientRect();
+    return {code: b.querySelector('pre').textContent.slice(0, 60), overlap: code.right - copy.left};
+})"""
+
+
+def test_step_code_is_never_under_copy_and_the_pane_widens_and_remembers(room: Room, browser_page,
+                                                                          console_errors) -> None:
+    page = browser_page
+    _join(page, room, "ana")
+    page.click("details.solution summary")  # its code blocks too
+    blocks = page.evaluate(OVERLAPS)
+    assert any("lab_backup" in b["code"] for b in blocks), blocks
+    assert all(b["overlap"] <= 0 for b in blocks), blocks  # the code's box ends before the button begins
+
+    width = page.evaluate("() => document.getElementById('seat-steps').getBoundingClientRect().width")
+    bar = page.locator("#seat-splitter").bounding_box()
+    assert bar is not None
+    x, y = bar["x"] + bar["width"] / 2, bar["y"] + bar["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 100, y, steps=5)
+    page.mouse.up()
+    widened = page.evaluate("() => document.getElementById('seat-steps').getBoundingClientRect().width")
+    assert abs(widened - (width + 100)) <= 2, (width, widened)
+    page.reload()
+    page.wait_for_selector("#terminal-state.up", timeout=15_000)
+    kept = page.evaluate("() => document.getElementById('seat-steps').getBoundingClientRect().width")
+    assert abs(kept - widened) <= 2, (widened, kept)
+    assert all(b["overlap"] <= 0 for b in page.evaluate(OVERLAPS))
+    type_line(page, "ls -la lab_backup_dir 2>&1 | head -3; echo snapshot_lab_backup")
+    wait_for_text(page, "snapshot_lab_backup")
+    page.locator("#seat-steps .codeblock pre").nth(1).scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "classroom-seat-page.png"))
+    assert not console_errors, console_errors
