@@ -27,7 +27,7 @@ from dselab.classroom import lifecycle, recording
 from dselab.classroom.layout import Layout
 from dselab.classroom.web.auth import ClassroomAuth
 from dselab.classroom.web.links import LinkState
-from dselab.classroom.web.server import INSTRUCTOR_COOKIE, make_classroom_server
+from dselab.classroom.web.server import make_classroom_server
 from dselab.classroom.web.terminal import ShellSpec
 from dselab.classroom.web.work import ClassroomWork
 from threaded_server import serving
@@ -133,4 +133,68 @@ def test_step_code_is_never_under_copy_and_the_pane_widens_and_remembers(room: R
     wait_for_text(page, "snapshot_lab_backup")
     page.locator("#seat-steps .codeblock pre").nth(1).scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "classroom-seat-page.png"))
+    assert not console_errors, console_errors
+
+
+PICTURE_VS_GRID = """() => [...document.querySelectorAll('#class-steps g.step-bar')].map(g => {
+    const cells = [...document.querySelectorAll(`#grid td[data-step="${g.dataset.step}"]`)].map(td => td.dataset.state);
+    return {step: g.dataset.step,
+            picture: [+g.dataset.passed, +g.dataset.trying, +g.dataset.notStarted],
+            grid: ['passed', 'failed', 'not tried'].map(s => cells.filter(c => c === s).length)};
+})"""
+
+
+def _check(room: Room, seat: str, step: str, passes: bool) -> None:
+    if passes:
+        room.backend.passing.add((seat, step))
+    recording.check_seat(seat, "05", [step], room.backend)
+
+
+def _picture_matches_grid(page, seats: int) -> list[dict]:
+    rows = page.evaluate(PICTURE_VS_GRID)
+    assert rows and all(r["picture"] == r["grid"] and sum(r["grid"]) == seats for r in rows), rows
+    return rows
+
+
+def test_instructor_reads_evidence_and_the_class_picture_matches_the_grid(room: Room, browser_page,
+                                                                          console_errors) -> None:
+    _check(room, "ana", "snapshot", True)
+    _check(room, "ana", "list", True)
+    _check(room, "ben", "snapshot", False)
+    _check(room, "ben", "snapshot", True)
+    for _ in range(3):
+        _check(room, "cy", "snapshot", False)  # stuck: the same step failed three times
+    page = browser_page
+    page.goto(f"{room.url}/instructor/login/{AUTH.instructor_token()}")
+    page.wait_for_selector("#class-steps g.step-bar", state="attached", timeout=10_000)
+    rows = {r["step"]: r["picture"] for r in _picture_matches_grid(page, len(SEATS))}
+    assert rows["snapshot"] == [2, 1, 1] and rows["list"] == [1, 0, 3]
+    stuck = page.locator("#class-stuck li.stuck")
+    assert stuck.count() == 1 and "cy" in stuck.inner_text() and "not yet" in stuck.inner_text()
+    assert page.locator('#grid tr.stuck[data-seat="cy"]').count() == 1
+
+    page.click('#grid tr[data-seat="cy"] td[data-step="snapshot"] button')
+    body = page.locator("#evidence-body")
+    body.locator(".attempt").first.wait_for()
+    first = body.locator(".attempt").first
+    assert first.locator(".verdict").inner_text().startswith("not yet: not yet")
+    assert first.locator(".hint").inner_text() == "Hint: run <nodetool> & look"  # text, not markup
+    term = first.locator("pre.ev-term").first
+    assert term.inner_text() == "Snapshot Details:\n<script>lab_backup</script>"  # real line breaks, escaped
+    assert "nodetool listsnapshots" in first.locator(".ev-head").first.inner_text()
+    shown = page.evaluate("""() => { const b = document.getElementById('evidence-body').cloneNode(true);
+        b.querySelectorAll('details.raw').forEach(d => d.remove()); return b.innerText; }""")
+    for punctuation in ('{"', '":', '\\\\n', '["'):
+        assert punctuation not in shown, (punctuation, shown)
+    assert first.locator("details.raw pre").text_content().lstrip().startswith("[")  # the raw JSON, one click away
+    assert page.evaluate("() => document.querySelectorAll('#evidence-body script').length") == 0
+
+    # live: the picture follows the grid's next poll
+    _check(room, "dee", "snapshot", True)
+    _check(room, "dee", "list", False)
+    page.wait_for_function("() => document.querySelector('#class-steps g.step-bar[data-step=list]')"
+                           ".dataset.trying === '1'", timeout=15_000)
+    rows = {r["step"]: r["picture"] for r in _picture_matches_grid(page, len(SEATS))}
+    assert rows["snapshot"] == [3, 1, 0] and rows["list"] == [1, 1, 2]
+    page.screenshot(path=str(ARTIFACTS / "classroom-instructor-grid.png"), full_page=True)
     assert not console_errors, console_errors

@@ -91,7 +91,7 @@ def _stuck(seat: str, record: SeatRecord, steps: Sequence[Step], behind: bool, n
         if len(failed) >= rules.failures and (worst is None or failed[-1]["at"] > worst[0]):
             worst = (failed[-1]["at"], step, len(failed))
     if worst is not None:
-        reasons.append(f"failed step {worst[1].number} {worst[2]} times")
+        reasons.append(f"step {worst[1].number} failed {worst[2]} times")
     last = max((a["at"] for a in record.attempts), default=start)
     idle = max(0.0, (now - last) / 60)
     if behind and idle >= rules.idle_minutes:
