@@ -63,6 +63,12 @@ def room(tmp_path: Path) -> Iterator[Room]:
     key_file = tmp_path / "course.key"
     key_file.write_bytes(COURSE_KEY)
     assert all(o.ok for o in lifecycle.up(list(SEATS), str(key_file), lambda line: None, "05", backend))
+    scripts = tmp_path / "scripts"  # a stand-in for the seat's nodetool: what a snapshot prints
+    scripts.mkdir()
+    (scripts / "nodetool.sh").write_text(
+        "#!/bin/sh\necho 'Requested creating snapshot(s) for [training] with snapshot name [lab_backup] "
+        "and options {skipFlush=false}'\necho 'Snapshot directory: lab_backup'\n")
+    (scripts / "nodetool.sh").chmod(0o755)
     shells = {seat: plain_bash(tmp_path) for seat in SEATS}
     server = make_classroom_server("127.0.0.1", 0, shells, AUTH, work=ClassroomWork(backend.layout, "05", backend))
     with serving(server) as url:
@@ -129,8 +135,11 @@ def test_step_code_is_never_under_copy_and_the_pane_widens_and_remembers(room: R
     kept = page.evaluate("() => document.getElementById('seat-steps').getBoundingClientRect().width")
     assert abs(kept - widened) <= 2, (widened, kept)
     assert all(b["overlap"] <= 0 for b in page.evaluate(OVERLAPS))
-    type_line(page, "ls -la lab_backup_dir 2>&1 | head -3; echo snapshot_lab_backup")
-    wait_for_text(page, "snapshot_lab_backup")
+    type_line(page, "./scripts/nodetool.sh snapshot training -t lab_backup")
+    wait_for_text(page, "Snapshot directory: lab_backup")
+    room.backend.passing.add(("ana", "snapshot"))
+    page.click("#check-button")
+    page.wait_for_selector("#check-result.pass", timeout=15_000)
     page.locator("#seat-steps .codeblock pre").nth(1).scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "classroom-seat-page.png"))
     assert not console_errors, console_errors
