@@ -8,7 +8,6 @@ have been idle `idle_minutes` while behind the class (fewer steps passed than th
 
 from __future__ import annotations
 
-import os
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -16,10 +15,8 @@ from typing import Any, TypedDict
 
 from dselab.lab import Step
 from dselab.outcomes import CheckStatus
+from dselab.settings import Settings, resolve
 from dselab.state import AttemptSummary
-
-STUCK_FAILURES_ENV = "DSELAB_STUCK_FAILURES"
-STUCK_IDLE_ENV = "DSELAB_STUCK_IDLE_MINUTES"
 
 
 @dataclass(frozen=True)
@@ -28,16 +25,10 @@ class StuckRules:
     idle_minutes: float = 10.0  # no attempt for this long, while behind the class
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> StuckRules:
-        """The rules, with DSELAB_STUCK_FAILURES / DSELAB_STUCK_IDLE_MINUTES where set and valid."""
-        env = os.environ if env is None else env
-        rules = cls()
-        try:
-            failures = max(1, int(env.get(STUCK_FAILURES_ENV, rules.failures)))
-            idle = max(0.5, float(env.get(STUCK_IDLE_ENV, rules.idle_minutes)))
-        except ValueError:
-            return rules
-        return cls(failures, idle)
+    def from_settings(cls, settings: Settings | None = None) -> StuckRules:
+        """DSELAB_CLASSROOM_STUCK_FAILURES and DSELAB_CLASSROOM_STUCK_IDLE_S (settings, else the environment's)."""
+        room = resolve(settings).classroom
+        return cls(room.stuck_failures, room.stuck_idle_s / 60)
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,12 @@ who looks stuck and why (with their last failure's message), completions in time
 
 from __future__ import annotations
 
+import pytest
+
 from dselab.catalogue import get_lab
 from dselab.classroom.class_summary import SeatRecord, StuckRules, class_summary
+from dselab.errors import UsageError
+from dselab.settings import Settings
 from dselab.state import AttemptSummary
 
 LAB = get_lab("05")
@@ -64,6 +68,9 @@ def test_completions_are_first_passes_in_time_order() -> None:
 def test_an_empty_class_and_the_rules_from_the_environment() -> None:
     summary = class_summary(LAB.steps, {}, T0)
     assert summary["stuck"] == [] and summary["completions"] == [] and summary["start"] == T0
-    rules = StuckRules.from_env({"DSELAB_STUCK_FAILURES": "5", "DSELAB_STUCK_IDLE_MINUTES": "2.5"})
+    rules = StuckRules.from_settings(Settings.from_env({"DSELAB_CLASSROOM_STUCK_FAILURES": "5",
+                                                    "DSELAB_CLASSROOM_STUCK_IDLE_S": "150"}))
     assert (rules.failures, rules.idle_minutes) == (5, 2.5)
-    assert StuckRules.from_env({"DSELAB_STUCK_FAILURES": "many"}) == StuckRules()
+    assert StuckRules.from_settings(Settings.from_env({})) == StuckRules()
+    with pytest.raises(UsageError, match="DSELAB_CLASSROOM_STUCK_FAILURES"):
+        Settings.from_env({"DSELAB_CLASSROOM_STUCK_FAILURES": "many"})

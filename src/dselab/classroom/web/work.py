@@ -48,7 +48,7 @@ class ClassroomWork:
         self._class_health: Refreshed[dict[str, dict[str, Any]]] = Refreshed(self._all_health, HEALTH_TTL_S, {})
         self.resetting: dict[str, str] = {}  # seat id -> "resetting" / the last reset's error
         self.check_queue = CheckQueue.from_env(layout.settings)  # a few checks at once for the class; full: "busy"
-        self.stuck_rules = StuckRules.from_env()  # who the class picture shows as stuck
+        self.stuck_rules = StuckRules.from_settings(layout.settings)  # who the class picture shows as stuck
 
     # -- seats ------------------------------------------------------------------------------------
 
