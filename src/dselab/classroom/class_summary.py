@@ -95,7 +95,8 @@ def _stuck(seat: str, record: SeatRecord, steps: Sequence[Step], behind: bool, n
         step = next((s for s in steps if step_state(record.attempts, s.id) != "passed"), steps[-1])
         failures = sum(1 for a in record.attempts if a["step"] == step.id and a["status"] != CheckStatus.PASS)
     failing = [a for a in record.attempts if a["status"] != CheckStatus.PASS]
-    message = record.messages.get(failing[-1]["step"], "") if failing else ""
+    last_failed = step.id if worst is not None else failing[-1]["step"] if failing else ""
+    message = record.messages.get(last_failed, "")
     return Stuck(seat=seat, step=step.id, number=step.number, reasons=reasons, failures=failures,
                  idle_minutes=round(idle, 1) if behind and idle >= rules.idle_minutes else None, message=message)
 
