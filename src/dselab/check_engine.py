@@ -98,7 +98,7 @@ class CheckContext:
         entries = self.runtime.list_files(node, relative)
         self.evidence.append({
             "node": node, "listing": relative or ".",
-            "files": [f"{e.path} ({e.size} B)" for e in entries][:400],
+            "files": [f"{e.path} ({e.size} B, {e.links} links)" for e in entries][:400],
         })
         return entries
 
@@ -233,7 +233,7 @@ def run_check(ctx: CheckContext, step: Step, source: str = "cli") -> CheckResult
         message=message, hint=hint, evidence=list(ctx.evidence),
         seconds=round(time.monotonic() - started, 3),
     )
-    ctx.store.record_attempt(ctx.lab.id, step.id, status, message, result.evidence, source)
+    ctx.store.record_attempt(ctx.lab.id, step.id, status, message, result.evidence, source, hint=hint)
     return result
 
 

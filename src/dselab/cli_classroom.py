@@ -155,7 +155,9 @@ def serve_command(host: str, port: int, allow_hosts: tuple[str, ...], certfile: 
     from dselab.classroom.web import serving
     from dselab.classroom.web.join_links import instructor_link
     from dselab.cli_web import check_port
+    from dselab.resources import require_frontend
 
+    require_frontend()  # before anything else: seat pages without their terminal are no class
     backend = _backend()
     backend.require()
     ssl = serving.tls_files(certfile, keyfile)

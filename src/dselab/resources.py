@@ -83,3 +83,21 @@ def lab_roots(settings: Settings | None = None) -> tuple[Path, ...]:
     for root in roots:
         unique.setdefault(root.resolve(), root)
     return tuple(unique.values())
+
+
+# The page terminal's front end, vendored by `make frontend` (npm) and carried by the wheel.
+XTERM_FILES = ("vendor/xterm/xterm.js", "vendor/xterm/xterm.css", "vendor/xterm/addon-fit.js")
+
+
+def missing_frontend(settings: Settings | None = None) -> list[Path]:
+    """The vendored xterm.js files the classroom's seat pages load that are not there."""
+    static = site_dir(settings) / "static"
+    return [static / name for name in XTERM_FILES if not (static / name).is_file()]
+
+
+def require_frontend(settings: Settings | None = None) -> None:
+    """Refuse to serve seat pages whose terminal would not load (one line, the fix)."""
+    missing = missing_frontend(settings)
+    if missing:
+        raise EnvironmentProblem(f"the page terminal's front end is missing: {', '.join(map(str, missing))}",
+                                 fix="run `make frontend` in the source tree, or install dselab from its wheel")

@@ -50,6 +50,8 @@ CLASSROOM_NODE_PROFILE = "DSELAB_CLASSROOM_NODE_PROFILE"
 CLASSROOM_CHECKS = "DSELAB_CLASSROOM_CHECKS"
 CLASSROOM_CHECK_QUEUE = "DSELAB_CLASSROOM_CHECK_QUEUE"
 CLASSROOM_CHECK_WAIT_S = "DSELAB_CLASSROOM_CHECK_WAIT_S"
+CLASSROOM_STUCK_FAILURES = "DSELAB_CLASSROOM_STUCK_FAILURES"
+CLASSROOM_STUCK_IDLE_S = "DSELAB_CLASSROOM_STUCK_IDLE_S"
 CLASSROOM_MAX_CONNECTIONS = "DSELAB_CLASSROOM_MAX_CONNECTIONS"
 CLASSROOM_SEAT_CONNECTIONS = "DSELAB_CLASSROOM_SEAT_CONNECTIONS"
 CLASSROOM_PARALLEL = "DSELAB_CLASSROOM_PARALLEL"
@@ -76,6 +78,8 @@ class ClassroomSettings:
     checks: int | None = None  # checks running at once (None: the host's cores, at most 4)
     check_queue: int = 16  # checks waiting for a turn
     check_wait_s: float = 30.0  # how long one waits before it is told to try again
+    stuck_failures: int = 3  # the instructor's class picture: the same step failed this often looks stuck
+    stuck_idle_s: float = 600.0  # ... and so does no check for this long while behind the class
     max_connections: int = 256  # connections to the classroom server in all
     seat_connections: int = 12  # connections per seat (a few tabs, each a terminal and polls)
     parallel: int | None = None  # seats set up at once (None: the host's cores, at most 2)
@@ -272,6 +276,8 @@ _VARIABLES: dict[str, tuple[str, Parse, Show]] = {
     CLASSROOM_CHECKS: ("classroom.checks", _whole(1, 1024), str),
     CLASSROOM_CHECK_QUEUE: ("classroom.check_queue", _whole(0, 1 << 16), str),
     CLASSROOM_CHECK_WAIT_S: ("classroom.check_wait_s", _seconds, repr),
+    CLASSROOM_STUCK_FAILURES: ("classroom.stuck_failures", _whole(1, 1000), str),
+    CLASSROOM_STUCK_IDLE_S: ("classroom.stuck_idle_s", _seconds, repr),
     CLASSROOM_MAX_CONNECTIONS: ("classroom.max_connections", _whole(1, 1 << 20), str),
     CLASSROOM_SEAT_CONNECTIONS: ("classroom.seat_connections", _whole(1, 1 << 20), str),
     CLASSROOM_PARALLEL: ("classroom.parallel", _whole(1, 1024), str),

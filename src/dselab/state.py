@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS attempts (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     lab TEXT NOT NULL, step TEXT NOT NULL, status TEXT NOT NULL, message TEXT NOT NULL,
-    at REAL NOT NULL, source TEXT NOT NULL, evidence TEXT NOT NULL
+    at REAL NOT NULL, source TEXT NOT NULL, evidence TEXT NOT NULL, hint TEXT NOT NULL DEFAULT ''
 );
 """
 
@@ -50,6 +50,7 @@ class AttemptSummary(TypedDict):
 
 class Attempt(AttemptSummary):
     message: str
+    hint: str
     evidence: Any
 
 
@@ -83,6 +84,18 @@ class StateStore:
         self.path = path
         self._db = sqlite3.connect(path or ":memory:", timeout=30, check_same_thread=False)
         self._db.executescript(SCHEMA)
+        self._add_hint_column()
+
+    def _add_hint_column(self) -> None:
+        """Stores written before attempts kept their hint get the column (empty for the old rows)."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(attempts)")}
+        if "hint" not in columns:
+            try:
+                with self._db:
+                    self._db.execute("ALTER TABLE attempts ADD COLUMN hint TEXT NOT NULL DEFAULT ''")
+            except sqlite3.OperationalError as err:  # another connection added it meanwhile
+                if "duplicate column" not in str(err):
+                    raise
 
     @classmethod
     def in_memory(cls) -> StateStore:
@@ -176,25 +189,25 @@ class StateStore:
     # -- attempts ----------------------------------------------------------------------------------
 
     def record_attempt(self, lab: str, step: str, status: str, message: str,
-                       evidence: Any, source: str = "cli", at: float | None = None) -> None:
+                       evidence: Any, source: str = "cli", at: float | None = None, hint: str = "") -> None:
         with self._db:
             self._db.execute(
-                "INSERT INTO attempts (lab, step, status, message, at, source, evidence) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO attempts (lab, step, status, message, at, source, evidence, hint) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (lab, step, str(status), message, time.time() if at is None else at, source,
-                 json.dumps(evidence, default=str)),
+                 json.dumps(evidence, default=str), hint),
             )
 
     def attempts(self, lab: str, step: str | None = None, since: float | None = None) -> list[Attempt]:
         """Attempts in order, with evidence; `since` None: those of the lab's current run."""
-        sql = "SELECT step, status, message, at, source, evidence FROM attempts WHERE lab = ? AND at >= ?"
+        sql = "SELECT step, status, message, at, source, evidence, hint FROM attempts WHERE lab = ? AND at >= ?"
         args: list[Any] = [lab, self.run_started_at(lab) if since is None else since]
         if step is not None:
             sql += " AND step = ?"
             args.append(step)
         rows = self._db.execute(sql + " ORDER BY id", args).fetchall()
-        return [Attempt(step=s, status=st, message=m, at=at, source=src, evidence=json.loads(ev))
-                for s, st, m, at, src, ev in rows]
+        return [Attempt(step=s, status=st, message=m, hint=h, at=at, source=src, evidence=json.loads(ev))
+                for s, st, m, at, src, ev, h in rows]
 
     def attempt_summaries(self, lab: str, since: float | None = None) -> list[AttemptSummary]:
         """Every attempt's step, status and time, without evidence (what a grid poll needs);
@@ -203,6 +216,12 @@ class StateStore:
         rows = self._db.execute("SELECT step, status, at, source FROM attempts WHERE lab = ? AND at >= ? ORDER BY id",
                                 (lab, start)).fetchall()
         return [AttemptSummary(step=s, status=st, at=at, source=src) for s, st, at, src in rows]
+
+    def last_messages(self, lab: str) -> dict[str, str]:
+        """The last attempt's message per step in the lab's current run (what a stuck student last read)."""
+        rows = self._db.execute("SELECT step, message FROM attempts WHERE lab = ? AND at >= ? ORDER BY id",
+                                (lab, self.run_started_at(lab))).fetchall()
+        return dict(rows)
 
     def passed_steps(self, lab: str) -> set[str]:
         """Ids of the steps whose check passed at least once in the lab's current run."""

@@ -49,6 +49,8 @@ EVERY = {
     knobs.CLASSROOM_CHECKS: ("3", "classroom.checks", 3),
     knobs.CLASSROOM_CHECK_QUEUE: ("5", "classroom.check_queue", 5),
     knobs.CLASSROOM_CHECK_WAIT_S: ("7", "classroom.check_wait_s", 7.0),
+    knobs.CLASSROOM_STUCK_FAILURES: ("4", "classroom.stuck_failures", 4),
+    knobs.CLASSROOM_STUCK_IDLE_S: ("120", "classroom.stuck_idle_s", 120.0),
     knobs.CLASSROOM_MAX_CONNECTIONS: ("99", "classroom.max_connections", 99),
     knobs.CLASSROOM_SEAT_CONNECTIONS: ("4", "classroom.seat_connections", 4),
     knobs.CLASSROOM_PARALLEL: ("6", "classroom.parallel", 6),

@@ -54,3 +54,24 @@ def test_a_new_run_clears_one_lab_and_forgetting_clears_all(tmp_path: Path) -> N
     assert store.environment() == {"loaded_at": 1.0}
     store.forget_everything()
     assert store.environment() is None and store.attempts("99-example") == [] and store.baseline(LAB) is None
+
+
+def test_an_older_store_gains_the_hint_column_and_attempts_keep_their_hint(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript("CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                     "CREATE TABLE attempts (id INTEGER PRIMARY KEY AUTOINCREMENT, lab TEXT NOT NULL, step TEXT NOT NULL,"
+                     " status TEXT NOT NULL, message TEXT NOT NULL, at REAL NOT NULL, source TEXT NOT NULL,"
+                     " evidence TEXT NOT NULL);"
+                     "INSERT INTO attempts (lab, step, status, message, at, source, evidence)"
+                     " VALUES ('05', 'snapshot', 'fail', 'old', 1.0, 'cli', '[]');")
+    db.commit()
+    db.close()
+    store = StateStore(path)
+    store.record_attempt("05", "snapshot", "fail", "new", [], at=2.0, hint="run nodetool snapshot")
+    kept = [(a["message"], a["hint"]) for a in store.attempts("05", since=0)]
+    assert kept == [("old", ""), ("new", "run nodetool snapshot")]
+    assert store.last_messages("05") == {"snapshot": "new"}
+    StateStore(path).close()  # opening it again changes nothing

@@ -24,9 +24,11 @@
     box.hidden = false;
     document.getElementById("evidence-title").textContent =
       seat + ", step " + (data.number || step) + (data.title ? ": " + data.title : "");
-    const lines = (data.attempts || []).map((a) =>
-      when(a.at) + "  " + a.status + "  " + a.message + "\n" + JSON.stringify(a.evidence, null, 2));
-    document.getElementById("evidence-body").textContent = lines.length ? lines.join("\n\n") : (data.message || "No attempts yet.");
+    const body = document.getElementById("evidence-body");
+    const attempts = (data.attempts || []).slice().reverse();  // the latest first
+    if (!attempts.length) body.replaceChildren(el("p", "muted", data.message || "No attempts yet."));
+    else body.replaceChildren(...attempts.map(window.dselabEvidence.attempt));
+    box.scrollIntoView({ block: "nearest" });
   }
 
   async function reset(table, seat) {
@@ -90,6 +92,11 @@
       return row(table, seat, Math.max(0, ...times));
     }));
     document.getElementById("grid-updated").textContent = "updated " + when(data.at);
+    if (data.summary && window.dselabClassPicture) {
+      window.dselabClassPicture.draw(data.summary);
+      const stuck = new Set(data.summary.stuck.map((s) => s.seat));
+      body.querySelectorAll("tr").forEach((tr) => tr.classList.toggle("stuck", stuck.has(tr.dataset.seat)));
+    }
   }
 
   document.addEventListener("DOMContentLoaded", () => {

@@ -24,7 +24,8 @@
     const state = document.getElementById("terminal-state");
     if (!box || !window.Terminal || !window.FitAddon) return;
     const term = new window.Terminal({ cursorBlink: true, scrollback: 5000, convertEol: false,
-                                       fontFamily: "ui-monospace, Menlo, Consolas, monospace", fontSize: 14 });
+                                       fontFamily: "ui-monospace, Menlo, Consolas, monospace", fontSize: 14,
+                                       lineHeight: 1.2 });
     const fit = new window.FitAddon.FitAddon();
     term.loadAddon(fit);
     term.open(box);

@@ -51,7 +51,7 @@ def record(store: StateStore, lab: Lab, data: Any, steps: Sequence[Step], source
     for name, value in facts.items():
         store.set_fact(lab.id, name, value)
     for r in results:
-        store.record_attempt(lab.id, r.step, r.status, r.message, r.evidence, source)
+        store.record_attempt(lab.id, r.step, r.status, r.message, r.evidence, source, hint=r.hint)
     return results
 
 

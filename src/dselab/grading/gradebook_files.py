@@ -9,6 +9,7 @@ from typing import Any
 
 from dselab import render
 from dselab.errors import UsageError
+from dselab.grading import evidence_view
 from dselab.grading.gradebook import Gradebook
 from dselab.grading.report_files import write_text
 
@@ -52,5 +53,14 @@ def check_gradebook_out(out_file: Path) -> str:
 def write_gradebook(gb: Gradebook, out_file: Path) -> Path:
     """CSV or HTML, chosen by the file's suffix."""
     suffix = check_gradebook_out(out_file)
-    text = gradebook_csv(gb) if suffix == ".csv" else render.jinja_env().get_template("grading/gradebook.html").render(gb=gb)
+    text = gradebook_csv(gb) if suffix == ".csv" else gradebook_html(gb)
     return write_text(Path(out_file), text)
+
+
+def gradebook_html(gb: Gradebook) -> str:
+    """Scores, steps, flagged reports, and each counted report's steps with their evidence as a person
+    reads it (grading.evidence_view, the instructor page's view)."""
+    reports = {c.path: c.data for c in gb.valid}
+    counted = [(s, reports.get(s.path, {})) for s in gb.scores]
+    template = render.jinja_env().get_template("grading/gradebook.html")
+    return template.render(gb=gb, counted=counted, evidence_view=evidence_view)

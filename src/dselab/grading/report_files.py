@@ -7,8 +7,9 @@ from pathlib import Path
 
 from dselab import render
 from dselab.errors import UsageError
+from dselab.grading import evidence_view
 from dselab.grading.junit import junit_xml
-from dselab.grading.report import Report, evidence_text
+from dselab.grading.report import Report
 
 
 def write_report(report: Report, out_dir: Path) -> list[Path]:
@@ -17,7 +18,7 @@ def write_report(report: Report, out_dir: Path) -> list[Path]:
     texts = {
         "report.json": json.dumps(data, indent=2, ensure_ascii=False) + "\n",
         "report.xml": junit_xml(data),
-        "report.html": render.jinja_env().get_template("grading/report.html").render(r=data, evidence_text=evidence_text),
+        "report.html": render.jinja_env().get_template("grading/report.html").render(r=data, evidence_view=evidence_view),
     }
     return [write_text(Path(out_dir) / name, text) for name, text in texts.items()]
 

@@ -162,7 +162,10 @@ class FakeBackend:
         if op == "check":
             results = [{"id": step, "status": "pass" if (seat_id, step) in self.passing else "fail",
                         "message": "done" if (seat_id, step) in self.passing else "not yet",
-                        "hint": "", "evidence": [{"fake": True}], "seconds": 0.01}
+                        "hint": "" if (seat_id, step) in self.passing else "run <nodetool> & look",
+                        "evidence": [{"node": "dse-seed", "command": "nodetool listsnapshots", "exit": 0,
+                                      "stdout": "Snapshot Details:\n<script>lab_backup</script>\n", "stderr": ""}],
+                        "seconds": 0.01}
                        for step in request["steps"]]
             return {"results": results, "facts": {}, "seat_answers": {},
                     "cluster": {"cassandra_version": CASSANDRA_VERSION, "nodes": list(LAB_NODES) if seat.running else []}}

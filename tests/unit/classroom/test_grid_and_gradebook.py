@@ -58,6 +58,15 @@ def test_the_grid_shows_passed_failed_and_not_tried(work: ClassroomWork) -> None
     assert {c["state"] for c in _cells(grid, "carol").values()} == {"not tried"}
 
 
+def test_the_grids_class_picture_counts_its_cells(work: ClassroomWork) -> None:
+    grid = work.grid()
+    for counts in grid["summary"]["steps"]:
+        states = [c["state"] for row in grid["seats"] for c in row["steps"] if c["step"] == counts["step"]]
+        assert (counts["passed"], counts["trying"], counts["not_started"]) == (
+            states.count("passed"), states.count("failed"), states.count("not tried"))
+    assert [(c["seat"], c["step"]) for c in grid["summary"]["completions"]] == [("alice", "snapshot")]
+
+
 def test_the_grid_shows_each_seats_health_once_known(work: ClassroomWork, backend: FakeBackend) -> None:
     backend.stop(registry.get(backend.layout, "bob"))
     deadline = time.monotonic() + 10  # health refreshes in the background
@@ -92,6 +101,12 @@ def test_the_gradebook_csv_scores_every_seat(work: ClassroomWork) -> None:
 
 def test_the_gradebook_html_and_the_signed_reports(work: ClassroomWork, tmp_path: Path) -> None:
     assert b"alice" in work.export("html") and b"<html" in work.export("html").lower()
+    html = work.export("html").decode()
+    # each student's steps as a person reads them: the command's output a terminal-like block with its
+    # line breaks, the hint, the raw JSON a click away; the student's text escaped
+    assert '<pre class="ev-term">Snapshot Details:\n&lt;script&gt;lab_backup&lt;/script&gt;</pre>' in html
+    assert "Hint: run &lt;nodetool&gt; &amp; look" in html and "<summary>raw JSON</summary>" in html
+    assert "<script>" not in html
     with zipfile.ZipFile(io.BytesIO(work.export("zip"))) as archive:
         names = archive.namelist()
         archive.extractall(tmp_path / "unzipped")

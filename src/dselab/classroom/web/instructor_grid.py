@@ -1,7 +1,8 @@
 """The instructor's grid routes (under /instructor, whose guard already asked for the instructor cookie).
 
     /instructor/api/grid                           students by steps, cluster health (polled by the page)
-    /instructor/api/seats/<id>/steps/<step>        a student's evidence for one step (every attempt)
+    /instructor/api/seats/<id>/steps/<step>        a student's evidence for one step (its last attempts, each
+                                                   also as grading.evidence_view blocks)
     /instructor/api/seats/<id>/reset               POST {"confirm": "<id>"}: a fresh seat (same-origin JSON)
     /instructor/export/gradebook.csv|.html         the gradebook from the server's records
     /instructor/export/reports.zip                 the signed reports (`dselab gradebook --key-file`)
@@ -14,6 +15,7 @@ from werkzeug.exceptions import BadRequest, NotFound
 
 from dselab.classroom.web.work import ClassroomWork
 from dselab.errors import DselabError, UsageError
+from dselab.grading import evidence_view
 
 EXPORTS = {"gradebook.csv": ("csv", "text/csv"), "gradebook.html": ("html", "text/html"),
            "reports.zip": ("zip", "application/zip")}
@@ -35,8 +37,9 @@ def add_grid_routes(bp: Blueprint, work: ClassroomWork) -> None:
             step = work.lab.step(step_ref)
         except UsageError as err:
             raise NotFound(err.message) from None
+        attempts = [{**a, "blocks": evidence_view.blocks(a["evidence"])} for a in work.evidence(seat_id, step)]
         return jsonify({"seat": seat_id, "step": step.id, "number": step.number, "title": step.title,
-                        "attempts": work.evidence(seat_id, step)})
+                        "attempts": attempts})
 
     @bp.post("/api/seats/<seat_id>/reset")
     def reset(seat_id: str) -> tuple[Response, int]:

@@ -12,6 +12,7 @@ import tempfile
 import threading
 import time
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from dselab.catalogue import DEFAULT_LAB, get_lab
 from dselab.classroom import gradebook, lifecycle, registry, status
 from dselab.classroom.backend import SeatBackend
 from dselab.classroom.backends import open_backend
+from dselab.classroom.class_summary import SeatRecord, StuckRules, class_summary, step_state
 from dselab.classroom.layout import Layout
 from dselab.classroom.registry import Seat
 from dselab.classroom.web.check_queue import CheckQueue
@@ -27,7 +29,7 @@ from dselab.classroom.web.terminal import ShellSpec
 from dselab.errors import DselabError, UsageError
 from dselab.lab import Lab, Step
 from dselab.lab_session import health_box
-from dselab.state import Attempt
+from dselab.state import Attempt, AttemptSummary
 
 HEALTH_TTL_S = 15.0  # each seat's health asks its ring (a JVM per seat): polls share one answer
 EVIDENCE_ATTEMPTS = 20  # the last attempts of a step shown with their evidence (each capped at 64 KiB)
@@ -46,6 +48,7 @@ class ClassroomWork:
         self._class_health: Refreshed[dict[str, dict[str, Any]]] = Refreshed(self._all_health, HEALTH_TTL_S, {})
         self.resetting: dict[str, str] = {}  # seat id -> "resetting" / the last reset's error
         self.check_queue = CheckQueue.from_env(layout.settings)  # a few checks at once for the class; full: "busy"
+        self.stuck_rules = StuckRules.from_settings(layout.settings)  # who the class picture shows as stuck
 
     # -- seats ------------------------------------------------------------------------------------
 
@@ -77,19 +80,23 @@ class ClassroomWork:
         return {row.seat: _health_box(row) for row in status.classroom_status(self.backend)}
 
     def grid(self) -> dict[str, Any]:
-        """Students by steps: passed / failed / not tried, attempts, last activity; health per node."""
+        """Students by steps: passed / failed / not tried, attempts, last activity; health per node;
+        and the class at a glance (classroom.class_summary) from the same records."""
         health = self._class_health.get()
-        rows = []
+        rows, records = [], {}
         for seat_id, seat in sorted(self.seats().items()):
             try:
-                cells = step_cells(seat, self.lab)
+                records[seat_id] = seat_record(seat, self.lab)
+                cells = step_cells(records[seat_id].attempts, self.lab)
             except Exception:  # noqa: BLE001  (an unreadable store shows as an empty row, the grid goes on)
                 cells = []
             rows.append({"seat": seat_id, "steps": cells,
                          "health": health.get(seat_id, {"up": False, "message": "not known yet", "nodes": []}),
                          "reset": self.resetting.get(seat_id, "")})
         steps = [{"id": s.id, "number": s.number, "title": s.title} for s in self.lab.steps]
-        return {"lab": self.lab.id, "steps": steps, "seats": rows, "at": time.time()}
+        now = time.time()
+        return {"lab": self.lab.id, "steps": steps, "seats": rows, "at": now,
+                "summary": class_summary(self.lab.steps, records, now, self.stuck_rules)}
 
     def evidence(self, seat_id: str, step: Step) -> list[Attempt]:
         """The step's last attempts with their evidence (each capped when it was recorded)."""
@@ -137,18 +144,20 @@ def _health_box(row: status.SeatStatus) -> dict[str, Any]:
     return health_box(((name, "", state) for name, state in row.nodes.items()), row.note)
 
 
-def step_cells(seat: Seat, lab: Lab) -> list[dict[str, Any]]:
-    """One cell per step of `lab` for `seat`: passed / failed / not tried, attempts, last activity."""
+def seat_record(seat: Seat, lab: Lab) -> SeatRecord:
+    """A seat's attempts in this lab run (without evidence: a grid poll decodes none), last messages."""
     store = seat.server_store()
     try:
-        attempts = store.attempt_summaries(lab.id)  # this run's, without evidence: a grid poll decodes none
-        passed = store.passed_steps(lab.id)
+        return SeatRecord(store.attempt_summaries(lab.id), store.last_messages(lab.id))
     finally:
         store.close()
+
+
+def step_cells(attempts: Sequence[AttemptSummary], lab: Lab) -> list[dict[str, Any]]:
+    """One cell per step of `lab`: passed / failed / not tried, attempts, last activity."""
     cells = []
     for step in lab.steps:
         mine = [a for a in attempts if a["step"] == step.id]
-        state = "passed" if step.id in passed else "failed" if mine else "not tried"
-        cells.append({"step": step.id, "number": step.number, "state": state, "attempts": len(mine),
-                      "last": mine[-1]["at"] if mine else None})
+        cells.append({"step": step.id, "number": step.number, "state": step_state(attempts, step.id),
+                      "attempts": len(mine), "last": mine[-1]["at"] if mine else None})
     return cells

@@ -20,7 +20,9 @@ LAB = "05-backup-restore"
 def layout(tmp_path: Path):
     layout = registered_layout(tmp_path / "room", SEATS)
     store = get(layout, "unit-alice").server_store()
-    store.record_attempt(LAB, "snapshot", "fail", "no snapshot yet", {"nodes": []}, source="web")
+    store.record_attempt(LAB, "snapshot", "fail", "no snapshot yet",
+                         [{"node": "dse-seed", "command": "nodetool listsnapshots", "exit": 0, "stdout": "a\nb\n"}],
+                         source="web", hint="nodetool snapshot training -t lab_backup")
     store.record_attempt(LAB, "snapshot", "pass", "snapshot lab_backup on every node", {"tag": "lab_backup"},
                          source="web")
     store.record_attempt(LAB, "incremental", "fail", "incremental backups are off", {}, source="web")
@@ -48,6 +50,10 @@ def test_a_students_evidence_for_a_step(app: Flask) -> None:
     data = as_instructor(app).get("/instructor/api/seats/unit-alice/steps/snapshot").get_json()
     assert [a["status"] for a in data["attempts"]] == ["fail", "pass"]
     assert data["attempts"][1]["evidence"] == {"tag": "lab_backup"}
+    first = data["attempts"][0]
+    assert first["hint"] == "nodetool snapshot training -t lab_backup"
+    assert first["blocks"] == [{"kind": "command", "node": "dse-seed", "command": "nodetool listsnapshots",
+                                "exit": 0, "output": "a\nb"}]
     assert as_instructor(app).get("/instructor/api/seats/carol/steps/snapshot").status_code == 404
 
 
