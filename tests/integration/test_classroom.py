@@ -25,7 +25,7 @@ from trust_room import start_classroom
 
 from dselab.catalogue import get_lab
 from dselab.classroom import registry
-from dselab.classroom.host import namespaces, seats
+from dselab.classroom.host import namespaces, seat_template, seats
 from dselab.classroom.host.seats import HostSeat
 from dselab.classroom.layout import ROOT_ENV, Layout
 from dselab.classroom.web.join_links import join_links
@@ -264,12 +264,13 @@ def test_every_step_of_lab_05_passes_in_a_seat_typed_verbatim(room: dict) -> Non
 
 def test_down_purge_leaves_no_user_process_namespace_or_folder(room: dict) -> None:
     a, b = room["a"], room["b"]
+    builder = seat_template.builder(room["layout"])
     uids = [pwd.getpwnam(s.user).pw_uid for s in (a, b)]
     stopped = classroom("down")
     assert stopped.returncode == 0 and not seats.node_processes(a), stopped.stderr
     purged = classroom("down", "--purge")
     assert purged.returncode == 0, purged.stderr
-    for seat in (a, b):
+    for seat in (a, b, builder):  # the template builder goes with the seats
         with pytest.raises(KeyError):
             pwd.getpwnam(seat.user)
         assert not namespaces.exists(seat.netns)
