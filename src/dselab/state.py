@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS attempts (
 """
 
 ENVIRONMENT_KEY = "environment"
+STUDENT_NODETOOL_KEY = "student_nodetool"
 
 
 class Baseline(TypedDict, total=False):
@@ -126,6 +127,16 @@ class StateStore:
         with self._db:
             self._db.execute("DELETE FROM kv")
             self._db.execute("DELETE FROM attempts")
+
+    # -- the scripts' nodetool (nodetool_choice) -----------------------------------------------------
+
+    def student_nodetool(self) -> str | None:
+        """The nodetool client the lab started last chose ("3.11" or "native"); None: none started."""
+        value = self._get(STUDENT_NODETOOL_KEY)
+        return value if isinstance(value, str) else None
+
+    def set_student_nodetool(self, client: str) -> None:
+        self._put(STUDENT_NODETOOL_KEY, client)
 
     # -- a lab run ---------------------------------------------------------------------------------
 
