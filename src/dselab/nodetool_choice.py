@@ -38,9 +38,12 @@ def chosen(settings: Settings, store: StateStore | None) -> str:
 
 
 def chosen_here(settings: Settings) -> str:
-    """`chosen` with the runtime's store opened here; a store that cannot be read means native."""
+    """`chosen` with the runtime's store opened here; no store, or one that cannot be read, means
+    native (nothing is made where none is)."""
     if settings.nodetool:
         return settings.nodetool
+    if not StateStore.path_for(settings.runtime, settings).is_file():
+        return NATIVE
     try:
         store = StateStore.for_runtime(settings.runtime, settings)
     except (OSError, sqlite3.Error):

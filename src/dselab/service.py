@@ -80,6 +80,7 @@ def start_lab(ws: Workspace, lab_ref: str | Lab, progress: Progress | None = Non
     """Bring the cluster up if needed, apply the environment, record the lab's baseline."""
     lab = lab_ref if isinstance(lab_ref, Lab) else get_lab(lab_ref)
     env = cluster.bring_up(ws.runtime, ws.store, progress or Silent())
+    ws.runtime.prepare_student_nodetool(nodetool_choice.for_lab(resolve(ws.settings), lab))
     record_baseline(ws, lab, env.get("fingerprint"))
     return lab
 

@@ -92,7 +92,11 @@ class StateStore:
     @classmethod
     def for_runtime(cls, runtime_name: str, settings: Settings | None = None) -> StateStore:
         """The runtime's store in settings.state_dir (DSELAB_STATE_DIR), else in settings.home."""
-        return cls(resolve(settings).state_folder / f"state-{runtime_name}.sqlite")
+        return cls(cls.path_for(runtime_name, settings))
+
+    @staticmethod
+    def path_for(runtime_name: str, settings: Settings | None = None) -> Path:
+        return resolve(settings).state_folder / f"state-{runtime_name}.sqlite"
 
     # -- the key-value table (private: the typed methods below name every key) ---------------------
 

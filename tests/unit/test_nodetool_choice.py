@@ -44,8 +44,12 @@ def test_chosen_here_reads_the_runtimes_store_and_an_unreadable_one_means_native
     config = settings(tmp_path)
     StateStore.for_runtime("local", config).set_student_nodetool("3.11")
     assert nodetool_choice.chosen_here(config) == "3.11"
-    broken = settings(tmp_path, DSELAB_STATE_DIR=str(tmp_path / "not-a-folder"))
-    (tmp_path / "not-a-folder").write_text("a file where the store's folder would be")
+    elsewhere = settings(tmp_path, DSELAB_STATE_DIR=str(tmp_path / "none-here"))
+    assert nodetool_choice.chosen_here(elsewhere) == "native"
+    assert not (tmp_path / "none-here").exists()  # nothing made where no store is
+    broken = settings(tmp_path, DSELAB_STATE_DIR=str(tmp_path / "broken"))
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "state-local.sqlite").write_text("not a database")
     assert nodetool_choice.chosen_here(broken) == "native"
 
 

@@ -66,6 +66,11 @@ class CommonRuntime(ABC):
         the local runtime runs the 3.11 client itself."""
         return self.nodetool(node, args, timeout)
 
+    def prepare_student_nodetool(self, client: str) -> None:
+        """Fetch what `student_nodetool` with `client` needs, so a student's first call does not wait.
+        Nothing here: a container's nodetool is in its image."""
+        return None
+
     @abstractmethod
     def log_tail(self, node: str, lines: int = 40) -> list[str]: ...
 

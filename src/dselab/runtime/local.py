@@ -265,6 +265,10 @@ class LocalRuntime(CommonRuntime):
         result = self._run(spec.name, argv, ("nodetool", *args), timeout, None)
         return replace(result, stderr=legacy_nodetool.without_unmmaper_trace(result.stderr))
 
+    def prepare_student_nodetool(self, client: str) -> None:
+        if client == legacy_nodetool.CLIENT:
+            legacy_nodetool.client(preflight.java_binary(self.config.java_home), self.config, self.progress)
+
     def _warm_nodetool(self, spec: NodeSpec, argv: Sequence[str], timeout: float) -> nodetool_server.Reply | None:
         """The cluster's warm nodetool server's answer, or None to start a JVM (runtime/nodetool_server.py).
         Never with a tools config set: that is a classroom observer reading a seat's cluster, which keeps

@@ -9,8 +9,9 @@ from dselab.runtime.local_config import tool_jvm_args
 from dselab.runtime.nodetool_jvm import LEGACY_ALLOWED, SERIAL_FILTER_FLAG
 
 # As the 3.11.19 client printed it on Java 17 against a 5.0.9 node (tablestats, which fails there).
-UNMMAPER = """\
-ERROR 2026-11-30 11:15:38,345 Cannot initialize un-mmaper.  (Are you using a non-Oracle JVM?)  Compacted data files will not be removed promptly.  Consider using an Oracle JVM or using standard disk access mode
+UNMMAPER = ("ERROR 2026-11-30 11:15:38,345 Cannot initialize un-mmaper.  (Are you using a non-Oracle JVM?)  "
+            "Compacted data files will not be removed promptly.  Consider using an Oracle JVM or using standard "
+            "disk access mode\n") + """\
 java.lang.NoSuchMethodError: 'sun.misc.Cleaner sun.nio.ch.DirectBuffer.cleaner()'
 \tat org.apache.cassandra.io.util.FileUtils.<clinit>(FileUtils.java:75)
 \tat org.apache.cassandra.utils.FBUtilities.getToolsOutputDirectory(FBUtilities.java:880)
