@@ -18,7 +18,8 @@ JAVA_DIR = Path(__file__).with_name("java")
 
 
 def compiled(source: Path, main_class: str, java: str, classpath: str, base: Path, version: str) -> Path:
-    """The folder holding `main_class` compiled from `source` against `classpath` (compiled once)."""
+    """The folder holding `main_class` compiled from `source` against `classpath` (compiled once).
+    RuntimeError (one line) when there is no javac or it fails."""
     key = f"{version}-{hashlib.sha256(source.read_bytes()).hexdigest()[:16]}"
     target = base / key
     if (target / f"{main_class}.class").is_file():
@@ -33,8 +34,11 @@ def compiled(source: Path, main_class: str, java: str, classpath: str, base: Pat
         if not javac_cmd:
             raise RuntimeError("no javac next to the java binary nor on PATH")
         staging = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=base))
-        subprocess.run([javac_cmd, "-nowarn", "-Xlint:-removal", "-encoding", "UTF-8", "-d", str(staging),
-                        "-cp", classpath, str(source)], check=True, stdin=subprocess.DEVNULL,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.run([javac_cmd, "-nowarn", "-Xlint:-removal", "-encoding", "UTF-8", "-d", str(staging),
+                               "-cp", classpath, str(source)], stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        if proc.returncode != 0:
+            shutil.rmtree(staging, ignore_errors=True)
+            first = next((line for line in proc.stderr.splitlines() if line.strip()), f"exit {proc.returncode}")
+            raise RuntimeError(f"javac failed on {source.name}: {first}")
         staging.rename(target)
     return target

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from dselab.errors import EnvironmentProblem
 from dselab.progress import Progress
 from dselab.runtime import distribution, java_helpers
 from dselab.settings import Settings
@@ -45,8 +46,12 @@ class LegacyClient:
 def client(java: str, settings: Settings, progress: Progress | None = None) -> LegacyClient:
     """The 3.11 client, fetched, verified and compiled once (the cache is shared by every cluster)."""
     dist = distribution.fetched(VERSION, settings, progress)
-    classes = java_helpers.compiled(SOURCE, MAIN_CLASS, java, dist.classpath, settings.cache / "legacy-nodetool",
-                                    VERSION)
+    try:
+        classes = java_helpers.compiled(SOURCE, MAIN_CLASS, java, dist.classpath, settings.cache / "legacy-nodetool",
+                                        VERSION)
+    except (OSError, RuntimeError) as err:
+        raise EnvironmentProblem(f"the DSE 5.1 nodetool's launcher could not be compiled: {err}",
+                                 fix="install a JDK with javac (Java 11 or 17), or set DSELAB_NODETOOL=native") from None
     return LegacyClient(dist, classes)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from dselab.runtime import distribution, legacy_nodetool
 from dselab.runtime.local_config import tool_jvm_args
 from dselab.runtime.nodetool_jvm import LEGACY_ALLOWED, SERIAL_FILTER_FLAG
@@ -47,3 +49,16 @@ def test_its_jvm_gets_a_wider_filter_for_node_addresses_only() -> None:
     assert SERIAL_FILTER_FLAG in plain and flag != SERIAL_FILTER_FLAG
     assert flag.endswith(";".join((*LEGACY_ALLOWED, "!*")))
     assert set(legacy) - set(plain) == {flag, "--add-opens=java.base/java.nio=ALL-UNNAMED"}
+
+
+def test_no_javac_is_one_line_naming_the_way_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dselab.errors import EnvironmentProblem
+    from dselab.runtime import java_helpers
+    from dselab.settings import Settings
+
+    dist = distribution.Distribution(version=legacy_nodetool.VERSION, lib_dir=tmp_path, source="maven cache")
+    monkeypatch.setattr(distribution, "fetched", lambda *a, **k: dist)
+    monkeypatch.setattr(java_helpers.shutil, "which", lambda name: None)
+    with pytest.raises(EnvironmentProblem) as err:
+        legacy_nodetool.client(str(tmp_path / "bin" / "java"), Settings(home=tmp_path, cache=tmp_path / "cache"))
+    assert "could not be compiled: no javac" in err.value.one_line() and "DSELAB_NODETOOL=native" in err.value.one_line()
