@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from dselab import service
+from dselab.errors import EnvironmentProblem
 from dselab.runtime.base import LAB_NODES
 
 pytestmark = [pytest.mark.integration,
@@ -36,10 +37,23 @@ def archiving(ws: service.Workspace, node: str, restore: str = "") -> Path:
     return archive
 
 
+def up_again(ws: service.Workspace) -> None:
+    """Start the stopped nodes; a port a node just left may stay taken a few seconds on a busy machine."""
+    for _ in range(12):
+        try:
+            ws.runtime.up_nodes(LAB_NODES)
+            return
+        except EnvironmentProblem as err:
+            if "is taken" not in err.message:
+                raise
+            time.sleep(5)
+    ws.runtime.up_nodes(LAB_NODES)
+
+
 def restart_all(ws: service.Workspace) -> None:
     for node in LAB_NODES:
         ws.runtime.stop_node(node)
-    ws.runtime.up_nodes(LAB_NODES)
+    up_again(ws)
 
 
 def test_restore_to_a_noted_time_keeps_batch_a_only_with_its_write_times(lab_workspace: service.Workspace) -> None:
@@ -84,7 +98,7 @@ def test_restore_to_a_noted_time_keeps_batch_a_only_with_its_write_times(lab_wor
                             f"restore_point_in_time={point}\n")
         marks[node] = rt.log_mark(node, debug=False)
     try:
-        rt.up_nodes(LAB_NODES)
+        up_again(ws)
     finally:
         for node in LAB_NODES:
             archiving(ws, node)  # no restore at the next start
