@@ -147,7 +147,7 @@ def nodetool(node: str, args: tuple[str, ...]) -> None:
     """Run nodetool ARGS on a node, e.g. `dselab nodetool snapshot training -t lab_backup`."""
     validate_nodetool_args(args)  # the warm fast path (dselab.entry) checks the same
     ws = workspace(progress=False)
-    result = ws.runtime.nodetool(node, list(args))
+    result = service.student_nodetool(ws, node, list(args))
     click.echo(result.stdout, nl=False)
     click.echo(result.stderr, nl=False, err=True)
     sys.exit(result.returncode)

@@ -3,7 +3,8 @@ server without loading the CLI (about a second of imports on a small machine); e
 and every nodetool call the warm server does not answer, goes to dselab.cli unchanged.
 
 The fast path serves only when it can print what the CLI would: the local runtime, the warm server
-on, no tools config (runtime/nodetool_server.py says why), arguments the CLI accepts, the node
+on, the nodes' own nodetool chosen for the scripts (nodetool_choice: the 3.11 client never goes
+warm), no tools config (runtime/nodetool_server.py says why), arguments the CLI accepts, the node
 running, and a reply from the server. It prints the reply as the CLI prints a CommandResult (the
 text a child process's output decodes to) and exits with nodetool's code. Anything else (a bad
 argument, a node down, no server yet, --help) is the CLI's to run or to report.
@@ -46,6 +47,10 @@ def fast_nodetool(argv: Sequence[str]) -> int | None:
         config = Settings.from_env(os.environ)
         if config.runtime != "local" or not config.warm_nodetool or config.tools_conf is not None:
             return None
+        from dselab import nodetool_choice
+
+        if nodetool_choice.chosen_here(config) != nodetool_choice.NATIVE:
+            return None  # the 3.11 client runs cold, in the CLI (runtime/legacy_nodetool.py)
         from dselab.nodetool_args import validate
         from dselab.runtime import nodetool_server
         from dselab.runtime.local import LocalRuntime

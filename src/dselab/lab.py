@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from dselab.errors import UsageError
+from dselab.settings import NODETOOLS
 
 FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n(.*)\Z", re.S)
 NUMBER_REF = re.compile(r"[0-9]{1,4}")  # ASCII digits only: str.isdigit() also takes "²" and "٣"
@@ -60,6 +61,7 @@ class Lab:
     summary: str
     steps: tuple[Step, ...]
     prerequisites: tuple[str, ...] = ()
+    nodetool: str = "native"  # the scripts' nodetool for this lab: "3.11" or "native" (nodetool_choice)
     root: Path = field(default=Path("."))  # the lab's own folder, labs/<NN-slug>/
     check_module: Path | None = None  # its checks module, <lab root>/checks/<module>.py
     # step id (or check_engine.END_OF_LAB) -> its check; filled by the catalogue that imported check_module
@@ -159,10 +161,13 @@ def _load_lab(root: Path, lab_root: Path, errors: list[str]) -> Lab | None:
     ids = [s.id for s in steps]
     for dup in {i for i in ids if ids.count(i) > 1}:
         errors.append(f"{meta_path}: step id {dup!r} is used twice")
+    nodetool = str(meta.get("nodetool", "native"))
+    if nodetool not in NODETOOLS:
+        errors.append(f"{meta_path}: nodetool: {nodetool!r} is not one of {', '.join(NODETOOLS)}")
     return Lab(
         id=root.name, number=root.name.split("-", 1)[0], title=meta.get("title", root.name),
         summary=meta.get("summary", ""), steps=tuple(steps),
-        prerequisites=tuple(meta.get("prerequisites") or ()), root=root,
+        prerequisites=tuple(meta.get("prerequisites") or ()), nodetool=nodetool, root=root,
         check_module=_checks_path(root, lab_root, meta, errors),
     )
 

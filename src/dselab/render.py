@@ -140,6 +140,8 @@ def markdown_html(text: str, labs: Sequence[Lab], links: Links, where: str = "pa
 
 def variant_label(variables: dict[str, Any]) -> str:
     name = "DSE 5.1 / Cassandra 3.11" if variables["legacy"] else f"Cassandra {variables['version']}"
+    if variables.get("client_legacy") and not variables["legacy"]:
+        name += " with DSE 5.1's nodetool (3.11)"
     return f"{name} ({variables['runtime']} runtime)"
 
 

@@ -15,14 +15,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from dselab import cluster
+from dselab import cluster, nodetool_choice
 from dselab.catalogue import get_lab
 from dselab.check_engine import END_OF_LAB, CheckContext, CheckResult, run_check, run_checks
 from dselab.command_failure import reason_line
 from dselab.errors import EnvironmentProblem, UsageError
 from dselab.lab import Lab, Step
 from dselab.progress import Progress, Silent
-from dselab.runtime.base import Runtime
+from dselab.runtime.base import CommandResult, Runtime
 from dselab.settings import Settings, resolve, variable_names
 from dselab.state import Baseline, StateStore
 from dselab.templating import render_text, version_vars
@@ -57,7 +57,13 @@ def open_workspace(runtime_name: str | None = None, progress: Progress | None = 
 
 
 def template_vars(ws: Workspace) -> dict[str, Any]:
-    return version_vars(ws.runtime.cassandra_version(), ws.runtime_name)
+    return version_vars(ws.runtime.cassandra_version(), ws.runtime_name,
+                        nodetool_choice.chosen(resolve(ws.settings), ws.store))
+
+
+def student_nodetool(ws: Workspace, node: str, args: list[str]) -> CommandResult:
+    """nodetool as `./scripts/nodetool.sh` runs it: with the client nodetool_choice says."""
+    return ws.runtime.student_nodetool(node, args, nodetool_choice.chosen(resolve(ws.settings), ws.store))
 
 
 def baseline(ws: Workspace, lab: Lab) -> Baseline:
@@ -74,6 +80,7 @@ def start_lab(ws: Workspace, lab_ref: str | Lab, progress: Progress | None = Non
     """Bring the cluster up if needed, apply the environment, record the lab's baseline."""
     lab = lab_ref if isinstance(lab_ref, Lab) else get_lab(lab_ref)
     env = cluster.bring_up(ws.runtime, ws.store, progress or Silent())
+    ws.runtime.prepare_student_nodetool(nodetool_choice.for_lab(resolve(ws.settings), lab))
     record_baseline(ws, lab, env.get("fingerprint"))
     return lab
 
@@ -81,6 +88,7 @@ def start_lab(ws: Workspace, lab_ref: str | Lab, progress: Progress | None = Non
 def record_baseline(ws: Workspace, lab: Lab, fingerprint: Any = None) -> None:
     """A fresh run of `lab` on a running cluster: log marks, start time, no attempts or answers."""
     marks = {node: ws.runtime.log_mark(node) for node in ws.runtime.node_names()}
+    ws.store.set_student_nodetool(lab.nodetool)
     ws.store.start_run(lab.id, Baseline(log_marks=marks, started_at=time.time(), fingerprint=fingerprint,
                                         cassandra_version=ws.runtime.cassandra_version()))
 

@@ -41,6 +41,7 @@ TOOLS_CONF = "DSELAB_TOOLS_CONF"
 COURSE_KEY = "DSELAB_COURSE_KEY"
 SEAT = "DSELAB_SEAT"
 WARM_NODETOOL = "DSELAB_WARM_NODETOOL"
+NODETOOL = "DSELAB_NODETOOL"
 TEMPLATE = "DSELAB_TEMPLATE"
 TEMPLATE_DIR = "DSELAB_TEMPLATE_DIR"
 JAVA_HOME = "JAVA_HOME"
@@ -62,6 +63,7 @@ SEAT_CPU_WEIGHT = "DSELAB_SEAT_CPU_WEIGHT"
 SEAT_CGROUPS = "DSELAB_SEAT_CGROUPS"
 
 RUNTIMES = ("local", "docker")
+NODETOOLS = ("3.11", "native")  # the student's nodetool: the DSE 5.1 generation's, or the nodes' own
 PROFILES = ("default", "small")  # node settings: runtime.local_config.SMALL_NODE_YAML / SMALL_NODE_JVM
 JMX_SPAN = 300  # node i of a cluster listens for JMX on jmx_base + 100 * i, i <= 3
 MAX_PORT_BASE = 65535 - JMX_SPAN
@@ -114,6 +116,7 @@ class Settings:
     course_key: str | None = field(default=None, repr=False)  # signs grade reports; never printed
     seat: str | None = None  # the classroom seat this process runs in, if any
     warm_nodetool: bool = True  # False: every nodetool call starts its own JVM (runtime.nodetool_server)
+    nodetool: str | None = None  # the scripts' nodetool, "3.11" or "native" (None: the lab's choice; nodetool_choice)
     java_home: str | None = None  # JAVA_HOME: the Java to run nodes and tools with
     cassandra_home: str | None = None  # CASSANDRA_HOME: an unpacked Cassandra to use instead of a download
     template: bool = True  # a fresh local cluster is made from the pristine template (runtime.template)
@@ -267,6 +270,7 @@ _VARIABLES: dict[str, tuple[str, Parse, Show]] = {
     COURSE_KEY: ("course_key", _word, str),
     SEAT: ("seat", _word, str),
     WARM_NODETOOL: ("warm_nodetool", _flag, _show_flag),
+    NODETOOL: ("nodetool", _choice(*NODETOOLS), str),
     TEMPLATE: ("template", _flag, _show_flag),
     TEMPLATE_DIR: ("template_dir", _path, str),
     JAVA_HOME: ("java_home", str, str),

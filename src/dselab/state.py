@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS attempts (
 """
 
 ENVIRONMENT_KEY = "environment"
+STUDENT_NODETOOL_KEY = "student_nodetool"
 
 
 class Baseline(TypedDict, total=False):
@@ -104,7 +105,11 @@ class StateStore:
     @classmethod
     def for_runtime(cls, runtime_name: str, settings: Settings | None = None) -> StateStore:
         """The runtime's store in settings.state_dir (DSELAB_STATE_DIR), else in settings.home."""
-        return cls(resolve(settings).state_folder / f"state-{runtime_name}.sqlite")
+        return cls(cls.path_for(runtime_name, settings))
+
+    @staticmethod
+    def path_for(runtime_name: str, settings: Settings | None = None) -> Path:
+        return resolve(settings).state_folder / f"state-{runtime_name}.sqlite"
 
     # -- the key-value table (private: the typed methods below name every key) ---------------------
 
@@ -139,6 +144,16 @@ class StateStore:
         with self._db:
             self._db.execute("DELETE FROM kv")
             self._db.execute("DELETE FROM attempts")
+
+    # -- the scripts' nodetool (nodetool_choice) -----------------------------------------------------
+
+    def student_nodetool(self) -> str | None:
+        """The nodetool client the lab started last chose ("3.11" or "native"); None: none started."""
+        value = self._get(STUDENT_NODETOOL_KEY)
+        return value if isinstance(value, str) else None
+
+    def set_student_nodetool(self, client: str) -> None:
+        self._put(STUDENT_NODETOOL_KEY, client)
 
     # -- a lab run ---------------------------------------------------------------------------------
 

@@ -1,7 +1,10 @@
 """Version-aware lab text: step pages and solution commands are Jinja templates.
 
-They see `version` ("5.0.9"), `major` (5), `runtime` ("local" or "docker") and `legacy`
-(True on DSE 5.1 / Cassandra 3.11, where e.g. `clearsnapshot training` needs no `--all`).
+They see `version` ("5.0.9"), `major` (5), `runtime` ("local" or "docker"), `legacy`
+(True when the nodes are DSE 5.1 / Cassandra 3.11), `nodetool` (the version of the nodetool the
+scripts run: "3.11" or the nodes' own, nodetool_choice) and `client_legacy` (that nodetool is
+3.11's, where e.g. `clearsnapshot training` needs no `--all` and `import` does not exist).
+Command forms follow `client_legacy`; what the server sends (listsnapshots' columns) follows `legacy`.
 A missing variable fails loudly (StrictUndefined), never renders as an empty string.
 
 `render_text` is the one way lab text is rendered (`dselab show`, `build-site`, the web lab,
@@ -23,12 +26,16 @@ from dselab.errors import UsageError
 _ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
 
 
-def version_vars(version: str, runtime: str) -> dict[str, Any]:
+def version_vars(version: str, runtime: str, client: str = "native") -> dict[str, Any]:
+    """The variables for a cluster of `version` whose scripts run nodetool `client` ("3.11" or "native")."""
     try:
         major = int(version.split(".")[0])
     except ValueError:
         major = 0
-    return {"version": version, "major": major, "runtime": runtime, "legacy": major < 4}
+    legacy = major < 4
+    nodetool = "3.11" if client == "3.11" or legacy else version
+    return {"version": version, "major": major, "runtime": runtime, "legacy": legacy,
+            "nodetool": nodetool, "client_legacy": nodetool.startswith("3.")}
 
 
 def render_text(text: str, variables: dict[str, Any], where: str = "template") -> str:

@@ -35,7 +35,7 @@ def test_template_payloads_are_refused_and_never_run(tmp_path: Path, index: int)
         render_text(text, VARS, where="step 1 (snapshot) of lab 05")
     message = refused.value.one_line()
     assert message.startswith("step 1 (snapshot) of lab 05: unsafe template code refused (access to attribute")
-    assert "legacy, major, runtime, version" in message
+    assert "client_legacy, legacy, major, nodetool, runtime, version" in message
     assert not marker.exists()
 
 

@@ -59,6 +59,18 @@ class CommonRuntime(ABC):
     @abstractmethod
     def nodetool(self, node: str, args: Sequence[str], timeout: float = COMMAND_TIMEOUT_S) -> CommandResult: ...
 
+    def student_nodetool(self, node: str, args: Sequence[str], client: str,
+                         timeout: float = COMMAND_TIMEOUT_S) -> CommandResult:
+        """nodetool as the student's scripts run it, with `client` ("3.11" or "native"; see
+        nodetool_choice.py). Here the node's own nodetool (a DSE 5.1 container's is 3.11's);
+        the local runtime runs the 3.11 client itself."""
+        return self.nodetool(node, args, timeout)
+
+    def prepare_student_nodetool(self, client: str) -> None:
+        """Fetch what `student_nodetool` with `client` needs, so a student's first call does not wait.
+        Nothing here: a container's nodetool is in its image."""
+        return None
+
     @abstractmethod
     def log_tail(self, node: str, lines: int = 40) -> list[str]: ...
 

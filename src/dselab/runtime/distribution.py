@@ -25,6 +25,8 @@ DEFAULT_VERSION = "5.0.9"
 # SHA-256 of cassandra-all-<version>.jar as served by Maven Central, checked by hand once.
 PINNED_SHA256 = {
     "5.0.9": "6a80e6fddde88817deec4839ae431e3a9c4eeb728560336890094c6f870fef5e",
+    # The DSE 5.1 generation's nodetool (runtime/legacy_nodetool.py), a client only.
+    "3.11.19": "075b1520033afe89292a00809545c0bb03a5daad5a002ade3e7761d3642f1e81",
 }
 
 POM_TEMPLATE = """<project xmlns="http://maven.apache.org/POM/4.0.0">
@@ -106,8 +108,14 @@ def ensure(progress: Progress | None = None, cassandra_home: str | None = None,
     home = cassandra_home or settings.cassandra_home
     if home:
         return _from_home(Path(home))
-    version = wanted_version(settings)
-    target = settings.cache / f"cassandra-{version}"
+    return fetched(wanted_version(settings), settings, progress)
+
+
+def fetched(version: str, settings: Settings | None = None, progress: Progress | None = None) -> Distribution:
+    """`cassandra-all` `version` and its dependencies from the Maven cache, fetched and verified
+    once (the nodes' Cassandra, and the 3.11 jars the course's nodetool runs on)."""
+    progress = progress or Silent()
+    target = resolve(settings).cache / f"cassandra-{version}"
     if _verify_cache(target, version):
         return Distribution(version=version, lib_dir=target / "lib", source="maven cache")
     if target.exists():

@@ -25,7 +25,7 @@ import psutil
 
 from dselab.errors import EnvironmentProblem, UsageError
 from dselab.progress import Progress
-from dselab.runtime import distribution, nodetool_server, preflight, processes, safe_files
+from dselab.runtime import distribution, legacy_nodetool, nodetool_server, preflight, processes, safe_files
 from dselab.runtime.base import COMMAND_TIMEOUT_S, CommandResult, FileEntry, NodeStatus
 from dselab.runtime.common import STOP_GRACE_S, CommonRuntime, last_lines
 from dselab.runtime.local_config import (
@@ -260,6 +260,26 @@ class LocalRuntime(CommonRuntime):
             return CommandResult(("nodetool", *args), warm.returncode, nodetool_server.as_text(warm.stdout),
                                  nodetool_server.as_text(warm.stderr))
         return self._java_tool(spec, NODETOOL_MAIN, argv, ("nodetool", *args), timeout)
+
+    def student_nodetool(self, node: str, args: Sequence[str], client: str,
+                         timeout: float = COMMAND_TIMEOUT_S) -> CommandResult:
+        """With client "3.11", the DSE 5.1 generation's nodetool (runtime/legacy_nodetool.py), a JVM
+        per call (never the warm server, which holds this cluster's own nodetool classes)."""
+        if client != legacy_nodetool.CLIENT:
+            return self.nodetool(node, args, timeout)
+        spec = self.require_running(node)
+        java = preflight.java_binary(self.config.java_home)
+        legacy = legacy_nodetool.client(java, self.config, self.progress)
+        conf = tools_conf_dir(spec, self.config.tools_conf)
+        argv = [java, *tool_jvm_args(conf, nodetool=True, legacy=True), "-cp",
+                f"{conf}:{legacy.classpath}", legacy_nodetool.MAIN_CLASS,
+                "-h", "127.0.0.1", "-p", str(spec.jmx_port), *args]
+        result = self._run(spec.name, argv, ("nodetool", *args), timeout, None)
+        return replace(result, stderr=legacy_nodetool.without_unmmaper_trace(result.stderr))
+
+    def prepare_student_nodetool(self, client: str) -> None:
+        if client == legacy_nodetool.CLIENT:
+            legacy_nodetool.client(preflight.java_binary(self.config.java_home), self.config, self.progress)
 
     def _warm_nodetool(self, spec: NodeSpec, argv: Sequence[str], timeout: float) -> nodetool_server.Reply | None:
         """The cluster's warm nodetool server's answer, or None to start a JVM (runtime/nodetool_server.py).

@@ -14,7 +14,13 @@ from pathlib import Path
 
 from dselab.runtime.base import LAB_NODES, RESTORE_NODE
 from dselab.runtime.local_settings import LocalSettings
-from dselab.runtime.nodetool_jvm import NODETOOL_MODULE_FLAGS, SERIAL_FILTER_FLAG
+from dselab.runtime.nodetool_jvm import (
+    LEGACY_ALLOWED,
+    LEGACY_MODULE_FLAGS,
+    NODETOOL_MODULE_FLAGS,
+    SERIAL_FILTER_FLAG,
+    serial_filter_flag,
+)
 
 STORAGE_PORT = 7000
 NATIVE_PORT = 9042
@@ -259,11 +265,14 @@ def tools_conf_dir(spec: NodeSpec, tools_conf: Path | None = None) -> Path:
     return tools_conf or spec.conf_dir
 
 
-def tool_jvm_args(conf_dir: Path, nodetool: bool) -> list[str]:
+def tool_jvm_args(conf_dir: Path, nodetool: bool, legacy: bool = False) -> list[str]:
     """Short-lived client JVMs (nodetool, sstableloader): small heap, fast start, and the serial
     filter (nodetool_jvm.py; sstableloader deserializes nothing, so it costs it nothing). nodetool
     gets only the two module flags it needs; sstableloader loads Cassandra's internals and keeps
-    the server's."""
+    the server's. `legacy`: the 3.11 nodetool's (legacy_nodetool.py) wider filter and module flags."""
+    if legacy:
+        return [*tool_jvm_args(conf_dir, nodetool=True)[:-len(NODETOOL_MODULE_FLAGS) - 1],
+                serial_filter_flag(LEGACY_ALLOWED), *NODETOOL_MODULE_FLAGS, *LEGACY_MODULE_FLAGS]
     return [
         "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
         "-Djava.net.preferIPv4Stack=true",

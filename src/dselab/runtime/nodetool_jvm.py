@@ -44,10 +44,23 @@ ALLOWED = (
     "org.apache.cassandra.exceptions.*",
 )
 
+# The 3.11 nodetool (legacy_nodetool.py) also reads maps keyed by node address: its `status`
+# calls effectiveOwnership, whose keys are InetAddress (5.0's own nodetool asks for strings).
+# Their readObject only restores fields: no lookup, no call out.
+LEGACY_ALLOWED = ("java.net.InetAddress", "java.net.Inet4Address", "java.net.Inet6Address")
+
+
+def serial_filter_flag(extra: tuple[str, ...] = ()) -> str:
+    """The -Djdk.serialFilter flag: ALLOWED plus `extra` (class patterns), every other class refused."""
+    return "-Djdk.serialFilter=" + ";".join((*LIMITS, *ALLOWED, *extra, "!*"))
+
+
 SERIAL_FILTER = ";".join((*LIMITS, *ALLOWED, "!*"))
-SERIAL_FILTER_FLAG = f"-Djdk.serialFilter={SERIAL_FILTER}"
+SERIAL_FILTER_FLAG = serial_filter_flag()
 
 # nodetool needs none of the server's --add-opens: only Cassandra's FileUtils, loaded for the
 # command history, reaches two JDK internals (the direct-buffer cleaner).
 NODETOOL_MODULE_FLAGS = ["--add-exports=java.base/sun.nio.ch=ALL-UNNAMED",
                          "--add-exports=java.base/jdk.internal.ref=ALL-UNNAMED"]
+# 3.11's FileUtils also opens java.nio's direct buffers by reflection (the 3.11 nodetool only).
+LEGACY_MODULE_FLAGS = ["--add-opens=java.base/java.nio=ALL-UNNAMED"]

@@ -28,17 +28,14 @@ server the seat could have started or replaced; it keeps the JVM-per-call path, 
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import io
 import json
 import os
-import shutil
 import socket
 import stat
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -46,8 +43,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from dselab.errors import DselabError
+from dselab.runtime import java_helpers
 
-SOURCE = Path(__file__).with_name("java") / "NodetoolServer.java"
+SOURCE = java_helpers.JAVA_DIR / "NodetoolServer.java"
 MAIN_CLASS = "NodetoolServer"
 MAGIC = b"DNT1"
 RAN, BUSY, TIMED_OUT, REFUSED, ESCAPED = range(5)
@@ -272,26 +270,8 @@ def wait_ready(where: Place, timeout_s: float = 60.0, launch: Launch | None = No
 
 def compiled(launch: Launch) -> Path:
     """The folder holding the compiled server for this source and Cassandra version (compiled once)."""
-    source = SOURCE.read_bytes()
-    key = f"{launch.cassandra_version}-{hashlib.sha256(source).hexdigest()[:16]}"
-    base = launch.cache / "warm-nodetool"
-    target = base / key
-    if (target / f"{MAIN_CLASS}.class").is_file():
-        return target
-    base.mkdir(parents=True, exist_ok=True)
-    with (base / f"{key}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if (target / f"{MAIN_CLASS}.class").is_file():
-            return target
-        javac = Path(launch.java).with_name("javac")
-        javac_cmd = str(javac) if javac.exists() else shutil.which("javac")
-        if not javac_cmd:
-            raise RuntimeError("no javac next to the java binary nor on PATH")
-        staging = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=base))
-        subprocess.run([javac_cmd, "-nowarn", "-Xlint:-removal", "-encoding", "UTF-8", "-d", str(staging),
-                        "-cp", launch.classpath, str(SOURCE)], check=True, stdin=subprocess.DEVNULL)
-        staging.rename(target)
-    return target
+    return java_helpers.compiled(SOURCE, MAIN_CLASS, launch.java, launch.classpath,
+                                 launch.cache / "warm-nodetool", launch.cassandra_version)
 
 
 def launch_main(fd: int, socket_path: str, spec: str) -> None:

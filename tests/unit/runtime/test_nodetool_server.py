@@ -300,6 +300,8 @@ def test_the_fast_path_reads_the_command_line_as_the_cli_does(argv: list[str], p
 def fast_env(monkeypatch: pytest.MonkeyPatch, home: Path, **extra: str) -> None:
     monkeypatch.delenv("DSELAB_TOOLS_CONF", raising=False)
     monkeypatch.delenv("DSELAB_WARM_NODETOOL", raising=False)
+    monkeypatch.delenv("DSELAB_NODETOOL", raising=False)
+    monkeypatch.delenv("DSELAB_STATE_DIR", raising=False)
     for name, value in {"DSELAB_HOME": str(home), "DSELAB_RUNTIME": "local", "DSELAB_LOOPBACK": "127.0.91",
                         "DSELAB_JMX_BASE": "12600", **extra}.items():
         monkeypatch.setenv(name, value)
@@ -320,7 +322,7 @@ def test_the_fast_path_prints_the_servers_answer(home: Path, stand_in: Any, monk
 @pytest.mark.parametrize(("argv", "extra"), [
     (["status"], {"DSELAB_WARM_NODETOOL": "0"}), (["status"], {"DSELAB_TOOLS_CONF": "/srv/tools"}),
     (["status"], {"DSELAB_RUNTIME": "docker"}), (["snapshot", "-t", "a;b"], {}), (["--node", "nope", "status"], {}),
-    (["status"], {"DSELAB_JMX_BASE": "bad"}),
+    (["status"], {"DSELAB_JMX_BASE": "bad"}), (["status"], {"DSELAB_NODETOOL": "3.11"}),
 ])
 def test_anything_else_is_the_clis(home: Path, stand_in: Any, monkeypatch: pytest.MonkeyPatch,
                                    argv: list[str], extra: dict[str, str]) -> None:
@@ -348,3 +350,17 @@ def test_nothing_is_made_in_a_home_that_is_not_ours(home: Path, monkeypatch: pyt
     monkeypatch.setattr(ns.os, "geteuid", lambda: real + 1)
     assert ns.run(ns.place(home, "lab"), P + ["status"], 5, lambda: LAUNCH) is None
     assert started == [] and not (home / "run").exists()
+
+
+def test_the_3_11_client_a_lab_chose_never_goes_warm(home: Path, stand_in: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dselab import entry
+    from dselab.settings import Settings as Config
+    from dselab.state import StateStore
+
+    fast_env(monkeypatch, home)
+    server = stand_in(lambda ms, argv: reply(ns.RAN, 0, b"warm\n", b""))
+    StateStore.for_runtime("local", Config(home=home, cache=home / "cache")).set_student_nodetool("3.11")
+    assert entry.fast_nodetool(["status"]) is None  # lab 05 started: the CLI runs 3.11's, cold
+    assert server.seen == []
+    monkeypatch.setenv("DSELAB_NODETOOL", "native")
+    assert entry.fast_nodetool(["status"]) == 0

@@ -1,0 +1,192 @@
+"""Module 05's text as a test: every command of the module, typed in its order through scripts/,
+once with the module's nodetool (the DSE 5.1 generation's, Cassandra 3.11's) and once with the
+nodes' own (5.0), on one real cluster, each with the effect the module describes.
+
+The module's one Docker-only command (`docker compose exec dse-seed find /var/lib/cassandra -type d
+-name snapshots`) is typed in its local-runtime form (`./scripts/node-exec.sh dse-seed find ...`).
+The 3.11 pass also writes what that client really printed against a 5.0 node: into
+build/test-artifacts/client-3.11/, and with DSELAB_WRITE_FIXTURES=1 into tests/unit/fixtures/client-3.11/
+(the unit tests' fixtures of that form are made this way, never by hand).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ARTIFACTS, CHECKOUT, Student
+
+from dselab import environment, nodetool_choice, service
+from dselab.catalogue import get_lab
+from dselab.nodetool_output import parse_listsnapshots, parse_status, parse_statusbackup
+from dselab.runtime.base import LAB_NODES, SEED
+
+pytestmark = pytest.mark.integration
+KS = environment.KEYSPACE
+FIXTURES = CHECKOUT / "tests" / "unit" / "fixtures" / "client-3.11"
+TODAY = time.strftime("%Y%m%d")
+
+
+def typed(student: Student, command: str) -> tuple[int, str, str]:
+    return student.run_status(command)
+
+
+def ok(student: Student, command: str) -> str:
+    code, out, err = typed(student, command)
+    assert code == 0, f"{command}: exit {code}\n{out}\n{err}"
+    assert "Cannot initialize un-mmaper" not in err and "Exception" not in err, err
+    return out
+
+
+def snapshot_tags(ws: service.Workspace, node: str = SEED) -> set[tuple[str, str]]:
+    """(tag, keyspace) pairs the node lists, read with the runtime's own nodetool (as the checks do)."""
+    return {(r.tag, r.keyspace) for r in parse_listsnapshots(ws.runtime.nodetool(node, ["listsnapshots"]).stdout)}
+
+
+def check(ws: service.Workspace, step: str) -> service.CheckResult:
+    (result,) = service.check(ws, "05", [step])
+    return result
+
+
+def capture(name: str, text: str) -> None:
+    """What the 3.11 client printed, kept as a fixture of its real form."""
+    for folder in [ARTIFACTS / "client-3.11", *([FIXTURES] if os.environ.get("DSELAB_WRITE_FIXTURES") == "1" else [])]:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+
+
+def fresh_run(ws: service.Workspace) -> None:
+    """No snapshot, no backup, log marks now: each pass starts where the module does."""
+    for node in LAB_NODES:
+        ws.runtime.nodetool(node, ["clearsnapshot", "--all"])
+        ws.runtime.nodetool(node, ["disablebackup"])
+    service.record_baseline(ws, get_lab("05"))
+
+
+@pytest.fixture(params=[nodetool_choice.LEGACY, nodetool_choice.NATIVE], ids=["nodetool-3.11", "nodetool-native"])
+def client_student(request: pytest.FixtureRequest, lab_workspace: service.Workspace) -> Student:
+    fresh_run(lab_workspace)
+    who = Student(lab_workspace)
+    who.settings = who.settings.replace(nodetool=request.param)
+    return who
+
+
+def test_the_lab_uses_the_modules_nodetool_by_default(lab_workspace: service.Workspace) -> None:
+    assert get_lab("05").nodetool == nodetool_choice.LEGACY
+    if lab_workspace.settings is None or lab_workspace.settings.nodetool is None:
+        assert service.template_vars(lab_workspace)["client_legacy"] is True
+
+
+def test_every_module_command_in_its_order(lab_workspace: service.Workspace, client_student: Student) -> None:
+    ws, student = lab_workspace, client_student
+    legacy = student.settings.nodetool == nodetool_choice.LEGACY
+
+    # Prerequisites: the cluster is up (returns at once), the training keyspace holds its data.
+    ok(student, "./scripts/up-cluster.sh")
+    status = ok(student, "./scripts/nodetool.sh status")
+    assert [r.state for r in parse_status(status, strict=True)] == ["UN"] * 3
+    if legacy:
+        capture("status.txt", status)
+        capture("describecluster.txt", ok(student, "./scripts/nodetool.sh describecluster"))
+        # The one command of the lab's world that 3.11 cannot run against 5.0 (no step asks for it).
+        code, out, err = typed(student, "./scripts/nodetool.sh tablestats training")
+        assert code != 0 and "InstanceNotFoundException" in err, (code, out, err)
+        capture("tablestats-error.txt", err.split("-- StackTrace --")[0])
+
+    # Snapshot: create, list, find on disk.
+    ok(student, "./scripts/nodetool.sh snapshot training -t before_repair_lab")
+    assert {("before_repair_lab", KS)} <= snapshot_tags(ws)
+    listed = ok(student, "./scripts/nodetool.sh listsnapshots")
+    assert {r.table for r in parse_listsnapshots(listed) if r.tag == "before_repair_lab"} == set(environment.TABLES)
+    found = ok(student, './scripts/node-exec.sh dse-seed find . -type d -name "snapshots"')
+    assert len([line for line in found.splitlines() if line.startswith(f"./{KS}/")]) == len(environment.TABLES)
+
+    # Snapshot all keyspaces (the date in the tag comes from the student's shell).
+    ok(student, "./scripts/nodetool.sh snapshot -t full_backup_$(date +%Y%m%d)")
+    keyspaces = {ks for tag, ks in snapshot_tags(ws) if tag == f"full_backup_{TODAY}"}
+    assert {KS, "system", "system_schema"} <= keyspaces
+    if legacy:
+        capture("listsnapshots.txt", ok(student, "./scripts/nodetool.sh listsnapshots"))
+        capture("statusbackup-not-running.txt", ok(student, "./scripts/nodetool.sh statusbackup"))
+
+    # Clear old snapshots: by tag, then every snapshot of the keyspace.
+    ok(student, "./scripts/nodetool.sh clearsnapshot training -t before_repair_lab")
+    tags = snapshot_tags(ws)
+    assert ("before_repair_lab", KS) not in tags and (f"full_backup_{TODAY}", KS) in tags
+    code, out, err = typed(student, "./scripts/nodetool.sh clearsnapshot training")
+    if legacy:  # DSE 5.1's form: every snapshot of training goes, the other keyspaces' stay
+        assert code == 0, err
+        tags = snapshot_tags(ws)
+        assert not {t for t in tags if t[1] == KS} and (f"full_backup_{TODAY}", "system") in tags
+    else:  # 5.0's nodetool refuses the bare form and removes nothing
+        assert code != 0 and "Specify snapshot name or --all" in out + err
+        assert (f"full_backup_{TODAY}", KS) in snapshot_tags(ws)
+
+    # Incremental backup: enable, status, disable.
+    ok(student, "./scripts/nodetool.sh enablebackup")
+    running = ok(student, "./scripts/nodetool.sh statusbackup")
+    assert parse_statusbackup(running) is True
+    assert parse_statusbackup(ws.runtime.nodetool(SEED, ["statusbackup"]).stdout) is True
+    if legacy:
+        capture("statusbackup-running.txt", running)
+    ok(student, "./scripts/nodetool.sh disablebackup")
+    assert parse_statusbackup(ws.runtime.nodetool(SEED, ["statusbackup"]).stdout) is False
+
+    # Cleanup before snapshot, on every node, then the snapshot "as above".
+    marks = {node: ws.runtime.log_mark(node) for node in LAB_NODES}
+    ok(student, "./scripts/nodetool.sh cleanup")
+    ok(student, "./scripts/nodetool-node.sh dse-node-1 cleanup")
+    ok(student, "./scripts/nodetool-node.sh dse-node-2 cleanup")
+    for node in LAB_NODES:
+        assert re.search(r"[Cc]lean", ws.runtime.log_since(node, marks[node], debug=False)), node
+    ok(student, "./scripts/nodetool.sh snapshot training -t before_repair_lab")
+    assert ("before_repair_lab", KS) in snapshot_tags(ws)
+
+
+def test_the_hands_on_checklist_passes_its_checks(lab_workspace: service.Workspace, client_student: Student) -> None:
+    """The checklist's five items, typed as written, each proven by the lab's own check (which reads
+    the cluster with the nodes' own nodetool, whatever client the student used)."""
+    ws, student = lab_workspace, client_student
+    ok(student, "./scripts/nodetool.sh snapshot training -t lab_backup")
+    assert check(ws, "snapshot").passed
+
+    listed = ok(student, "./scripts/nodetool.sh listsnapshots")
+    orders = [r for r in parse_listsnapshots(listed) if r.tag == "lab_backup" and r.table == "orders"]
+    size = re.search(r"lab_backup\s+training\s+orders\s+\S+ \S+\s+(\S+ \S+)", listed)
+    assert orders and size, listed
+    ok(student, f'./scripts/answer.sh 05 2 "{size.group(1)}"')  # the answer as the student reads it
+    assert check(ws, "list").passed
+
+    ok(student, "./scripts/nodetool.sh enablebackup")
+    assert parse_statusbackup(ok(student, "./scripts/nodetool.sh statusbackup")) is True
+    assert check(ws, "incremental").passed
+
+    ok(student, "./scripts/nodetool.sh clearsnapshot training -t lab_backup")
+    assert check(ws, "clear").passed
+
+    ok(student, "./scripts/nodetool.sh cleanup")
+    ok(student, "./scripts/nodetool-node.sh dse-node-1 cleanup")
+    ok(student, "./scripts/nodetool-node.sh dse-node-2 cleanup")
+    ok(student, "./scripts/nodetool.sh snapshot training -t after_cleanup")
+    result = check(ws, "cleanup")
+    assert result.passed, result.message
+    ok(student, "./scripts/nodetool.sh disablebackup")
+
+
+def test_the_captured_fixtures_are_the_clients_own(lab_workspace: service.Workspace) -> None:
+    """The fixtures in tests/unit/fixtures/client-3.11/ hold what the 3.11 client printed: this run's
+    capture has the same shape (same header lines, the same parse)."""
+    captured = ARTIFACTS / "client-3.11" / "listsnapshots.txt"
+    if not captured.exists():
+        pytest.skip("the 3.11 pass did not run in this session")
+    kept = FIXTURES / "listsnapshots.txt"
+    assert kept.exists(), "write the fixtures: DSELAB_WRITE_FIXTURES=1 pytest tests/integration/test_module05_verbatim.py"
+    def header(path: Path) -> list[list[str]]:  # the column names (their padding follows the values)
+        return [line.split() for line in path.read_text().splitlines() if line.startswith("Snapshot name")]
+
+    assert header(captured) == header(kept)
+    for name in ("status.txt", "listsnapshots.txt"):
+        assert Path(FIXTURES / name).read_text().strip()
