@@ -75,3 +75,36 @@ def websocket_outcome(page, path: str) -> str:
         ws.onopen = () => { done('open'); ws.close(); };
         ws.onclose = e => done('closed ' + e.code);
     })""", path)
+
+
+def row_pixels(page, row: int) -> int:
+    """Lit pixels of one row of the page terminal, clipped to the row's own box."""
+    from png_pixels import lit_pixels
+
+    box = page.evaluate("""row => {
+        const screen = document.querySelector('#terminal .xterm-screen').getBoundingClientRect();
+        const line = document.querySelectorAll('#terminal .xterm-rows > div')[row].getBoundingClientRect();
+        return {x: screen.left, y: line.top, width: screen.width, height: line.height};
+    }""", row)
+    return lit_pixels(page.screenshot(clip=box))
+
+
+PICTURE_VS_GRID = """() => [...document.querySelectorAll('#class-steps g.step-bar')].map(g => {
+    const cells = [...document.querySelectorAll(`#grid td[data-step="${g.dataset.step}"]`)].map(td => td.dataset.state);
+    return {step: g.dataset.step,
+            picture: [+g.dataset.passed, +g.dataset.trying, +g.dataset.notStarted],
+            grid: ['passed', 'failed', 'not tried'].map(s => cells.filter(c => c === s).length)};
+})"""
+
+
+def picture_matches_grid(page, seats: int) -> list[dict]:
+    """The class picture's bars (passed, trying, not started per step), each equal to its grid column."""
+    rows = page.evaluate(PICTURE_VS_GRID)
+    assert rows and all(r["picture"] == r["grid"] and sum(r["grid"]) == seats for r in rows), rows
+    return rows
+
+
+def shown_evidence(page) -> str:
+    """What the evidence panel shows a person (the raw JSON fold left out)."""
+    return page.evaluate("""() => { const b = document.getElementById('evidence-body').cloneNode(true);
+        b.querySelectorAll('details.raw').forEach(d => d.remove()); return b.innerText; }""")

@@ -20,7 +20,16 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from classroom_web import WS_HEADERS, classroom_serve, type_line, wait_for_text, websocket_outcome
+from classroom_web import (
+    WS_HEADERS,
+    classroom_serve,
+    picture_matches_grid,
+    row_pixels,
+    shown_evidence,
+    type_line,
+    wait_for_text,
+    websocket_outcome,
+)
 from trust_room import start_classroom
 
 from dselab.catalogue import get_lab
@@ -112,6 +121,11 @@ def test_in_the_browser_a_passes_step_1_from_the_page_terminal_b_does_not_and_th
         wait_for_text(a, "ready-42")  # the scrollback from before the reload
         wait_for_text(a, "done-2")
 
+        type_line(a, "clear; echo " + "_" * 40 + "; echo " + "-" * 40 + "; echo glyphs-ok")
+        wait_for_text(a, "glyphs-ok")
+        underscores, dashes = row_pixels(a, 0), row_pixels(a, 1)  # the real seat's terminal draws every glyph
+        assert dashes > 0 and underscores >= dashes / 2, (underscores, dashes)
+
         type_line(a, f"{STEP1_COMMAND}; echo snap-exit-$?")
         wait_for_text(a, "snap-exit-0", timeout_ms=120_000)
         began = time.monotonic()
@@ -147,9 +161,16 @@ def test_in_the_browser_a_passes_step_1_from_the_page_terminal_b_does_not_and_th
         teacher.wait_for_selector(f'tr[data-seat="{A}"] td[data-step="snapshot"][data-state="passed"]')
         teacher.wait_for_selector(f'tr[data-seat="{B}"] td[data-step="snapshot"][data-state="failed"]')
         teacher.wait_for_selector(f'tr[data-seat="{A}"] td.health.up', timeout=120_000)
+        teacher.wait_for_selector("#class-steps g.step-bar", state="attached")
+        bars = {r["step"]: r["picture"] for r in picture_matches_grid(teacher, 2)}
+        assert bars["snapshot"] == [1, 1, 0], bars  # A passed, B is trying
         teacher.click(f'tr[data-seat="{A}"] td[data-step="snapshot"] button')
         teacher.wait_for_selector("#evidence:not([hidden])")
         assert "pass" in teacher.text_content("#evidence-body")
+        outputs = teacher.locator("#evidence-body pre.ev-term").all_inner_texts()
+        assert any("lab_backup" in o and "\n" in o for o in outputs), outputs  # nodetool's output, real line breaks
+        shown = shown_evidence(teacher)
+        assert not any(p in shown for p in ('{"', '":', '\\n', '["')), shown  # no JSON punctuation
         teacher.screenshot(path=str(ARTIFACTS / "classroom-instructor-grid.png"), full_page=True)
 
         export = teacher.context.request.get(f"{served.url}/instructor/export/reports.zip", timeout=300_000)

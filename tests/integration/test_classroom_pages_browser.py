@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from classroom_web import type_line, wait_for_text
-from png_pixels import lit_pixels
+from classroom_web import picture_matches_grid, row_pixels, shown_evidence, type_line, wait_for_text
 
 from dselab.classroom import lifecycle, recording
 from dselab.classroom.layout import Layout
@@ -82,22 +81,12 @@ def _join(page, room: Room, seat: str, step: str = "snapshot") -> None:
     wait_for_text(page, "seat$")
 
 
-def _row_pixels(page, row: int) -> int:
-    """Lit pixels of one terminal row, clipped to the row's own box."""
-    box = page.evaluate("""row => {
-        const screen = document.querySelector('#terminal .xterm-screen').getBoundingClientRect();
-        const line = document.querySelectorAll('#terminal .xterm-rows > div')[row].getBoundingClientRect();
-        return {x: screen.left, y: line.top, width: screen.width, height: line.height};
-    }""", row)
-    return lit_pixels(page.screenshot(clip=box))
-
-
 def test_the_seat_terminal_draws_underscores_inside_their_row(room: Room, browser_page, console_errors) -> None:
     page = browser_page
     _join(page, room, "ana")
     type_line(page, "clear; echo " + "_" * 40 + "; echo " + "-" * 40 + "; echo lab_backup")
     wait_for_text(page, "lab_backup" + "seat$")  # the rows' text, run together, then the prompt
-    underscores, dashes = _row_pixels(page, 0), _row_pixels(page, 1)
+    underscores, dashes = row_pixels(page, 0), row_pixels(page, 1)
     print(f"lit pixels: underscores {underscores}, dashes {dashes}")
     page.screenshot(path=str(ARTIFACTS / "classroom-glyphs.png"))
     assert dashes > 0
@@ -145,24 +134,10 @@ def test_step_code_is_never_under_copy_and_the_pane_widens_and_remembers(room: R
     assert not console_errors, console_errors
 
 
-PICTURE_VS_GRID = """() => [...document.querySelectorAll('#class-steps g.step-bar')].map(g => {
-    const cells = [...document.querySelectorAll(`#grid td[data-step="${g.dataset.step}"]`)].map(td => td.dataset.state);
-    return {step: g.dataset.step,
-            picture: [+g.dataset.passed, +g.dataset.trying, +g.dataset.notStarted],
-            grid: ['passed', 'failed', 'not tried'].map(s => cells.filter(c => c === s).length)};
-})"""
-
-
 def _check(room: Room, seat: str, step: str, passes: bool) -> None:
     if passes:
         room.backend.passing.add((seat, step))
     recording.check_seat(seat, "05", [step], room.backend)
-
-
-def _picture_matches_grid(page, seats: int) -> list[dict]:
-    rows = page.evaluate(PICTURE_VS_GRID)
-    assert rows and all(r["picture"] == r["grid"] and sum(r["grid"]) == seats for r in rows), rows
-    return rows
 
 
 def test_instructor_reads_evidence_and_the_class_picture_matches_the_grid(room: Room, browser_page,
@@ -176,7 +151,7 @@ def test_instructor_reads_evidence_and_the_class_picture_matches_the_grid(room: 
     page = browser_page
     page.goto(f"{room.url}/instructor/login/{AUTH.instructor_token()}")
     page.wait_for_selector("#class-steps g.step-bar", state="attached", timeout=10_000)
-    rows = {r["step"]: r["picture"] for r in _picture_matches_grid(page, len(SEATS))}
+    rows = {r["step"]: r["picture"] for r in picture_matches_grid(page, len(SEATS))}
     assert rows["snapshot"] == [2, 1, 1] and rows["list"] == [1, 0, 3]
     stuck = page.locator("#class-stuck li.stuck")
     assert stuck.count() == 1 and "cy" in stuck.inner_text() and "not yet" in stuck.inner_text()
@@ -191,8 +166,7 @@ def test_instructor_reads_evidence_and_the_class_picture_matches_the_grid(room: 
     term = first.locator("pre.ev-term").first
     assert term.inner_text() == "Snapshot Details:\n<script>lab_backup</script>"  # real line breaks, escaped
     assert "nodetool listsnapshots" in first.locator(".ev-head").first.inner_text()
-    shown = page.evaluate("""() => { const b = document.getElementById('evidence-body').cloneNode(true);
-        b.querySelectorAll('details.raw').forEach(d => d.remove()); return b.innerText; }""")
+    shown = shown_evidence(page)
     for punctuation in ('{"', '":', '\\\\n', '["'):
         assert punctuation not in shown, (punctuation, shown)
     assert first.locator("details.raw pre").text_content().lstrip().startswith("[")  # the raw JSON, one click away
@@ -203,7 +177,7 @@ def test_instructor_reads_evidence_and_the_class_picture_matches_the_grid(room: 
     _check(room, "dee", "list", False)
     page.wait_for_function("() => document.querySelector('#class-steps g.step-bar[data-step=list]')"
                            ".dataset.trying === '1'", timeout=15_000)
-    rows = {r["step"]: r["picture"] for r in _picture_matches_grid(page, len(SEATS))}
+    rows = {r["step"]: r["picture"] for r in picture_matches_grid(page, len(SEATS))}
     assert rows["snapshot"] == [3, 1, 0] and rows["list"] == [1, 1, 2]
     page.screenshot(path=str(ARTIFACTS / "classroom-instructor-grid.png"), full_page=True)
     assert not console_errors, console_errors
