@@ -25,13 +25,23 @@ LEGACY = "3.11"
 NATIVE = "native"
 
 
+# Only the local runtime runs a client of its own choosing; a container runs its image's nodetool
+# (a DSE 5.1 image's is 3.11's, the stand-in image's is its Cassandra's), whatever the lab asks.
+CHOOSES = ("local",)
+
+
 def for_lab(settings: Settings, lab: Lab) -> str:
-    """The client a run of `lab` uses: the setting, else the lab's own."""
+    """The client a run of `lab` uses: the setting, else the lab's own (native off the local runtime)."""
+    if settings.runtime not in CHOOSES:
+        return NATIVE
     return settings.nodetool or lab.nodetool
 
 
 def chosen(settings: Settings, store: StateStore | None) -> str:
-    """The client the scripts use now: the setting, else what the last `dselab start` recorded."""
+    """The client the scripts use now: the setting, else what the last `dselab start` recorded
+    (native off the local runtime)."""
+    if settings.runtime not in CHOOSES:
+        return NATIVE
     if settings.nodetool:
         return settings.nodetool
     return (store.student_nodetool() if store is not None else None) or NATIVE
@@ -40,8 +50,8 @@ def chosen(settings: Settings, store: StateStore | None) -> str:
 def chosen_here(settings: Settings) -> str:
     """`chosen` with the runtime's store opened here; no store, or one that cannot be read, means
     native (nothing is made where none is)."""
-    if settings.nodetool:
-        return settings.nodetool
+    if settings.runtime not in CHOOSES or settings.nodetool:
+        return chosen(settings, None)
     if not StateStore.path_for(settings.runtime, settings).is_file():
         return NATIVE
     try:

@@ -30,6 +30,16 @@ def test_the_setting_wins_over_the_lab(tmp_path: Path) -> None:
     assert nodetool_choice.for_lab(settings(tmp_path, DSELAB_NODETOOL="native"), lab) == "native"
 
 
+def test_a_container_runs_its_images_nodetool_whatever_the_lab_or_setting(tmp_path: Path) -> None:
+    docker = settings(tmp_path, DSELAB_RUNTIME="docker")
+    store = StateStore(tmp_path / "state.sqlite")
+    store.set_student_nodetool("3.11")
+    assert nodetool_choice.for_lab(docker, shipped_lab("05")) == "native"
+    assert nodetool_choice.chosen(docker, store) == "native"
+    assert nodetool_choice.chosen(settings(tmp_path, DSELAB_RUNTIME="docker", DSELAB_NODETOOL="3.11"), store) == "native"
+    assert nodetool_choice.chosen_here(settings(tmp_path, DSELAB_RUNTIME="docker", DSELAB_NODETOOL="3.11")) == "native"
+
+
 def test_the_scripts_follow_the_lab_started_last(tmp_path: Path) -> None:
     store = StateStore(tmp_path / "state.sqlite")
     assert nodetool_choice.chosen(settings(tmp_path), store) == "native"  # nothing started yet
