@@ -52,16 +52,36 @@ def execute(session: Any, statement: str, params: Sequence[Any] | None, where: s
         raise EnvironmentProblem(f"CQL on {where} failed: {err}") from None
 
 
-def execute_many(session: Any, statement: str, rows: Sequence[Sequence[Any]], where: str) -> int:
-    """Run one prepared statement for many rows, 64 in flight (fast bulk load)."""
-    from cassandra import ConsistencyLevel
+# A bulk load at consistency ALL on a busy machine (a node's 2 cores shared with others) can see a
+# replica miss the write timeout. The load's inserts are idempotent (same keys, same values), so the
+# statements that timed out are sent again, fewer at a time, before the load gives up.
+MANY_IN_FLIGHT = 64
+MANY_ROUNDS = 4
+
+
+def execute_many(session: Any, statement: str, rows: Sequence[Sequence[Any]], where: str,
+                 concurrency: int = MANY_IN_FLIGHT, rounds: int = MANY_ROUNDS) -> int:
+    """Run one prepared (idempotent) statement for many rows, `concurrency` in flight (fast bulk
+    load); the rows written. Statements that time out are tried again, a quarter as many at a time."""
+    from cassandra import ConsistencyLevel, OperationTimedOut, WriteTimeout
     from cassandra.concurrent import execute_concurrent_with_args
 
     try:
         prepared = session.prepare(statement)
-        prepared.consistency_level = ConsistencyLevel.ALL
-        results = execute_concurrent_with_args(session, prepared, rows, concurrency=64,
-                                               raise_on_first_error=True)
     except _errors() as err:
         raise EnvironmentProblem(f"CQL on {where} failed: {err}") from None
-    return sum(1 for ok, _ in results if ok)
+    prepared.consistency_level = ConsistencyLevel.ALL
+    pending, written = list(rows), 0
+    for _ in range(rounds):
+        results = execute_concurrent_with_args(session, prepared, pending, concurrency=concurrency,
+                                               raise_on_first_error=False)
+        failed = [(row, err) for row, (ok, err) in zip(pending, results, strict=True) if not ok]
+        written += len(pending) - len(failed)
+        other = [err for _, err in failed if not isinstance(err, (WriteTimeout, OperationTimedOut))]
+        if other or not failed:
+            if other:
+                raise EnvironmentProblem(f"CQL on {where} failed: {other[0]}")
+            return written
+        pending, concurrency = [row for row, _ in failed], max(1, concurrency // 4)
+    raise EnvironmentProblem(f"CQL on {where} failed: {len(pending)} writes still timed out after {rounds} tries "
+                             f"({failed[0][1]})", fix="the machine may be too busy: stop other work and try again")
