@@ -1,7 +1,7 @@
 """The cluster template on a real cluster (issue 17, item 2): a cluster made from the template is
 the same cluster as the one the template was made from (same data fingerprints, same ring, same
 host ids, dse-node-2's data still uncleaned on the older nodes), and a template whose files were
-changed is refused and made again.
+changed is refused (a fresh `up` then makes it again: tests/unit/runtime/test_template.py).
 
 Templates go to a folder of this test (DSELAB_TEMPLATE_DIR), never the machine's cache. The test's
 clusters live in their own home and on their own addresses (127.0.61.x, JMX 9555+; moved by
@@ -122,10 +122,5 @@ def test_a_cluster_made_from_the_template_is_the_same_cluster(workspace: service
         fh.write(b"student was here")
     with pytest.raises(TemplateRefused):
         kept.verify()
-    again, lines = fresh(ws)
-    assert any("refused" in line and "making it again" in line for line in lines), lines
-    assert any("keeping this cluster as template" in line for line in lines), lines
-    assert again["fingerprint"] == expected
-    assert kept.verify()["record"]["fingerprint"] == expected
-    assert live_fingerprint(ws) == expected
-    assert (kept.folder / NODES / SEED / "data").is_dir()
+    # What a fresh `up` then does with it (refuse, remove, the long way, keep anew) is the long way
+    # this test took first: tests/unit/runtime/test_template.py proves that path without a third cluster.

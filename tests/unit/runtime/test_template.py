@@ -365,3 +365,24 @@ def test_a_seat_clones_a_class_template_that_verifies_and_refuses_one_that_does_
     data.write_bytes(b"changed by someone")
     assert cluster._from_template(made, Silent()) == {"how": "long"}
     assert events == ["clone", "purged", "long way"] and kept.exists()  # a reader never removes the maker's template
+
+
+def test_a_changed_template_is_removed_and_made_again_the_long_way(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, nodes: dict[str, Path]) -> None:
+    from dselab.progress import Silent
+
+    made = runtime(tmp_path, "own")
+    kept = lab_template(made, cluster.data_version())
+    kept.capture(nodes, {"fingerprint": {}}, {"part": 1})
+    next((kept.folder / NODES).rglob("*-Data.db")).write_bytes(b"written by a student")
+    events: list[str] = []
+    monkeypatch.setattr(cluster, "_clone", lambda *a: events.append("clone") or {})
+    monkeypatch.setattr(cluster, "_first_time_kept",
+                        lambda rt, k, progress, restart: events.append(f"long way, kept, restart={restart}")
+                        or {"how": "long"})
+    said: list[str] = []
+    progress = Silent()
+    progress.step = said.append  # type: ignore[method-assign]
+    assert cluster._from_template(made, progress) == {"how": "long"}
+    assert events == ["long way, kept, restart=True"] and not kept.exists()  # the changed one is gone
+    assert any("refused" in line and "making it again" in line for line in said), said
