@@ -177,11 +177,15 @@ def serve_command(host: str, port: int, allow_hosts: tuple[str, ...], certfile: 
 
 @classroom.command("down")
 @click.option("--purge", is_flag=True, help="remove seats, their users, namespaces and all data")
-def down_command(purge: bool) -> None:
+@click.option("--templates", is_flag=True,
+              help="with --purge: also remove the seats' cluster template shared through DSELAB_CLASSROOM_TEMPLATES")
+def down_command(purge: bool, templates: bool) -> None:
     """Stop every seat keeping its data (or remove everything with --purge)."""
     from dselab.classroom import lifecycle
 
-    _finish(lifecycle.down(purge, _say, _backend()))
+    if templates and not purge:
+        raise UsageError("--templates goes with --purge (a stopped class keeps its template)")
+    _finish(lifecycle.down(purge, _say, _backend(), templates))
 
 
 @classroom.command("reset")

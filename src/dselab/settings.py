@@ -56,6 +56,7 @@ CLASSROOM_STUCK_IDLE_S = "DSELAB_CLASSROOM_STUCK_IDLE_S"
 CLASSROOM_MAX_CONNECTIONS = "DSELAB_CLASSROOM_MAX_CONNECTIONS"
 CLASSROOM_SEAT_CONNECTIONS = "DSELAB_CLASSROOM_SEAT_CONNECTIONS"
 CLASSROOM_PARALLEL = "DSELAB_CLASSROOM_PARALLEL"
+CLASSROOM_TEMPLATES = "DSELAB_CLASSROOM_TEMPLATES"
 SEAT_MEMORY_MB = "DSELAB_SEAT_MEMORY_MB"
 SEAT_MEMORY_LIMIT_MB = "DSELAB_SEAT_MEMORY_LIMIT_MB"
 SEAT_PROCS = "DSELAB_SEAT_PROCS"
@@ -76,6 +77,9 @@ class ClassroomSettings:
     """The classroom server's knobs (dselab classroom ...). None: the default worked out where used."""
 
     root: Path = DEFAULT_CLASSROOM_ROOT  # everything a classroom keeps (classroom.layout)
+    # The seats' cluster template and its builder, shared by every classroom naming the same folder
+    # (the next class starts from it at once); None: the classroom's own, removed by its purge.
+    templates: Path | None = None
     node_profile: str = "small"  # node settings for the seats' clusters
     checks: int | None = None  # checks running at once (None: the host's cores, at most 4)
     check_queue: int = 16  # checks waiting for a turn
@@ -285,6 +289,7 @@ _VARIABLES: dict[str, tuple[str, Parse, Show]] = {
     CLASSROOM_MAX_CONNECTIONS: ("classroom.max_connections", _whole(1, 1 << 20), str),
     CLASSROOM_SEAT_CONNECTIONS: ("classroom.seat_connections", _whole(1, 1 << 20), str),
     CLASSROOM_PARALLEL: ("classroom.parallel", _whole(1, 1024), str),
+    CLASSROOM_TEMPLATES: ("classroom.templates", _path, str),
     SEAT_MEMORY_MB: ("classroom.seat_memory_mb", MB, str),
     SEAT_MEMORY_LIMIT_MB: ("classroom.seat_memory_limit_mb", _whole(256, 1 << 22), str),
     SEAT_PROCS: ("classroom.seat_procs", _whole(64, 1 << 22), str),

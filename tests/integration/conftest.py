@@ -15,6 +15,9 @@ import pytest
 
 os.environ.setdefault("DSELAB_LOOPBACK", "127.0.57")
 os.environ.setdefault("DSELAB_JMX_BASE", "7955")
+# The test classrooms (test_classroom.py, the trust room) share one seats' cluster template: made
+# once by the first `classroom up`, found by the next; the trust room's last purge removes it.
+os.environ.setdefault("DSELAB_CLASSROOM_TEMPLATES", "/var/lib/dselab/classroom-test-templates")
 RUNTIME = os.environ.get("DSELAB_TEST_RUNTIME", "local")
 os.environ["DSELAB_RUNTIME"] = RUNTIME
 
@@ -45,13 +48,24 @@ def test_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         os.environ["DSELAB_HOME"] = old
 
 
+# How the session's cluster first came up, before any test changed it (local runtime): the progress
+# lines (the long way that kept the template, or made from it), its ring and dse-node-2's left data.
+# test_template_cluster.py makes a cluster from the template and compares it with this one.
+FIRST_UP: dict[str, object] = {}
+
+
 @pytest.fixture(scope="session")
 def lab_workspace(test_home: Path) -> Iterator[service.Workspace]:
     """A running lab cluster with lab 05 started."""
+    from cluster_identity import Lines, ring, uncleaned
+
     ws = service.open_workspace(RUNTIME)
     ws.runtime.down(purge=True)
     ws.store.forget_everything()
-    service.start_lab(ws, "05")
+    lines = Lines()
+    service.start_lab(ws, "05", lines)
+    if RUNTIME == "local":
+        FIRST_UP.update(lines=lines.lines, ring=ring(ws.runtime), uncleaned=uncleaned(ws.runtime))
     yield ws
     from dselab.runtime.factory import restore_runtime
 

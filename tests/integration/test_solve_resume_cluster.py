@@ -1,18 +1,24 @@
 """`dselab solve 05` on a real cluster, on a lab the student began: steps 1-3 done by hand
 (lab_backup already exists), the resume starts at step 4 and finishes the lab. Also: a failed
 solution command reports nodetool's reason line, solutions are safe to run again, and
-`dselab logs` reads the node's log."""
+`dselab logs` reads the node's log. The lab finished, it grades full marks, every step counted,
+in a signed report that verifies."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from dselab import service
 from dselab.catalogue import get_lab
 from dselab.errors import EnvironmentProblem
+from dselab.grading.gradebook import check_report
+from dselab.grading.report_files import write_report
 from dselab.grading.run import grade
 
 pytestmark = pytest.mark.integration
+KEY = b"integration-test-course-key"
 
 
 def passed(ws: service.Workspace, step: str) -> bool:
@@ -20,7 +26,7 @@ def passed(ws: service.Workspace, step: str) -> bool:
     return result.passed
 
 
-def test_solve_resumes_after_the_steps_the_student_did(fresh_lab: service.Workspace, student) -> None:
+def test_solve_resumes_after_the_steps_the_student_did(fresh_lab: service.Workspace, student, tmp_path: Path) -> None:
     ws = fresh_lab
     student.run("./scripts/nodetool.sh snapshot training -t lab_backup")
     assert passed(ws, "snapshot")
@@ -47,8 +53,11 @@ def test_solve_resumes_after_the_steps_the_student_did(fresh_lab: service.Worksp
         assert f"PASS  step {step.number} ({step.id})" in out, out
     final = service.check_end_of_lab(ws, lab)
     assert final is not None and final.passed, final.message if final else None
-    report = grade(ws, lab, "resumed")
+    report = grade(ws, lab, "resumed", key=KEY)  # all done: every step counts with its full weight
     assert report.score == report.max_score, [(s.id, s.status, s.counted_from) for s in report.steps]
+    assert all(g.counted_from and g.points == g.max_points for g in report.steps), report.steps
+    assert report.cluster["nodes"] and report.cluster["cassandra_version"]
+    assert check_report(write_report(report, tmp_path / "out")[0], KEY).verdict == "valid"
 
     code, out, _ = student.run_status("dselab solve 05")
     assert code == 0 and "nothing to solve" in out

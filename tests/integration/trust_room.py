@@ -69,5 +69,6 @@ def open_room(work: Path) -> Room:
 
 
 def close_room() -> None:
+    """The last classroom of the session: its purge takes the test classrooms' shared template too."""
     if ROOT.exists():
-        classroom("down", "--purge")
+        classroom("down", "--purge", "--templates")

@@ -55,6 +55,7 @@ EVERY = {
     knobs.CLASSROOM_MAX_CONNECTIONS: ("99", "classroom.max_connections", 99),
     knobs.CLASSROOM_SEAT_CONNECTIONS: ("4", "classroom.seat_connections", 4),
     knobs.CLASSROOM_PARALLEL: ("6", "classroom.parallel", 6),
+    knobs.CLASSROOM_TEMPLATES: ("/srv/seat-templates", "classroom.templates", Path("/srv/seat-templates")),
     knobs.SEAT_MEMORY_MB: ("2000", "classroom.seat_memory_mb", 2000),
     knobs.SEAT_MEMORY_LIMIT_MB: ("3000", "classroom.seat_memory_limit_mb", 3000),
     knobs.SEAT_PROCS: ("1500", "classroom.seat_procs", 1500),

@@ -73,9 +73,10 @@ class SeatBackend(Protocol):
         template), made or refreshed. Only the folders and the toolchain may fail the class; a
         template that cannot be made is said and skipped (seats then start the long way)."""
 
-    def teardown(self, say: Lines) -> None:
+    def teardown(self, say: Lines, templates: bool = False) -> None:
         """What `prepare` made beyond the classroom's folders (host: the template builder), gone;
-        called by a purge once every seat is removed."""
+        called by a purge once every seat is removed. What other classrooms share (host: a template
+        folder named by DSELAB_CLASSROOM_TEMPLATES) stays unless `templates`."""
 
     def create(self, seat: Seat) -> None:
         """The seat, empty of work (idempotent: a seat that exists, running or not, is kept as it is)."""

@@ -7,7 +7,8 @@
     <root>/toolchain/   root, world-readable: the Python and Cassandra jars every seat runs
     <root>/observers/<user>  a seat observer's home (that user's, 0700): nodetool's history, nothing more
     <root>/template/    the template builder's home (that user's, 0755): templates/ holds the cluster
-                        template every seat's cluster is copied from (readable, never writable, by seats)
+                        template every seat's cluster is copied from (readable, never writable, by seats);
+                        DSELAB_CLASSROOM_TEMPLATES moves it out of the root, to be shared by classrooms
 
 DSELAB_CLASSROOM_ROOT (settings.classroom.root) moves the whole classroom (the tests use their own).
 A layout also carries the settings it was made from: the classroom's knobs travel with it.
@@ -92,7 +93,13 @@ class Layout:
     @property
     def builder_home(self) -> Path:
         """The home of the user that makes the seats' cluster template (classroom.host.seat_template)."""
-        return self.root / "template"
+        shared = self.settings.classroom.templates
+        return shared.absolute() if shared is not None else self.root / "template"
+
+    @property
+    def shared_template(self) -> bool:
+        """The template lives outside the root, for every classroom naming it: a purge keeps it."""
+        return self.settings.classroom.templates is not None
 
     @property
     def templates(self) -> Path:

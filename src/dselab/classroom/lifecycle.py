@@ -139,8 +139,9 @@ def course_key(layout: Layout, key_file: str | None) -> bytes:
     return key
 
 
-def down(purge: bool, say: Say, backend: SeatBackend | None = None) -> list[SeatOutcome]:
-    """Stop every seat keeping its data; with purge remove seats and every folder of the classroom."""
+def down(purge: bool, say: Say, backend: SeatBackend | None = None, templates: bool = False) -> list[SeatOutcome]:
+    """Stop every seat keeping its data; with purge remove seats and every folder of the classroom
+    (and, with templates, what it shares with other classrooms: the seats' cluster template)."""
     backend = backend or open_backend()
     backend.require()
     layout = backend.layout
@@ -162,7 +163,7 @@ def down(purge: bool, say: Say, backend: SeatBackend | None = None) -> list[Seat
         if left:
             registry.save(layout, left)
             return outcomes
-        backend.teardown(say)
+        backend.teardown(say, templates)
         if layout.root.exists():
             shutil.rmtree(layout.root)
             say(f"removed {layout.root}")

@@ -53,6 +53,7 @@ class FakeBackend:
         self.raw: dict[str, bytes] = {}
         self.calls: list[tuple[str, str]] = []  # (operation, seat id), in order
         self.torn_down = False
+        self.templates_removed = False
         self.requests: list[tuple[str, dict[str, Any]]] = []  # what each observer was asked
         self._lock = threading.Lock()
 
@@ -90,8 +91,9 @@ class FakeBackend:
         self.folder.mkdir(parents=True, exist_ok=True)
         say("fake: nothing shared to prepare")
 
-    def teardown(self, say: Lines) -> None:
+    def teardown(self, say: Lines, templates: bool = False) -> None:
         self.torn_down = True
+        self.templates_removed = templates
         say("fake: nothing shared to remove")
 
     def create(self, seat: Seat) -> None:

@@ -88,6 +88,12 @@ def test_serve_wants_certfile_and_keyfile_together(tmp_path: Path) -> None:
     _one_line_error(proc, "--certfile and --keyfile together")
 
 
+def test_down_templates_without_purge_is_refused(tmp_path: Path) -> None:
+    proc = _dselab(["classroom", "down", "--templates"], tmp_path / "room")
+    _one_line_error(proc, "--templates goes with --purge")
+    assert not (tmp_path / "room").exists()
+
+
 def test_serve_without_seats_says_to_bring_them_up(tmp_path: Path) -> None:
     proc = _dselab(["classroom", "serve", "--port", "0"], tmp_path / "room")
     _one_line_error(proc, "no seats", "classroom up")

@@ -105,6 +105,13 @@ def test_purge_removes_everything_but_a_seat_that_failed(backend: FakeBackend) -
     lifecycle.down(True, said.append, backend)
     assert not backend.layout.root.exists() and not backend.seats
     assert backend.torn_down  # the backend's shared parts (the host's template builder) go last
+    assert not backend.templates_removed  # a template shared with other classrooms only on request
+
+
+def test_purge_with_templates_asks_the_backend_to_remove_what_classrooms_share(backend: FakeBackend) -> None:
+    _up(backend)
+    lifecycle.down(True, [].append, backend, templates=True)
+    assert backend.torn_down and backend.templates_removed
 
 
 def test_reset_gives_one_seat_a_fresh_run(backend: FakeBackend) -> None:

@@ -82,9 +82,13 @@ class HostBackend:
         tools = toolchain.ensure(self.layout, _Lines(say, "toolchain: "))
         seat_template.ensure(self.layout, tools, say)
 
-    def teardown(self, say: Lines) -> None:
+    def teardown(self, say: Lines, templates: bool = False) -> None:
+        if self.layout.shared_template and not templates:
+            say(f"the seats' cluster template is kept in {self.layout.builder_home} (shared through "
+                "DSELAB_CLASSROOM_TEMPLATES; `dselab classroom down --purge --templates` removes it)")
+            return
         seat_template.remove(self.layout)
-        say("template builder removed")
+        say(f"template builder removed{' with the shared template' if self.layout.shared_template else ''}")
 
     def create(self, seat: Seat) -> None:
         host_seat = self.seat(seat)

@@ -8,16 +8,22 @@ seats read it (0755) and copy from it (runtime/template.py: never a hard link in
 file), verifying the manifest first. Root only creates the builder's user, home and namespace and
 runs the command: it never opens what the builder wrote. A template that cannot be made is no
 failure of the class: seats then make their clusters the long way.
+
+DSELAB_CLASSROOM_TEMPLATES puts the builder's home outside the root, shared by every classroom that
+names it: the next class on the server finds the template made and its seats start at once. The
+builder is then one per folder, not per classroom, and a classroom's purge leaves it (`--templates`
+removes it).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 
 from dselab.classroom.host import limits, namespaces, seats, users
 from dselab.classroom.host.toolchain import Toolchain
-from dselab.classroom.layout import Layout
+from dselab.classroom.layout import Layout, check_traversable
 from dselab.classroom.registry import Seat
 from dselab.errors import DselabError
 
@@ -28,7 +34,7 @@ BUILD_TIMEOUT_S = 900
 
 def builder(layout: Layout) -> seats.HostSeat:
     """The builder as a host seat (user, namespace, home), so it runs commands as seats do."""
-    user = users.builder_name(layout.root)
+    user = users.builder_name(layout.builder_home)
     return seats.HostSeat(seat=Seat(BUILDER_ID, layout.builder_home / "no-store"), user=user,
                           netns=namespaces.netns_name(user), home=layout.builder_home)
 
@@ -40,6 +46,7 @@ def ensure(layout: Layout, toolchain: Toolchain, say: Lines) -> bool:
         return False
     maker = builder(layout)
     try:
+        check_traversable(maker.home.parent)  # seats pass through it to the templates (made if missing)
         entry = users.create_builder(maker.user, maker.home)
         for folder in (maker.home, toolchain.templates):
             folder.mkdir(mode=0o755, exist_ok=True)
@@ -64,9 +71,14 @@ def ensure(layout: Layout, toolchain: Toolchain, say: Lines) -> bool:
 
 
 def remove(layout: Layout) -> None:
-    """The builder's processes, namespace and user (its home goes with the classroom's root)."""
+    """The builder's processes, namespace and user; its home goes with the classroom's root, or here
+    when it is shared (renamed first: gone at once for a seat reading it, which then takes the long way)."""
     maker = builder(layout)
     seats.kill_user_processes(maker, maker.user, 30)
     limits.remove(maker.user, settings=layout.settings)
     namespaces.remove(maker.netns)
     users.remove_builder(maker.user)
+    if layout.shared_template and maker.home.is_dir() and not maker.home.is_symlink():
+        trash = maker.home.with_name(f"{maker.home.name}.trash-{os.getpid()}")
+        maker.home.rename(trash)
+        shutil.rmtree(trash, ignore_errors=True)

@@ -42,10 +42,11 @@ def observer_name(seat_user: str) -> str:
     return OBSERVER_PREFIX + seat_user[len(PREFIX):]
 
 
-def builder_name(root: Path) -> str:
-    """The template builder of the classroom at `root`: dst-<8 hex of the root's path> (one per
-    classroom, so two classrooms on a host never share one; no student id makes a dst- name)."""
-    return BUILDER_PREFIX + hashlib.sha256(str(root).encode()).hexdigest()[:8]
+def builder_name(home: Path) -> str:
+    """The template builder whose home is `home`: dst-<8 hex of its path>. One per classroom, or one
+    for the classrooms that share a template folder (DSELAB_CLASSROOM_TEMPLATES); no student id
+    makes a dst- name."""
+    return BUILDER_PREFIX + hashlib.sha256(str(home).encode()).hexdigest()[:8]
 
 
 def create_builder(name: str, home: Path) -> pwd.struct_passwd:

@@ -69,3 +69,22 @@ def test_a_registry_from_before_the_seam_still_loads(tmp_path: Path) -> None:
     registry.save(layout, registry.load(layout))
     assert json.loads(layout.registry.read_text()) == [
         {"id": "alice", "store_dir": str(layout.server / "stores" / "dsl-alice"), "created_at": 1.5}]
+
+
+def test_a_purge_keeps_a_shared_template_unless_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With DSELAB_CLASSROOM_TEMPLATES other classrooms may be using the builder's template: a purge
+    says where it stays and how to remove it; `--templates` removes it. A classroom's own always goes."""
+    from dselab.classroom.host import backend as host_backend
+    from dselab.settings import ClassroomSettings, current
+
+    removed: list[Path] = []
+    monkeypatch.setattr(host_backend.seat_template, "remove", lambda layout: removed.append(layout.builder_home))
+    shared = HostBackend(Layout(tmp_path / "room", current().replace(
+        classroom=ClassroomSettings(templates=tmp_path / "seat-templates"))))
+    said: list[str] = []
+    shared.teardown(said.append)
+    assert removed == [] and "kept in " + str(tmp_path / "seat-templates") in said[0] and "--templates" in said[0]
+    shared.teardown(said.append, templates=True)
+    assert removed == [tmp_path / "seat-templates"] and said[-1] == "template builder removed with the shared template"
+    HostBackend(Layout(tmp_path / "own")).teardown(said.append)
+    assert removed[-1] == tmp_path / "own" / "template" and said[-1] == "template builder removed"

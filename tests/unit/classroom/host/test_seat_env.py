@@ -42,10 +42,24 @@ def test_the_template_builder_is_a_user_of_its_own_per_classroom(tmp_path: Path)
 
     layout = Layout(tmp_path / "room")
     maker = seat_template.builder(layout)
-    assert maker.user == users.builder_name(layout.root) and maker.user.startswith("dst-") and len(maker.user) <= 32
-    assert users.builder_name(tmp_path / "other-room") != maker.user
-    assert maker.home == layout.builder_home and layout.templates.parent == maker.home
-    assert not maker.user.startswith(users.PREFIX)  # no student id makes this name
+    assert maker.user == users.builder_name(layout.builder_home) and maker.user.startswith("dst-")
+    assert len(maker.user) <= 32 and not maker.user.startswith(users.PREFIX)  # no student id makes this name
+    assert seat_template.builder(Layout(tmp_path / "other-room")).user != maker.user
+    assert maker.home == layout.builder_home == layout.root / "template" and layout.templates.parent == maker.home
+    assert not layout.shared_template
+
+
+def test_classrooms_naming_one_template_folder_share_its_builder(tmp_path: Path) -> None:
+    """DSELAB_CLASSROOM_TEMPLATES: the next class finds the template made (one builder per folder)."""
+    from dselab.classroom.host import seat_template
+    from dselab.settings import ClassroomSettings, current
+
+    shared = current().replace(classroom=ClassroomSettings(templates=tmp_path / "seat-templates"))
+    one, two = Layout(tmp_path / "room-1", shared), Layout(tmp_path / "room-2", shared)
+    assert one.shared_template and one.builder_home == two.builder_home == tmp_path / "seat-templates"
+    assert one.templates == two.templates == tmp_path / "seat-templates" / "templates"
+    assert seat_template.builder(one).user == seat_template.builder(two).user
+    assert seat_template.builder(Layout(tmp_path / "room-1")).user != seat_template.builder(one).user
 
 
 def test_seat_commands_run_in_its_namespace_as_its_user(seat: HostSeat, tmp_path: Path) -> None:
