@@ -238,6 +238,8 @@ REINSERT = ("python -c 'from dselab import environment as e, service; ws = servi
             "e.insert_rows(rt, \"customers\", e.customer_rows(0, n)); e.insert_rows(rt, \"orders\", e.order_rows(0, n))'")
 
 
+@pytest.mark.skipif(RUNTIME == "docker", reason="verdicts of checks both runtimes share; the docker restores "
+                    "themselves run in `dselab --runtime docker test 05`, after these tests")
 def test_restores_skipped_or_replaced_by_inserting_the_rows_again_fail(fresh_lab, student):
     """Skip the loss; re-insert the generator's rows (the seat has dselab) instead of restoring,
     into the restore cluster and in place: each fails naming the truncation or the write times,

@@ -158,13 +158,16 @@ class LocalRuntime(CommonRuntime):
             preflight.check_all([spec], NATIVE_PORT, disk_root=self.root, java_home=self.config.java_home)
         self._await_ready(self._launch(node))
 
+    def server_argv(self, spec: NodeSpec) -> list[str]:
+        """The command line of a node's Cassandra (benchmarks/node_start.py times it as it is)."""
+        return [preflight.java_binary(self.config.java_home), *server_jvm_args(spec, self.dist.jamm_agent), "-cp",
+                f"{spec.conf_dir}:{self.dist.classpath}", "org.apache.cassandra.service.CassandraDaemon"]
+
     def _launch(self, node: str) -> Launch:
         spec = self.spec(node)
         self._write_config(spec)
         mark = self._log_size(node, debug=False)
-        argv = [preflight.java_binary(self.config.java_home), *server_jvm_args(spec, self.dist.jamm_agent), "-cp",
-                f"{spec.conf_dir}:{self.dist.classpath}",
-                "org.apache.cassandra.service.CassandraDaemon"]
+        argv = self.server_argv(spec)
         self.progress.step(f"starting {node} on {spec.address}")
         with (spec.log_dir / "output.log").open("ab") as out:
             proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,

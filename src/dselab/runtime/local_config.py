@@ -233,10 +233,17 @@ JAVA17_MODULE_FLAGS = [
 RING_DELAY_MS = 3000
 
 
+# A lab node compiles with C1 only. C2's compiler threads took half the CPU of a node start (a
+# seed alone: 40 CPU-s against 21), and three nodes start at once on a small machine: `dselab up`
+# of a stopped cluster took 58-62 s against 89-114 s on the 2-core machine under load. A lab's
+# work (12,000 rows, a cleanup, a restore) never needs C2's peak speed; seats ran C1 only before.
+DEFAULT_NODE_JVM = ["-XX:+UseG1GC", "-XX:MaxGCPauseMillis=300", "-XX:+ParallelRefProcEnabled",
+                    "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=2"]
+
+
 def server_jvm_args(spec: NodeSpec, jamm: Path | None) -> list[str]:
     heap = spec.heap_mb
-    collector = SMALL_NODE_JVM if spec.profile == "small" else [
-        "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=300", "-XX:+ParallelRefProcEnabled", "-XX:CICompilerCount=2"]
+    collector = SMALL_NODE_JVM if spec.profile == "small" else DEFAULT_NODE_JVM
     args = [
         f"-Xms{heap}m", f"-Xmx{heap}m", f"-Xmn{max(64, heap // 4)}m", "-Xss256k",
         *collector, "-Djava.net.preferIPv4Stack=true",
