@@ -19,7 +19,7 @@ from dataclasses import replace
 import pytest
 from conftest import RUNTIME
 
-from dselab import service
+from dselab import nodetool_choice, service
 from dselab.lab_folder import working_folder
 from dselab.runtime import legacy_nodetool, nodetool_server
 from dselab.runtime.base import CommandResult
@@ -158,12 +158,10 @@ def test_a_node_that_does_not_answer_jmx_is_the_same(two_ways: TwoWays) -> None:
     assert cold.returncode == 1 and "Failed to connect" in cold.stderr
 
 
-@pytest.mark.parametrize("command", ["version", "describecluster", "listsnapshots", "statusbackup", "nosuchcommand",
-                                     "flush nosuchks"])
-def test_the_students_script_prints_the_same_bytes(lab_workspace: service.Workspace, two_ways: TwoWays,
-                                                   command: str) -> None:
-    """`./scripts/nodetool.sh ...` from a lab folder, as a student types it: bytes and exit code."""
-    settings = service.student_settings(lab_workspace)
+def same_script_bytes(ws: service.Workspace, client: str, command: str) -> None:
+    """`./scripts/nodetool.sh COMMAND` from a lab folder with `client`, as a student types it, cold
+    then warm: the same bytes on both streams and the same exit code."""
+    settings = replace(service.student_settings(ws), nodetool=client)
     runs = {}
     for mode, warm in (("cold", False), ("warm", True)):
         env = service.student_env(replace(settings, warm_nodetool=warm))
@@ -171,6 +169,14 @@ def test_the_students_script_prints_the_same_bytes(lab_workspace: service.Worksp
                                     capture_output=True, timeout=300)
     cold, warm = runs["cold"], runs["warm"]
     assert (warm.returncode, warm.stdout, warm.stderr) == (cold.returncode, cold.stdout, cold.stderr)
+
+
+@pytest.mark.parametrize("command", ["version", "describecluster", "listsnapshots", "statusbackup", "nosuchcommand",
+                                     "flush nosuchks"])
+def test_the_students_script_prints_the_same_bytes(lab_workspace: service.Workspace, two_ways: TwoWays,
+                                                   command: str) -> None:
+    """The nodes' own nodetool (DSELAB_NODETOOL=native; lab 05 alone would choose 3.11's)."""
+    same_script_bytes(lab_workspace, nodetool_choice.NATIVE, command)
 
 
 # -- the DSE 5.1 generation's nodetool (Cassandra 3.11's client), the lab 05 scripts' default --------
@@ -261,12 +267,5 @@ def test_3_11_snapshot_list_and_clear_without_a_tag_are_the_same(legacy_ways: Le
                                      "nosuchcommand", "help"])
 def test_the_students_3_11_script_prints_the_same_bytes(lab_workspace: service.Workspace, legacy_ways: LegacyWays,
                                                         command: str) -> None:
-    """`./scripts/nodetool.sh ...` with the 3.11 client (lab 05's), warm and cold: bytes and exit code."""
-    settings = replace(service.student_settings(lab_workspace), nodetool=LEGACY)
-    runs = {}
-    for mode, warm in (("cold", False), ("warm", True)):
-        env = service.student_env(replace(settings, warm_nodetool=warm))
-        runs[mode] = subprocess.run(["bash", "-c", f"./scripts/nodetool.sh {command}"], cwd=working_folder(), env=env,
-                                    capture_output=True, timeout=300)
-    cold, warm = runs["cold"], runs["warm"]
-    assert (warm.returncode, warm.stdout, warm.stderr) == (cold.returncode, cold.stdout, cold.stderr)
+    """The 3.11 client (lab 05's): its own warm server against its cold launcher."""
+    same_script_bytes(lab_workspace, LEGACY, command)
