@@ -158,16 +158,21 @@ def test_a_node_that_does_not_answer_jmx_is_the_same(two_ways: TwoWays) -> None:
     assert cold.returncode == 1 and "Failed to connect" in cold.stderr
 
 
-def same_script_bytes(ws: service.Workspace, client: str, command: str) -> None:
-    """`./scripts/nodetool.sh COMMAND` from a lab folder with `client`, as a student types it, cold
-    then warm: the same bytes on both streams and the same exit code."""
+def script_runs(ws: service.Workspace, client: str,
+                command: str) -> tuple[subprocess.CompletedProcess[bytes], subprocess.CompletedProcess[bytes]]:
+    """`./scripts/nodetool.sh COMMAND` from a lab folder with `client`, as a student types it: cold, then warm."""
     settings = replace(service.student_settings(ws), nodetool=client)
-    runs = {}
-    for mode, warm in (("cold", False), ("warm", True)):
+    runs = []
+    for warm in (False, True):
         env = service.student_env(replace(settings, warm_nodetool=warm))
-        runs[mode] = subprocess.run(["bash", "-c", f"./scripts/nodetool.sh {command}"], cwd=working_folder(), env=env,
-                                    capture_output=True, timeout=300)
-    cold, warm = runs["cold"], runs["warm"]
+        runs.append(subprocess.run(["bash", "-c", f"./scripts/nodetool.sh {command}"], cwd=working_folder(), env=env,
+                                   capture_output=True, timeout=300))
+    return runs[0], runs[1]
+
+
+def same_script_bytes(ws: service.Workspace, client: str, command: str) -> None:
+    """Cold and warm scripts: the same bytes on both streams and the same exit code."""
+    cold, warm = script_runs(ws, client, command)
     assert (warm.returncode, warm.stdout, warm.stderr) == (cold.returncode, cold.stdout, cold.stderr)
 
 
@@ -212,9 +217,12 @@ def legacy_ways(lab_workspace: service.Workspace) -> Iterator[LegacyWays]:
     yield ways
 
 
-READS_311 = [("version",), ("status",), ("describecluster",), ("statusbackup",), ("listsnapshots",)]
+# 3.11's `clearsnapshot nosuchks` against a 5.0 node exits 0 ("Requested clearing snapshot(s) for
+# [nosuchks]"), cold as warm: a read here, not an error.
+READS_311 = [("version",), ("status",), ("describecluster",), ("statusbackup",), ("listsnapshots",),
+             ("clearsnapshot", "nosuchks")]
 ERRORS_311 = [("nosuchcommand",), ("flush", "nosuchks"), ("status", "nosuchks"), ("snapshot", "nosuchks", "-t", "x"),
-              ("clearsnapshot", "nosuchks"), ("snapshot", "-t")]
+              ("snapshot", "-t")]
 
 
 @pytest.mark.parametrize("args", READS_311, ids=" ".join)
@@ -264,8 +272,19 @@ def test_3_11_snapshot_list_and_clear_without_a_tag_are_the_same(legacy_ways: Le
 
 
 @pytest.mark.parametrize("command", ["listsnapshots", "statusbackup", "describecluster", "flush nosuchks",
-                                     "nosuchcommand", "help"])
+                                     "nosuchcommand"])
 def test_the_students_3_11_script_prints_the_same_bytes(lab_workspace: service.Workspace, legacy_ways: LegacyWays,
                                                         command: str) -> None:
     """The 3.11 client (lab 05's): its own warm server against its cold launcher."""
     same_script_bytes(lab_workspace, LEGACY, command)
+
+
+def test_the_students_3_11_help_is_cold_both_ways(lab_workspace: service.Workspace, legacy_ways: LegacyWays) -> None:
+    """3.11's help orders its global options differently in every fresh JVM (measured: four cold runs,
+    four orders), so no two runs compare byte for byte; it is COLD_ONLY, and the warm setting prints
+    a cold JVM's help: the same exit, stderr and command list."""
+    cold, warm = script_runs(lab_workspace, LEGACY, "help")
+    listed = b"The most commonly used nodetool commands are:"
+    assert (warm.returncode, warm.stderr) == (cold.returncode, cold.stderr) == (0, b"")
+    assert warm.stdout.startswith(b"usage: nodetool ") and listed in warm.stdout
+    assert warm.stdout.split(listed)[1] == cold.stdout.split(listed)[1]
