@@ -65,7 +65,8 @@ MAX_REPLY_BYTES = 128 << 20
 # Never sent to the warm server: sjk runs JVM tooling inside the nodetool JVM itself; help (and
 # nodetool without a command, which prints help) lists the global options in the order of a HashMap
 # keyed by airline's OptionMetadata, whose hash takes an enum's identity hash: the same in every
-# fresh JVM, another in a long-lived one (measured: `help` printed -pwf before -pp warm).
+# fresh JVM, another in a long-lived one (measured: `help` printed -pwf before -pp warm). The 3.11
+# client's help differs even between two fresh JVMs (four cold runs, four orders): cold there too.
 COLD_ONLY = frozenset({"sjk", "help"})
 PREFIX_ARGS = 4  # every argv starts with -h HOST -p PORT: no more means no command
 SERVER_JVM_FLAGS = ["-Djava.security.manager=allow", "-XX:+UseSerialGC", "-Xss512k"]
