@@ -3,10 +3,11 @@ server without loading the CLI (about a second of imports on a small machine); e
 and every nodetool call the warm server does not answer, goes to dselab.cli unchanged.
 
 The fast path serves only when it can print what the CLI would: the local runtime, the warm server
-on, the nodes' own nodetool chosen for the scripts (nodetool_choice: the 3.11 client never goes
-warm), no tools config (runtime/nodetool_server.py says why), arguments the CLI accepts, the node
-running, and a reply from the server. It prints the reply as the CLI prints a CommandResult (the
-text a child process's output decodes to) and exits with nodetool's code. Anything else (a bad
+on, no tools config (runtime/nodetool_server.py says why), arguments the CLI accepts, the node
+running, and a reply from the server of the client chosen for the scripts (nodetool_choice: the
+nodes' own, or the 3.11 client's server, whose stderr is filtered as the CLI filters a cold run's).
+It prints the reply as the CLI prints a CommandResult (the text a child process's output decodes
+to) and exits with nodetool's code. Anything else (a bad
 argument, a node down, no server yet, --help) is the CLI's to run or to report.
 """
 
@@ -48,20 +49,18 @@ def fast_nodetool(argv: Sequence[str]) -> int | None:
         if config.runtime != "local" or not config.warm_nodetool or config.tools_conf is not None:
             return None
         from dselab import nodetool_choice
-
-        if nodetool_choice.chosen_here(config) != nodetool_choice.NATIVE:
-            return None  # the 3.11 client runs cold, in the CLI (runtime/legacy_nodetool.py)
         from dselab.nodetool_args import validate
-        from dselab.runtime import nodetool_server
+        from dselab.runtime import legacy_nodetool, nodetool_server
         from dselab.runtime.local import LocalRuntime
 
+        legacy = nodetool_choice.chosen_here(config) == legacy_nodetool.CLIENT
         validate(args)
         runtime = LocalRuntime("lab", config=config)
         if node not in runtime.specs or not runtime.is_running(node):
             return None
         spec = runtime.spec(node)
         try:
-            reply = nodetool_server.run(nodetool_server.place(runtime.settings.home, "lab"),
+            reply = nodetool_server.run(runtime.warm_nodetool_place(legacy_nodetool.CLIENT if legacy else None),
                                         ["-h", "127.0.0.1", "-p", str(spec.jmx_port), *args], COMMAND_TIMEOUT_S)
         except nodetool_server.TimedOut:  # ran, and too long: the CLI's timeout error, not a second run
             err = runtime.timeout_error(node, COMMAND_TIMEOUT_S, f"`nodetool {' '.join(args)}`")
@@ -73,7 +72,8 @@ def fast_nodetool(argv: Sequence[str]) -> int | None:
         return None
     sys.stdout.write(nodetool_server.as_text(reply.stdout))
     sys.stdout.flush()
-    sys.stderr.write(nodetool_server.as_text(reply.stderr))
+    stderr = nodetool_server.as_text(reply.stderr)
+    sys.stderr.write(legacy_nodetool.without_unmmaper_trace(stderr) if legacy else stderr)
     sys.stderr.flush()
     return reply.returncode
 

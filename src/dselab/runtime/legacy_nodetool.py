@@ -7,8 +7,10 @@ path as the nodes' jars (distribution.fetched: strict checksums, a pinned SHA-25
 re-checked on reuse), and a tiny launcher (java/LegacyNodetool.java, compiled on first use into
 the cache like the warm nodetool server) makes it start on Java 11/17.
 
-Every call is a JVM of its own: the warm nodetool server runs the nodes' own nodetool classes and
-never serves these calls. What works against a 5.0 node and what does not: docs/versions.md.
+The cluster's warm nodetool server for this client (runtime/nodetool_server.py: a second server
+beside the native one, these jars, JVM flags and launcher, `clientInitialization()` once at start)
+answers first; a JVM per call is the fallback. What works against a 5.0 node and what does not:
+docs/versions.md.
 """
 
 from __future__ import annotations

@@ -56,6 +56,12 @@ SEED_GOSSIP_LINE = "Starting up server gossip"
 NO_GOSSIP_LINE = "Unable to gossip with any peers"
 
 
+def warm_result(args: Sequence[str], reply: nodetool_server.Reply) -> CommandResult:
+    """A warm server's reply as the CommandResult a nodetool JVM's run gives."""
+    return CommandResult(("nodetool", *args), reply.returncode, nodetool_server.as_text(reply.stdout),
+                         nodetool_server.as_text(reply.stderr))
+
+
 @dataclass(frozen=True)
 class Launch:
     """A node process just started: what waiting for it needs."""
@@ -260,49 +266,63 @@ class LocalRuntime(CommonRuntime):
         argv = ["-h", "127.0.0.1", "-p", str(spec.jmx_port), *args]
         warm = self._warm_nodetool(spec, argv, timeout)
         if warm is not None:
-            return CommandResult(("nodetool", *args), warm.returncode, nodetool_server.as_text(warm.stdout),
-                                 nodetool_server.as_text(warm.stderr))
+            return warm_result(args, warm)
         return self._java_tool(spec, NODETOOL_MAIN, argv, ("nodetool", *args), timeout)
 
     def student_nodetool(self, node: str, args: Sequence[str], client: str,
                          timeout: float = COMMAND_TIMEOUT_S) -> CommandResult:
-        """With client "3.11", the DSE 5.1 generation's nodetool (runtime/legacy_nodetool.py), a JVM
-        per call (never the warm server, which holds this cluster's own nodetool classes)."""
+        """With client "3.11", the DSE 5.1 generation's nodetool (runtime/legacy_nodetool.py): the
+        cluster's warm server for that client first (its own, beside the native one), else a JVM."""
         if client != legacy_nodetool.CLIENT:
             return self.nodetool(node, args, timeout)
         spec = self.require_running(node)
-        java = preflight.java_binary(self.config.java_home)
-        legacy = legacy_nodetool.client(java, self.config, self.progress)
-        conf = tools_conf_dir(spec, self.config.tools_conf)
-        argv = [java, *tool_jvm_args(conf, nodetool=True, legacy=True), "-cp",
-                f"{conf}:{legacy.classpath}", legacy_nodetool.MAIN_CLASS,
-                "-h", "127.0.0.1", "-p", str(spec.jmx_port), *args]
-        result = self._run(spec.name, argv, ("nodetool", *args), timeout, None)
+        jmx = ["-h", "127.0.0.1", "-p", str(spec.jmx_port)]
+        warm = self._warm_nodetool(spec, [*jmx, *args], timeout, legacy_nodetool.CLIENT)
+        if warm is not None:
+            result = warm_result(args, warm)
+        else:
+            java = preflight.java_binary(self.config.java_home)
+            legacy = legacy_nodetool.client(java, self.config, self.progress)
+            conf = tools_conf_dir(spec, self.config.tools_conf)
+            argv = [java, *tool_jvm_args(conf, nodetool=True, legacy=True), "-cp",
+                    f"{conf}:{legacy.classpath}", legacy_nodetool.MAIN_CLASS, *jmx, *args]
+            result = self._run(spec.name, argv, ("nodetool", *args), timeout, None)
         return replace(result, stderr=legacy_nodetool.without_unmmaper_trace(result.stderr))
 
     def prepare_student_nodetool(self, client: str) -> None:
         if client == legacy_nodetool.CLIENT:
             legacy_nodetool.client(preflight.java_binary(self.config.java_home), self.config, self.progress)
 
-    def _warm_nodetool(self, spec: NodeSpec, argv: Sequence[str], timeout: float) -> nodetool_server.Reply | None:
-        """The cluster's warm nodetool server's answer, or None to start a JVM (runtime/nodetool_server.py).
-        Never with a tools config set: that is a classroom observer reading a seat's cluster, which keeps
-        the JVM per call (a server in the seat's folders would be the seat's to replace)."""
+    def _warm_nodetool(self, spec: NodeSpec, argv: Sequence[str], timeout: float,
+                       client: str | None = None) -> nodetool_server.Reply | None:
+        """The cluster's warm nodetool server's answer (for `client`: None the nodes' own, "3.11"),
+        or None to start a JVM (runtime/nodetool_server.py). Never with a tools config set: that is a
+        classroom observer reading a seat's cluster, which keeps the JVM per call (a server in the
+        seat's folders would be the seat's to replace)."""
         if not self.config.warm_nodetool or self.config.tools_conf is not None:
             return None
         try:
-            return nodetool_server.run(self.warm_nodetool_place(), argv, timeout, lambda: self.warm_nodetool_launch(spec))
+            return nodetool_server.run(self.warm_nodetool_place(client), argv, timeout,
+                                       lambda: self.warm_nodetool_launch(spec, client))
         except nodetool_server.TimedOut:
             raise self.timeout_error(spec.name, timeout, f"`nodetool {' '.join(argv[4:])}`") from None
 
-    def warm_nodetool_place(self) -> nodetool_server.Place:
-        return nodetool_server.place(self.settings.home, self.cluster)
+    def warm_nodetool_place(self, client: str | None = None) -> nodetool_server.Place:
+        return nodetool_server.place(self.settings.home, self.cluster, client)
 
-    def warm_nodetool_launch(self, spec: NodeSpec) -> nodetool_server.Launch:
-        """How this cluster's warm nodetool server starts: nodetool's own JVM flags and classpath."""
+    def warm_nodetool_launch(self, spec: NodeSpec, client: str | None = None) -> nodetool_server.Launch:
+        """How this cluster's warm nodetool server for `client` starts: that client's own JVM flags,
+        classpath and entry, as its cold JVM has them (the 3.11 client's fetched and compiled here)."""
         conf = tools_conf_dir(spec)
+        java = preflight.java_binary(self.config.java_home)
+        if client == legacy_nodetool.CLIENT:
+            legacy = legacy_nodetool.client(java, self.config, self.progress)
+            return nodetool_server.Launch(
+                java=java, jvm_args=tuple(tool_jvm_args(conf, nodetool=True, legacy=True)),
+                classpath=f"{conf}:{legacy.classpath}", cassandra_version=legacy_nodetool.VERSION,
+                cache=self.config.cache, cluster_root=self.root, entry=legacy_nodetool.MAIN_CLASS, client_init=True)
         return nodetool_server.Launch(
-            java=preflight.java_binary(self.config.java_home), jvm_args=tuple(tool_jvm_args(conf, nodetool=True)),
+            java=java, jvm_args=tuple(tool_jvm_args(conf, nodetool=True)),
             classpath=f"{conf}:{self.dist.classpath}", cassandra_version=self.dist.version, cache=self.config.cache,
             cluster_root=self.root)
 

@@ -1,4 +1,4 @@
-"""The warm nodetool: one long-lived JVM per cluster that runs nodetool in-process (java/NodetoolServer.java).
+"""The warm nodetool: one long-lived JVM per cluster and client that runs nodetool in-process (java/NodetoolServer.java).
 
 A nodetool JVM costs about a second and a core-second to start; a check makes one to three calls,
 a student's `./scripts/nodetool.sh` one. The warm server answers the same call with nodetool's
@@ -6,8 +6,15 @@ exact text, exit code and stderr in a few tens of milliseconds. `LocalRuntime.no
 first (`run`) and runs the JVM-per-call path whenever it gets None: the text nodetool path stays
 the fallback, and the user is told nothing unless that fails too.
 
+Two clients, a server each: the nodes' own nodetool (checks, and the scripts with "native"), and
+the DSE 5.1 generation's (Cassandra 3.11's, runtime/legacy_nodetool.py: the scripts with "3.11").
+The 3.11 server runs that client's jars, JVM flags and launcher (`Launch.entry`, its
+`clientInitialization()` done once at start, `Launch.client_init`); its replies' stderr is
+filtered as a cold run's is (`without_unmmaper_trace`).
+
 Where it lives: `<home>/run/` (0700, the owner's), per cluster a socket `nodetool-<cluster>.sock`
-(0600), a lock `nodetool-<cluster>.lock` and the server's log. The lock is taken by whoever starts
+(0600; `nodetool-<cluster>-3.11.sock` for the 3.11 client), a lock `nodetool-<cluster>.lock` and
+the server's log, named the same way. The lock is taken by whoever starts
 a server and its descriptor is handed to the server, which holds it for its whole life: a second
 caller that finds no socket but a held lock knows a server is starting and runs cold meanwhile,
 so two callers never start two servers, and a server that died (even by SIGKILL) frees it.
@@ -58,10 +65,12 @@ MAX_REPLY_BYTES = 128 << 20
 # Never sent to the warm server: sjk runs JVM tooling inside the nodetool JVM itself; help (and
 # nodetool without a command, which prints help) lists the global options in the order of a HashMap
 # keyed by airline's OptionMetadata, whose hash takes an enum's identity hash: the same in every
-# fresh JVM, another in a long-lived one (measured: `help` printed -pwf before -pp warm).
+# fresh JVM, another in a long-lived one (measured: `help` printed -pwf before -pp warm). The 3.11
+# client's help differs even between two fresh JVMs (four cold runs, four orders): cold there too.
 COLD_ONLY = frozenset({"sjk", "help"})
 PREFIX_ARGS = 4  # every argv starts with -h HOST -p PORT: no more means no command
 SERVER_JVM_FLAGS = ["-Djava.security.manager=allow", "-XX:+UseSerialGC", "-Xss512k"]
+NODETOOL_ENTRY = "org.apache.cassandra.tools.NodeTool"
 
 
 class TimedOut(Exception):
@@ -78,30 +87,38 @@ class Launch:
     cassandra_version: str
     cache: Path  # compiled classes: <cache>/warm-nodetool/<version>-<source hash>/
     cluster_root: Path  # the server exits when no node below it runs
+    entry: str = NODETOOL_ENTRY  # the class whose main a cold JVM runs (the 3.11 client's launcher)
+    client_init: bool = False  # DatabaseDescriptor.clientInitialization() at start (the 3.11 client)
 
 
 @dataclass(frozen=True)
 class Place:
-    """One cluster's server files, below `<home>/run/`."""
+    """One cluster's server files for one client, below `<home>/run/`."""
 
     folder: Path
     cluster: str
+    client: str | None = None  # None: the nodes' own nodetool; "3.11": the DSE 5.1 generation's
+
+    @property
+    def _stem(self) -> str:
+        return f"nodetool-{self.cluster}" + (f"-{self.client}" if self.client else "")
 
     @property
     def socket(self) -> Path:
-        return self.folder / f"nodetool-{self.cluster}.sock"
+        return self.folder / f"{self._stem}.sock"
 
     @property
     def lock(self) -> Path:
-        return self.folder / f"nodetool-{self.cluster}.lock"
+        return self.folder / f"{self._stem}.lock"
 
     @property
     def log(self) -> Path:
-        return self.folder / f"nodetool-{self.cluster}.log"
+        return self.folder / f"{self._stem}.log"
 
 
-def place(home: Path, cluster: str) -> Place:
-    return Place(home / "run", cluster)
+def place(home: Path, cluster: str, client: str | None = None) -> Place:
+    """Where `cluster`'s server for `client` lives (None: the nodes' own nodetool)."""
+    return Place(home / "run", cluster, client)
 
 
 def _own_folder(folder: Path) -> bool:
@@ -279,11 +296,12 @@ def launch_main(fd: int, socket_path: str, spec: str) -> None:
     raw = json.loads(spec)
     launch = Launch(java=raw["java"], jvm_args=tuple(raw["jvm_args"]), classpath=raw["classpath"],
                     cassandra_version=raw["cassandra_version"], cache=Path(raw["cache"]),
-                    cluster_root=Path(raw["cluster_root"]))
+                    cluster_root=Path(raw["cluster_root"]), entry=raw["entry"], client_init=raw["client_init"])
     classes = compiled(launch)
     os.set_inheritable(fd, True)
     argv = [launch.java, *launch.jvm_args, *SERVER_JVM_FLAGS, "-cp", f"{classes}:{launch.classpath}", MAIN_CLASS,
-            socket_path, str(launch.cluster_root), str(IDLE_EXIT_S), str(WORKERS)]
+            socket_path, str(launch.cluster_root), str(IDLE_EXIT_S), str(WORKERS), launch.entry,
+            *(["client-init"] if launch.client_init else [])]
     os.execv(argv[0], argv)
 
 

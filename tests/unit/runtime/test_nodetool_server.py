@@ -4,6 +4,7 @@ and the local runtime's hook (off by setting, off for an observer with a tools c
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -18,6 +19,7 @@ import pytest
 
 from dselab.errors import NodeTimeout
 from dselab.runtime import nodetool_server as ns
+from dselab.runtime.base import CommandResult
 from dselab.runtime.local import LocalRuntime
 from dselab.runtime.local_settings import LocalSettings
 from dselab.settings import Settings
@@ -352,15 +354,108 @@ def test_nothing_is_made_in_a_home_that_is_not_ours(home: Path, monkeypatch: pyt
     assert started == [] and not (home / "run").exists()
 
 
-def test_the_3_11_client_a_lab_chose_never_goes_warm(home: Path, stand_in: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+UNMMAPER = (b"ERROR 2026-11-30 10:00:00,000 Cannot initialize un-mmaper.  (Are you using a non-Oracle JVM?)\n"
+            b"java.lang.NoSuchMethodError: 'sun.misc.Cleaner sun.nio.ch.DirectBuffer.cleaner()'\n"
+            b"\tat org.apache.cassandra.io.util.FileUtils.<clinit>(FileUtils.java:75)\n")
+
+
+def test_the_3_11_client_a_lab_chose_asks_its_own_server(home: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """Lab 05 started (3.11 chosen): the fast path asks the cluster's 3.11 server, never the native
+    one, and filters its stderr as the CLI filters a cold 3.11 run's."""
     from dselab import entry
     from dselab.settings import Settings as Config
     from dselab.state import StateStore
 
     fast_env(monkeypatch, home)
-    server = stand_in(lambda ms, argv: reply(ns.RAN, 0, b"warm\n", b""))
-    StateStore.for_runtime("local", Config(home=home, cache=home / "cache")).set_student_nodetool("3.11")
-    assert entry.fast_nodetool(["status"]) is None  # lab 05 started: the CLI runs 3.11's, cold
-    assert server.seen == []
-    monkeypatch.setenv("DSELAB_NODETOOL", "native")
-    assert entry.fast_nodetool(["status"]) == 0
+    native = StandIn(ns.place(home, "lab"), lambda ms, argv: reply(ns.RAN, 0, b"native\n", b""))
+    legacy = StandIn(ns.place(home, "lab", "3.11"), lambda ms, argv: reply(ns.RAN, 2, b"3.11\n", UNMMAPER + b"error: x\n"))
+    try:
+        StateStore.for_runtime("local", Config(home=home, cache=home / "cache")).set_student_nodetool("3.11")
+        assert entry.fast_nodetool(["status"]) == 2
+        assert capsys.readouterr() == ("3.11\n", "error: x\n")
+        assert native.seen == [] and len(legacy.seen) == 1
+        monkeypatch.setenv("DSELAB_NODETOOL", "native")
+        assert entry.fast_nodetool(["status"]) == 0
+        assert capsys.readouterr() == ("native\n", "")
+    finally:
+        native.close()
+        legacy.close()
+
+
+# -- the 3.11 client's server -----------------------------------------------------------------
+
+def test_each_client_has_its_own_socket_lock_and_log(home: Path) -> None:
+    native, legacy = ns.place(home, "lab"), ns.place(home, "lab", "3.11")
+    assert (native.socket.name, native.lock.name, native.log.name) == (
+        "nodetool-lab.sock", "nodetool-lab.lock", "nodetool-lab.log")
+    assert (legacy.socket.name, legacy.lock.name, legacy.log.name) == (
+        "nodetool-lab-3.11.sock", "nodetool-lab-3.11.lock", "nodetool-lab-3.11.log")
+    assert legacy.folder == native.folder  # the same 0700 run folder, the same trust checks
+    held = ns._take_lock(native) if ns.usable(native) else None
+    assert held is not None
+    try:
+        assert ns._take_lock(legacy) is not None  # one server per cluster per client
+    finally:
+        os.close(held)
+
+
+def test_the_launcher_runs_the_entry_class_and_client_init_it_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    execs: list[list[str]] = []
+    monkeypatch.setattr(ns, "compiled", lambda launch: Path("/classes"))
+    monkeypatch.setattr(ns.os, "set_inheritable", lambda fd, on: None)
+    monkeypatch.setattr(ns.os, "execv", lambda path, argv: execs.append(argv))
+    legacy = ns.Launch(**{**ns.asdict(LAUNCH), "entry": "LegacyNodetool", "client_init": True})
+    for launch in (LAUNCH, legacy):
+        ns.launch_main(9, "/run/x.sock", json.dumps(ns.asdict(launch), default=str))
+    server_args = ["/run/x.sock", "/nonexistent-root", str(ns.IDLE_EXIT_S), str(ns.WORKERS)]
+    assert execs[0][-6:] == [ns.MAIN_CLASS, *server_args, "org.apache.cassandra.tools.NodeTool"]
+    assert execs[1][-7:] == [ns.MAIN_CLASS, *server_args, "LegacyNodetool", "client-init"]
+
+
+def test_the_runtime_sends_the_3_11_clients_calls_to_its_server(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    native = StandIn(ns.place(home, "lab"), lambda ms, argv: reply(ns.RAN, 0, b"native\n", b""))
+    legacy = StandIn(ns.place(home, "lab", "3.11"), lambda ms, argv: reply(ns.RAN, 0, b"3.11\n", UNMMAPER))
+    try:
+        rt = runtime(home)
+        monkeypatch.setattr(rt, "require_running", rt.spec)
+        monkeypatch.setattr(rt, "_run", lambda *a, **k: pytest.fail("a JVM was started"))
+        res = rt.student_nodetool("dse-seed", ["listsnapshots"], "3.11", timeout=30)
+        assert (res.argv, res.returncode, res.stdout, res.stderr) == (("nodetool", "listsnapshots"), 0, "3.11\n", "")
+        assert legacy.seen == [(30000, ["-h", "127.0.0.1", "-p", str(rt.spec("dse-seed").jmx_port), "listsnapshots"])]
+        assert native.seen == []
+    finally:
+        native.close()
+        legacy.close()
+
+
+@pytest.mark.parametrize("changes", [{"warm_nodetool": False}, {"tools_conf": Path("/srv/tools-conf")}])
+def test_the_3_11_client_is_cold_when_off_by_setting_and_for_an_observer(
+        home: Path, monkeypatch: pytest.MonkeyPatch, changes: dict[str, Any]) -> None:
+    from dselab.runtime import legacy_nodetool
+
+    legacy = StandIn(ns.place(home, "lab", "3.11"), lambda ms, argv: reply(ns.RAN, 0, b"warm\n", b""))
+    try:
+        rt = runtime(home, **changes)
+        monkeypatch.setattr(rt, "require_running", rt.spec)
+        monkeypatch.setattr(legacy_nodetool, "client", lambda *a: legacy_nodetool.LegacyClient(
+            type("D", (), {"classpath": "/lib/*"})(), Path("/classes")))
+        cold: list[Any] = []
+
+        def run_cold(*args: Any, **kwargs: Any) -> CommandResult:
+            cold.append(args)
+            return CommandResult(("nodetool",), 0, "cold\n", "")
+        monkeypatch.setattr(rt, "_run", run_cold)
+        assert rt.student_nodetool("dse-seed", ["status"], "3.11").stdout == "cold\n"
+        assert legacy.seen == [] and len(cold) == 1 and "LegacyNodetool" in cold[0][1]
+    finally:
+        legacy.close()
+
+
+@pytest.mark.parametrize("args", [["sjk", "ttop"], ["help"], ["help", "snapshot"], []])
+def test_help_and_sjk_of_the_3_11_client_are_never_sent(home: Path, args: list[str]) -> None:
+    legacy = StandIn(ns.place(home, "lab", "3.11"), lambda ms, argv: reply(ns.RAN, 0, b"", b""))
+    try:
+        assert ns.run(ns.place(home, "lab", "3.11"), P + args, 5) is None and legacy.seen == []
+    finally:
+        legacy.close()

@@ -8,7 +8,8 @@
  * config. Client initialisation first sets the config up as 3.11's own client tools do; then
  * NodeTool.main runs unchanged (it ends with System.exit, as it always does). The one stack trace
  * left ("Cannot initialize un-mmaper") is logged to stderr while FileUtils loads and is taken
- * out by runtime/legacy_nodetool.py. Compiled on first use, like NodetoolServer.java.
+ * out by runtime/legacy_nodetool.py. Compiled on first use, like NodetoolServer.java, whose 3.11
+ * server runs this main per request (so a warm stack trace shows this frame as a cold one does).
  */
 
 import org.apache.cassandra.config.DatabaseDescriptor;

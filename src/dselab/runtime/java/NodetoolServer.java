@@ -1,9 +1,16 @@
 /*
- * dselab's warm nodetool: one long-lived JVM per cluster that runs Cassandra's own nodetool
- * (org.apache.cassandra.tools.NodeTool) in-process and answers with its exact text.
+ * dselab's warm nodetool: one long-lived JVM per cluster and client that runs a nodetool
+ * in-process and answers with its exact text.
  *
  *   java <nodetool's JVM flags> -Djava.security.manager=allow -cp <dir>:<conf>:<cassandra lib>/* \
- *        NodetoolServer <socket> <cluster root> <idle seconds> <workers>
+ *        NodetoolServer <socket> <cluster root> <idle seconds> <workers> [<entry class> [client-init]]
+ *
+ * The entry class is the one whose main(String[]) the cold JVM runs: Cassandra's own
+ * org.apache.cassandra.tools.NodeTool (the default), or LegacyNodetool, the launcher of the DSE 5.1
+ * generation's nodetool (Cassandra 3.11's: its jars on the classpath, the launcher's classes too).
+ * Running the cold JVM's own main keeps every stack frame a cold trace shows. "client-init" calls
+ * DatabaseDescriptor.clientInitialization() once at start, as that launcher does before each run
+ * (a second call is a no-op), and loads FileUtils, whose un-mmaper warning then goes to the log.
  *
  * Listens on a Unix socket (its folder is the owner's, 0700; the socket 0600), serves only peers of
  * its own user (SO_PEERCRED), and exits when idle, when its socket is removed or replaced, or when
@@ -15,7 +22,8 @@
  *   status:   0 ran, 1 busy (not run), 2 timed out, 3 refused (not run), 4 escaped (see below)
  *
  * What makes the in-process run the same as `java ... NodeTool ARGS`:
- *  - each request runs NodeTool.main itself, on a thread of its own named "main";
+ *  - each request runs the entry's main itself (NodeTool.main, directly or through the 3.11
+ *    launcher), on a thread of its own named "main";
  *  - System.out and System.err are routed per request thread, so nodetool's Output.CONSOLE (made
  *    from them when it loaded) and the commands that print to System.out (Info) reach the
  *    request's capture, in the JVM's default charset as a JVM's stdout would be;
@@ -36,6 +44,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;
@@ -79,6 +90,8 @@ public final class NodetoolServer
     static final AtomicInteger inFlight = new AtomicInteger();
     static volatile long lastActive = System.nanoTime();
     static final Charset CHARSET = Charset.defaultCharset();
+    static final String NODETOOL = "org.apache.cassandra.tools.NodeTool";
+    static MethodHandle entry;  // main(String[]) of the entry class, set once before the first request
 
     /** One nodetool run: its captured streams, and the exit a trapped System.exit asked for. */
     static final class Request
@@ -160,9 +173,10 @@ public final class NodetoolServer
 
     public static void main(String[] args) throws Exception
     {
-        if (args.length != 4)
+        if (args.length < 4 || args.length > 6 || (args.length == 6 && !"client-init".equals(args[5])))
         {
-            System.err.println("usage: NodetoolServer <socket> <cluster root> <idle seconds> <workers>");
+            System.err.println("usage: NodetoolServer <socket> <cluster root> <idle seconds> <workers> "
+                               + "[<entry class> [client-init]]");
             System.exit(64);
         }
         Path socket = Paths.get(args[0]);
@@ -182,10 +196,25 @@ public final class NodetoolServer
         UserPrincipal owner = Files.getOwner(socket, LinkOption.NOFOLLOW_LINKS);
         Object socketKey = Files.readAttributes(socket, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
 
-        // Load nodetool's classes now (Output.CONSOLE takes the routed System.out/err as it loads):
-        // the first request is then about as quick as the next.
-        Class.forName("org.apache.cassandra.tools.NodeTool");
-        Class.forName("org.apache.cassandra.tools.Output");
+        // Load nodetool's classes now (5.0's Output.CONSOLE takes the routed System.out/err as it
+        // loads; 3.11 has no Output and prints to System.out/err directly): the first request is
+        // then about as quick as the next.
+        if (args.length == 6)
+        {
+            org.apache.cassandra.config.DatabaseDescriptor.clientInitialization();
+            Class.forName("org.apache.cassandra.io.util.FileUtils");
+        }
+        Class.forName(NODETOOL);
+        try
+        {
+            Class.forName("org.apache.cassandra.tools.Output");
+        }
+        catch (ClassNotFoundException e)
+        {
+            // a nodetool older than 4.0
+        }
+        entry = MethodHandles.publicLookup().findStatic(Class.forName(args.length > 4 ? args[4] : NODETOOL), "main",
+                                                        MethodType.methodType(void.class, String[].class));
 
         Semaphore runners = new Semaphore(workers);
         ExecutorService connections = new ThreadPoolExecutor(0, MAX_CONNECTIONS, 60, TimeUnit.SECONDS,
@@ -408,7 +437,9 @@ public final class NodetoolServer
     }
 
     /**
-     * Runs NodeTool.main on a thread of its own named "main", as the nodetool JVM does: main ends in
+     * Runs the entry's main (NodeTool.main, or the 3.11 launcher's, which calls it) through a method
+     * handle, whose frames no stack trace shows, on a thread of its own named "main", as the
+     * nodetool JVM does: main ends in
      * System.exit (trapped: the request's exit code), prints through Output.CONSOLE, whose streams are
      * System.out/err as they were when it loaded, that is the routed ones. The only frame a stack
      * trace shows that a JVM's would not is this run(): withoutRunnerFrames takes it out.
@@ -431,7 +462,7 @@ public final class NodetoolServer
             CURRENT.set(request);
             try
             {
-                org.apache.cassandra.tools.NodeTool.main(request.argv);
+                entry.invokeExact(request.argv);
             }
             catch (Throwable t)
             {
