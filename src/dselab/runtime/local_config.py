@@ -282,6 +282,7 @@ def tool_jvm_args(conf_dir: Path, nodetool: bool, legacy: bool = False) -> list[
                 serial_filter_flag(LEGACY_ALLOWED), *NODETOOL_MODULE_FLAGS, *LEGACY_MODULE_FLAGS]
     return [
         "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
+        "-XX:-UsePerfData",  # no hsperfdata file in /tmp (shared by a classroom's users) for a short JVM
         "-Djava.net.preferIPv4Stack=true",
         f"-Dlogback.configurationFile=file://{conf_dir / 'logback-tools.xml'}",
         SERIAL_FILTER_FLAG, *(NODETOOL_MODULE_FLAGS if nodetool else JAVA17_MODULE_FLAGS),

@@ -49,7 +49,6 @@ def observer_env(layout: Layout, seat: HostSeat, toolchain: Toolchain) -> dict[s
         "LANG": "C.UTF-8", knobs.RUNTIME: "local", knobs.HOME: str(seat.cluster_home),
         knobs.CACHE: str(toolchain.cache), knobs.TOOLS_CONF: str(layout.tools_conf),
         knobs.LOOPBACK: SEAT_LOOPBACK, knobs.JMX_BASE: SEAT_JMX_BASE,
-        "JAVA_TOOL_OPTIONS": "-XX:-UsePerfData",  # no hsperfdata folder in the shared /tmp
     }
     env.update(passed_through(layout.settings, PASSED_THROUGH))
     if toolchain.cassandra_home:
