@@ -9,6 +9,7 @@ time, so a later check knows each row carries the write time it had before the b
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,9 +18,14 @@ from dselab import environment
 from dselab.check_helpers import pitr_batches as batches
 from dselab.check_helpers import writetimes
 from dselab.check_helpers.pitr_batches import Key, Row, Table
+from dselab.errors import EnvironmentProblem
 from dselab.runtime.base import Runtime
 
 KS = environment.KEYSPACE
+# A node that has just restarted serves CQL a moment before every other node sees it up again:
+# a read at ALL is unavailable until then. How long a check waits for that, and how often it asks.
+SETTLE_S, SETTLE_POLL_S = 30.0, 2.0
+NOT_YET = ("Unavailable", "NoHostAvailable", "Cannot achieve consistency")
 
 
 @dataclass(frozen=True)
@@ -36,12 +42,23 @@ def read(runtime: Runtime) -> dict[str, Live]:
     out = {}
     for table in environment.TABLES:
         rows, times = {}, {}
-        for r in runtime.cql(writetimes.select_statement(table), consistency="ALL"):
+        for r in _read_all(runtime, writetimes.select_statement(table)):
             row = tuple(r[c] for c in environment.COLUMNS[table])
             k = batches.key(table, row)
             rows[k], times[k] = row, r["written_at"]
         out[table] = Live(rows, times)
     return out
+
+
+def _read_all(runtime: Runtime, statement: str) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + SETTLE_S
+    while True:
+        try:
+            return runtime.cql(statement, consistency="ALL")
+        except EnvironmentProblem as err:
+            if time.monotonic() > deadline or not any(word in err.message for word in NOT_YET):
+                raise
+            time.sleep(SETTLE_POLL_S)
 
 
 def _name(table: str, k: Key) -> str:
