@@ -5,6 +5,7 @@ and the archived segments themselves."""
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 from dselab import environment
@@ -36,13 +37,15 @@ def _commitlog_attribute(ctx: CheckContext, attribute: str) -> dict[str, str | N
         if not result.ok:
             raise ctx.failed(f"cannot read {attribute} of {node}'s commit log over JMX: "
                              f"{reason_line(result.stderr, result.stdout)}", hint=f"is {node} up? dselab status")
-        values[node] = commitlog.mx_value(result.stdout, attribute)
+        values[node] = commitlog.mx_value(result.stdout)
     ctx.note(**{attribute: values})
     return values
 
 
-def _archive_dir(ctx: CheckContext, node: str) -> str:
-    return f"{ctx.runtime.data_dir(node).rstrip('/')}/{ARCHIVE}"
+def _archive_targets(ctx: CheckContext, node: str) -> set[str]:
+    """`<data dir>/commitlog_archive/%name`, the data dir as the runtime names it or with its links resolved."""
+    data = ctx.runtime.data_dir(node).rstrip("/")
+    return {f"{path}/{ARCHIVE}/%name" for path in (data, os.path.realpath(data))}
 
 
 @check(LAB, "archiving")
@@ -54,11 +57,11 @@ def archiving_on(ctx: CheckContext) -> None:
     commands = _commitlog_attribute(ctx, "ArchiveCommand")
     problems = []
     for node, command in commands.items():
-        target = f"{_archive_dir(ctx, node)}/%name"
+        targets = _archive_targets(ctx, node)
         if not command:
             problems.append(f"{node} archives nothing (it read no archive_command when it last started)")
-        elif "%path" not in command or target not in command.split():
-            problems.append(f"{node} runs archive_command={command!r}, which does not put %path at {target}")
+        elif "%path" not in command.split() or not targets & set(command.split()):
+            problems.append(f"{node} runs archive_command={command!r}, which does not put %path at {min(targets)}")
     if problems:
         raise ctx.failed("; ".join(problems),
                          hint="write conf/commitlog_archiving.properties on that node as the page shows, then "

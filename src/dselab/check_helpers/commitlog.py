@@ -29,7 +29,7 @@ NO_POINT = 2**63 - 1  # RestorePointInTime when none was set (Long.MAX_VALUE)
 
 
 def _crc_int(crc: int, value: int) -> int:
-    return zlib.crc32(struct.pack(">i", value), crc)
+    return zlib.crc32(struct.pack(">I", value & 0xFFFFFFFF), crc)
 
 
 def header_problem(name: str, head: bytes) -> str | None:
@@ -40,14 +40,15 @@ def header_problem(name: str, head: bytes) -> str | None:
     if len(head) < 18:
         return f"{name} holds {len(head)} bytes: a commit-log segment starts with an 18-byte header at least"
     version, segment_id, length = struct.unpack(">iqH", head[:14])
+    not_header = f"{name} does not start with a commit-log segment header: not a segment Cassandra wrote"
     if len(head) < 18 + length:
-        return f"{name}: its header is cut short"
+        return not_header
     params = head[14:14 + length]
     (stored,) = struct.unpack(">I", head[14 + length:18 + length])
     crc = _crc_int(_crc_int(_crc_int(0, version), segment_id & 0xFFFFFFFF), (segment_id >> 32) & 0xFFFFFFFF)
     crc = zlib.crc32(params, _crc_int(crc, length))
     if crc != stored:
-        return f"{name}: its header's CRC does not match: not a segment Cassandra wrote"
+        return not_header
     if (version, segment_id) != (int(match["version"]), int(match["id"])):
         return f"{name}: its header names segment CommitLog-{version}-{segment_id}.log: renamed, not archived"
     return None
@@ -72,11 +73,10 @@ def replays(log: str) -> list[Replay]:
     return found
 
 
-def mx_value(output: str, attribute: str) -> str | None:
-    """The value `nodetool sjk mx -mg -b BEAN -f ATTRIBUTE` printed, or None."""
+def mx_value(output: str, bean: str = COMMITLOG_BEAN) -> str | None:
+    """The value `nodetool sjk mx -mg -b BEAN -f ATTRIBUTE` printed: the bean's name on a line, then
+    the value (`null` for none); None when the output is not that."""
     lines = [line.strip() for line in output.splitlines() if line.strip()]
-    for line in lines:
-        name, sep, value = line.partition(":")
-        if sep and name.strip() == attribute:
-            return value.strip()
-    return lines[-1] if len(lines) == 1 else None
+    if len(lines) != 2 or lines[0] != bean or lines[1] == "null":
+        return None
+    return lines[1]

@@ -25,7 +25,7 @@ KS = environment.KEYSPACE
 # A node that has just restarted serves CQL a moment before every other node sees it up again:
 # a read at ALL is unavailable until then. How long a check waits for that, and how often it asks.
 SETTLE_S, SETTLE_POLL_S = 30.0, 2.0
-NOT_YET = ("Unavailable", "NoHostAvailable", "Cannot achieve consistency")
+NOT_YET = ("Unavailable", "Cannot achieve consistency", "Unable to connect", "against any hosts")
 
 
 @dataclass(frozen=True)
@@ -66,9 +66,11 @@ def _name(table: str, k: Key) -> str:
 
 
 def _origin_of_extra(table: str, k: Key) -> str:
-    writes, _ = batches.batch_b()
+    writes, deleted = batches.batch_b()
     if any(batches.key(table, r) == k for r in writes[table]):
         return "the bad deploy (batch B) wrote it"
+    if k[0] in deleted:
+        return "the bad deploy (batch B) deletes it"
     if k in batches.a_keys()[table]:
         return "batch A wrote it"
     return "no batch of this lab wrote it"

@@ -12,6 +12,7 @@ import pytest
 from dselab.check_helpers.commitlog import NO_POINT, header_problem, mx_value, replays
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+NOT_HEADER = "does not start with a commit-log segment header"
 
 
 def header(version: int, segment_id: int, params: bytes = b'{"compressionParameters":null}') -> bytes:
@@ -29,7 +30,9 @@ def test_a_header_written_as_cassandra_does_is_a_segment():
 
 @pytest.mark.parametrize("name, head, why", [
     ("CommitLog-7-1764512345678.log", b"", "holds 0 bytes"),  # touch
-    ("CommitLog-7-1764512345678.log", b"not a segment, just text\n", "CRC does not match"),  # echo >>
+    ("CommitLog-7-1764512345678.log", header(7, 1764512345678)[:16] + b"X" + header(7, 1764512345678)[17:],
+     NOT_HEADER),  # a real header, one byte changed
+    ("CommitLog-7-1764512345678.log", b"not a segment, just text\n", NOT_HEADER),  # echo
     ("CommitLog-7-1764512345679.log", header(7, 1764512345678), "renamed, not archived"),  # mv / cp -n
     ("segment.log", header(7, 1764512345678), "is not named like a commit-log segment"),
 ])
@@ -39,8 +42,7 @@ def test_files_that_are_no_archived_segment_are_named(name: str, head: bytes, wh
 
 
 def test_a_real_segment_header_captured_from_a_5_0_node_passes():
-    """The first bytes of a segment a 5.0.9 node archived (tests/integration/test_point_in_time_restore.py
-    made it), under its own name."""
+    """The first 256 bytes of a segment a 5.0.9 node archived in lab 05b, under its own name."""
     fixture = next(FIXTURES.glob("CommitLog-*.log.head"))
     assert header_problem(fixture.name.removesuffix(".head"), fixture.read_bytes()) is None
 
@@ -54,5 +56,7 @@ def test_replays_are_read_from_a_real_5_0_log():
 
 def test_mx_values_as_nodetool_sjk_prints_them():
     text = (FIXTURES / "sjk-mx-restorepointintime-5.0.txt").read_text()
-    value = mx_value(text, "RestorePointInTime")
-    assert value is not None and value.isdigit() and int(value) != NO_POINT
+    value = mx_value(text)
+    assert value is not None and value.isdigit() and int(value) != NO_POINT  # µs since the epoch
+    assert mx_value("org.apache.cassandra.db:type=Commitlog\nnull\n") is None  # no archive_command
+    assert mx_value("nodetool: Found unexpected parameters: [sjk, mx]\n") is None
