@@ -9,6 +9,7 @@ import os
 from typing import Any
 
 from dselab import environment
+from dselab.cassandra_log import parse_log, parse_utc_offset
 from dselab.check_engine import CheckContext, check
 from dselab.check_helpers import commitlog, pitr_tables, writetimes
 from dselab.check_helpers import pitr_batches as batches
@@ -166,11 +167,20 @@ def _node_problem(ctx: CheckContext, node: str, point: str | None, first_b: int,
         return problem
     if not archived:
         return f"{node}'s {ARCHIVE}/ holds no commit-log segment"
-    replayed = [r for r in commitlog.replays(ctx.log_since_mark(node)) if r.mutations and set(r.segments) & archived]
+    replayed = [r for r in _replays(ctx, node) if r.at * 1e6 > first_b and r.mutations and set(r.segments) & archived]
     ctx.note(node=node, replays=[f"{len(r.segments)} segments, {r.mutations} mutations" for r in replayed])
     if not replayed:
-        return f"{node} has replayed no archived segment since the lab started (its log shows no such replay)"
+        return f"{node} has replayed no archived segment since the bad deploy (its log shows no such replay)"
     return None
+
+
+def _replays(ctx: CheckContext, node: str) -> list[commitlog.Replay]:
+    """The node's replays in its system log (INFO lines only: a start with nodes down fills the
+    debug log with retries), times read in the node's zone."""
+    zone = ctx.runtime.exec(node, ["date", "+%z"]).stdout
+    text = ctx.runtime.log_since(node, 0, debug=False)
+    ctx.note(node=node, utc_offset=zone.strip(), system_log_bytes=len(text))
+    return commitlog.replays(parse_log(text, parse_utc_offset(zone)))
 
 
 @check(LAB, "restore")

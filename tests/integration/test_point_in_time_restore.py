@@ -51,13 +51,12 @@ def up_again(ws: service.Workspace, nodes: tuple[str, ...]) -> None:
 
 
 def restore(ws: service.Workspace, nodes: tuple[str, ...], point: str | None, replay: bool = True) -> None:
-    """The page's restore on `nodes`, all at once: drain, stop, commit log aside, the snapshot's
-    SSTables in place, the archive replayed (up to `point`, or all of it when None), start."""
+    """The page's restore on `nodes`, node by node with the others up: drain, stop, commit log aside,
+    the snapshot's SSTables in place, the archive replayed (up to `point`, or all of it when None), start."""
     rt = ws.runtime
     for node in nodes:
         assert rt.nodetool(node, ["drain"], timeout=300).returncode == 0
         rt.stop_node(node)
-    for node in nodes:
         data = Path(rt.data_dir(node))
         aside = data.parent / "commitlog.before-restore"
         shutil.rmtree(aside, ignore_errors=True)
@@ -72,10 +71,9 @@ def restore(ws: service.Workspace, nodes: tuple[str, ...], point: str | None, re
                     shutil.copy2(f, table / f.name)
         lines = f"restore_command=/bin/cp -f %from %to\nrestore_directories={data}/commitlog_archive\n"
         properties(ws, node, (lines + (f"restore_point_in_time={point}\n" if point else "")) if replay else "")
-    try:
-        up_again(ws, nodes)
-    finally:
-        for node in nodes:
+        try:
+            up_again(ws, (node,))
+        finally:
             properties(ws, node)
 
 

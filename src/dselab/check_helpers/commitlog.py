@@ -18,11 +18,14 @@ from __future__ import annotations
 import re
 import struct
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from dselab.cassandra_log import LogLine
 
 SEGMENT_NAME = re.compile(r"CommitLog-(?P<version>\d{1,3})-(?P<id>\d{1,19})\.log")
 HEADER_READ = 64 * 1024  # the header is 18 bytes plus its parameters string (a few dozen bytes)
-REPLAYING = re.compile(r"\bReplaying (?P<files>.+)$", re.M)
+REPLAYING = "Replaying "
 REPLAY_DONE = re.compile(r"Log replay complete, (?P<count>\d+) replayed mutations")
 COMMITLOG_BEAN = "org.apache.cassandra.db:type=Commitlog"
 NO_POINT = 2**63 - 1  # RestorePointInTime when none was set (Long.MAX_VALUE)
@@ -56,20 +59,22 @@ def header_problem(name: str, head: bytes) -> str | None:
 
 @dataclass(frozen=True)
 class Replay:
-    """One start's commit-log replay: the segment names it replayed and the mutations it applied."""
+    """One start's commit-log replay: when it began, the segments it replayed, the mutations applied."""
 
+    at: float  # epoch seconds
     segments: tuple[str, ...]
     mutations: int
 
 
-def replays(log: str) -> list[Replay]:
-    """Every replay a node logged in `log` (a `Replaying` line, then its `Log replay complete`)."""
-    found = []
-    for match in REPLAYING.finditer(log):
-        names = tuple(m.group(0) for m in SEGMENT_NAME.finditer(match["files"]))
-        done = REPLAY_DONE.search(log, match.end())
-        if names and done:
-            found.append(Replay(names, int(done["count"])))
+def replays(lines: Iterable[LogLine]) -> list[Replay]:
+    """Every replay a node logged (a `Replaying` line, then its `Log replay complete`)."""
+    found, pending = [], None
+    for line in lines:
+        if line.message.startswith(REPLAYING):
+            pending = (line.at, tuple(m.group(0) for m in SEGMENT_NAME.finditer(line.message)))
+        elif pending and (done := REPLAY_DONE.match(line.message)):
+            found.append(Replay(pending[0], pending[1], int(done["count"])))
+            pending = None
     return found
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from dselab.cassandra_log import parse_log
 from dselab.check_helpers.commitlog import NO_POINT, header_problem, mx_value, replays
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -49,8 +50,9 @@ def test_a_real_segment_header_captured_from_a_5_0_node_passes():
 
 def test_replays_are_read_from_a_real_5_0_log():
     log = (FIXTURES / "replay-5.0.log").read_text()
-    found = replays(log)
-    assert found and found[-1].mutations > 0
+    found = replays(parse_log(log))
+    assert [r.mutations for r in found] == [0, 0, 34]  # two restarts, then the restore
+    assert len(found[-1].segments) == 2 and found[-1].at > found[0].at
     assert all(name.startswith("CommitLog-7-") for r in found for name in r.segments)
 
 

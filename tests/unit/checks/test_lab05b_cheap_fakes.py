@@ -24,8 +24,8 @@ BEAN = "org.apache.cassandra.db:type=Commitlog"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 A_AT, B_AT, OLD = 1_796_053_753_000_000 - 500_000, 1_796_053_753_000_000 + 4_000_000, 1_700_000_000_000_000
 SEGMENT = next(FIXTURES.glob("CommitLog-*.log.head"))
-REPLAY = (f"INFO Replaying /x/commitlog/{SEGMENT.name.removesuffix('.head')}\n"
-          "INFO Log replay complete, 34 replayed mutations in 7 ms\n")
+REPLAY = (f"INFO  [main] 2026-11-30 15:50:51,732 CommitLog.java:206 - Replaying /x/commitlog/{SEGMENT.name[:-5]}\n"
+          "INFO  [main] 2026-11-30 15:50:52,449 CommitLog.java:210 - Log replay complete, 34 replayed mutations in 7 ms\n")
 
 
 def a_time(table: str, key: tuple[Any, ...]) -> int:
@@ -71,6 +71,10 @@ class FakeCluster:
 
     def log_since(self, node: str, mark: int, debug: bool = True) -> str:
         return REPLAY
+
+    def exec(self, node: str, argv: Sequence[str], workdir: str | None = None, timeout: float = 60) -> CommandResult:
+        assert list(argv) == ["date", "+%z"]
+        return CommandResult(tuple(argv), 0, "+0000\n", "")
 
 
 @pytest.fixture
@@ -134,4 +138,10 @@ def test_a_node_started_with_a_point_after_the_bad_deploy_is_named(recorded: Fak
 def test_a_node_that_replayed_nothing_is_named(recorded: FakeCluster, store: StateStore) -> None:
     recorded.log_since = lambda node, mark, debug=True: "" if node == "dse-seed" else REPLAY  # type: ignore[method-assign]
     result = check(recorded, "restore", store)
-    assert result.status == "fail" and "dse-seed has replayed no archived segment" in result.message
+    assert result.status == "fail" and "dse-seed has replayed no archived segment since the bad deploy" in result.message
+
+
+def test_a_replay_from_before_the_bad_deploy_does_not_count(recorded: FakeCluster, store: StateStore) -> None:
+    recorded.log_since = lambda node, mark, debug=True: REPLAY.replace("15:50:5", "15:40:5")  # type: ignore[method-assign]
+    result = check(recorded, "restore", store)
+    assert result.status == "fail" and "dse-seed has replayed no archived segment since the bad deploy" in result.message
