@@ -104,6 +104,7 @@ test: setup browser-deps classroom-deps
 	# integration tests' addresses (their cluster is gone by now), so its cluster is made from the template
 	# their first `up` kept.
 	DSELAB_HOME=$(CURDIR)/build/protocol-home DSELAB_LOOPBACK=127.0.57 DSELAB_JMX_BASE=7955 $(DSELAB) test 05
+	DSELAB_HOME=$(CURDIR)/build/protocol-home DSELAB_LOOPBACK=127.0.57 DSELAB_JMX_BASE=7955 $(DSELAB) test 05b
 	$(MAKE) test-docker
 
 clean:

@@ -22,10 +22,14 @@ import yaml
 from dselab.errors import UsageError
 from dselab.settings import NODETOOLS
 
+RUNTIMES = ("local", "docker")
+
 FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n(.*)\Z", re.S)
 NUMBER_REF = re.compile(r"[0-9]{1,4}")  # ASCII digits only: str.isdigit() also takes "²" and "٣"
 STEP_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
-LAB_ID = re.compile(r"[0-9]{1,4}-[a-z0-9][a-z0-9_-]{0,63}")
+# A lab number is ASCII digits, optionally one letter after them: 05b is a lab of its own beside 05.
+LAB_NUMBER = re.compile(r"[0-9]{1,4}[a-z]?")
+LAB_ID = re.compile(LAB_NUMBER.pattern + r"-[a-z0-9][a-z0-9_-]{0,63}")
 
 
 # A step's check function: a check_engine.CheckFn (it takes a check_engine.CheckContext, which
@@ -62,6 +66,7 @@ class Lab:
     steps: tuple[Step, ...]
     prerequisites: tuple[str, ...] = ()
     nodetool: str = "native"  # the scripts' nodetool for this lab: "3.11" or "native" (nodetool_choice)
+    runtimes: tuple[str, ...] = RUNTIMES  # the runtimes its steps work on (lab.yaml `runtimes:`)
     root: Path = field(default=Path("."))  # the lab's own folder, labs/<NN-slug>/
     check_module: Path | None = None  # its checks module, <lab root>/checks/<module>.py
     # step id (or check_engine.END_OF_LAB) -> its check; filled by the catalogue that imported check_module
@@ -143,7 +148,8 @@ def _checks_path(root: Path, lab_root: Path, meta: dict[str, Any], errors: list[
 def _load_lab(root: Path, lab_root: Path, errors: list[str]) -> Lab | None:
     meta_path = root / "lab.yaml"
     if not LAB_ID.fullmatch(root.name):
-        errors.append(f"{root}: a lab folder is named NN-name (ASCII digits, then a-z 0-9 _ -)")
+        errors.append(f"{root}: a lab folder is named NN-name or NNx-name "
+                      "(ASCII digits, a letter or none, then a-z 0-9 _ -)")
         return None
     try:
         meta = yaml.safe_load(meta_path.read_text()) or {}
@@ -164,10 +170,13 @@ def _load_lab(root: Path, lab_root: Path, errors: list[str]) -> Lab | None:
     nodetool = str(meta.get("nodetool", "native"))
     if nodetool not in NODETOOLS:
         errors.append(f"{meta_path}: nodetool: {nodetool!r} is not one of {', '.join(NODETOOLS)}")
+    runtimes = tuple(str(r) for r in meta.get("runtimes") or RUNTIMES)
+    for bad in (r for r in runtimes if r not in RUNTIMES):
+        errors.append(f"{meta_path}: runtimes: {bad!r} is not one of {', '.join(RUNTIMES)}")
     return Lab(
         id=root.name, number=root.name.split("-", 1)[0], title=meta.get("title", root.name),
         summary=meta.get("summary", ""), steps=tuple(steps),
-        prerequisites=tuple(meta.get("prerequisites") or ()), nodetool=nodetool, root=root,
+        prerequisites=tuple(meta.get("prerequisites") or ()), nodetool=nodetool, runtimes=runtimes, root=root,
         check_module=_checks_path(root, lab_root, meta, errors),
     )
 
@@ -177,7 +186,7 @@ def _duplicates(labs: list[Lab], errors: list[str]) -> None:
     for attr in ("id", "number"):
         seen: dict[str, Lab] = {}
         for lab in labs:
-            key = str(int(lab.number)) if attr == "number" else lab.id  # LAB_ID: numbers are ASCII digits
+            key = number_key(lab.number) if attr == "number" else lab.id
             if key in seen:
                 errors.append(f"{lab.root}: lab {attr} {getattr(lab, attr)!r} is also used by {seen[key].root}")
             else:
@@ -200,6 +209,12 @@ def read_labs(roots: Iterable[Path], errors: list[str]) -> list[Lab]:
     return labs
 
 
+def number_key(number: str) -> str:
+    """A lab number without its leading zeros (`05` and `5` are one lab; `05b` is `5b`)."""
+    digits = number.rstrip("abcdefghijklmnopqrstuvwxyz")
+    return str(int(digits)) + number[len(digits):]  # LAB_ID: the digits are ASCII, at least one
+
+
 def ref_number(ref: str) -> int | None:
     """The number a step or lab reference names (`1`, `05`), or None when it is no plain
     ASCII number (ids are ASCII; a reference is compared with them as it is)."""
@@ -207,11 +222,12 @@ def ref_number(ref: str) -> int | None:
 
 
 def find_lab(labs: Sequence[Lab], ref: str) -> Lab:
-    """A lab among `labs` by number (`05`, `5`) or full id (`05-backup-restore`)."""
+    """A lab among `labs` by number (`05`, `5`, `05b`) or full id (`05-backup-restore`): `05` never
+    names `05b`."""
     ref = ref.strip()
-    number = ref_number(ref)
+    key = number_key(ref) if LAB_NUMBER.fullmatch(ref) else None
     for lab in labs:
-        if ref in (lab.id, lab.number) or (number is not None and number == ref_number(lab.number)):
+        if ref == lab.id or (key is not None and key == number_key(lab.number)):
             return lab
     valid = ", ".join(f"{lab.number} ({lab.id})" for lab in labs) or "none"
     raise UsageError(f"no lab {ref!r}; valid labs: {valid}")

@@ -76,6 +76,7 @@ class SelftestReport:
 def run_selftest(ws: service.Workspace, lab: Lab, progress: Progress | None = None,
                  keep: bool = False, fresh: bool = True) -> SelftestReport:
     progress = progress or Silent()
+    service.require_runtime(ws, lab)  # before any cluster is removed
     report = SelftestReport(lab)
     started = time.monotonic()
     restore = ws.runtime.for_cluster("restore", progress)

@@ -76,9 +76,18 @@ def context(ws: Workspace, lab: Lab) -> CheckContext:
                         restore_runtime=ws.runtime.for_cluster("restore"))
 
 
+def require_runtime(ws: Workspace, lab: Lab) -> None:
+    """Refuse, in one line, a lab whose steps do not work on this runtime (lab.yaml `runtimes:`)."""
+    if ws.runtime_name not in lab.runtimes:
+        raise UsageError(f"lab {lab.number} runs on the {' or '.join(lab.runtimes)} runtime only, not on "
+                         f"{ws.runtime_name}: its steps edit each node's conf/ and move its commit log",
+                         fix=f"dselab --runtime {lab.runtimes[0]} start {lab.number}")
+
+
 def start_lab(ws: Workspace, lab_ref: str | Lab, progress: Progress | None = None) -> Lab:
     """Bring the cluster up if needed, apply the environment, record the lab's baseline."""
     lab = lab_ref if isinstance(lab_ref, Lab) else get_lab(lab_ref)
+    require_runtime(ws, lab)
     env = cluster.bring_up(ws.runtime, ws.store, progress or Silent())
     ws.runtime.prepare_student_nodetool(nodetool_choice.for_lab(resolve(ws.settings), lab))
     record_baseline(ws, lab, env.get("fingerprint"))

@@ -120,13 +120,18 @@ def reset_lab(ws: service.Workspace) -> None:
         for entry in ws.runtime.list_files(node, environment.KEYSPACE):
             if "/backups/" in entry.path:
                 ws.runtime.remove_files(node, [entry.path])
+    reset_training(ws)
+    service.start_lab(ws, "05")
+
+
+def reset_training(ws: service.Workspace) -> None:
+    """The training tables hold the environment's rows again (written anew), and no snapshot is left."""
     for table in environment.TABLES:
         ws.runtime.cql(f"TRUNCATE {environment.KEYSPACE}.{table}")
     environment.insert_rows(ws.runtime, "customers", environment.customer_rows())
     environment.insert_rows(ws.runtime, "orders", environment.order_rows())
     for node in LAB_NODES:
-        ws.runtime.nodetool(node, ["clearsnapshot", "--all"])  # TRUNCATE's own snapshots
-    service.start_lab(ws, "05")
+        ws.runtime.nodetool(node, ["clearsnapshot", "--all"])  # TRUNCATE's own snapshots, and any other
 
 
 @pytest.fixture

@@ -169,7 +169,7 @@ def test_clearing_every_snapshot_fails_step_4(lab_workspace, student):
     ("./scripts/nodetool-node.sh dse-node-9 status", "unknown node 'dse-node-9'"),
     ("./scripts/nodetool.sh snapshot training -t 'x;rm -rf /'", "snapshot tag 'x;rm -rf /' is not allowed"),
     ("./scripts/nodetool.sh snapshot training -t ../escape", "snapshot tag '../escape' is not allowed"),
-    ("dselab check 06", "no lab '06'; valid labs: 01 (01-environment), 05 (05-backup-restore)"),
+    ("dselab check 06", "no lab '06'; valid labs: 01 (01-environment), 05 (05-backup-restore), 05b (05b-point-in-time)"),
     ("dselab check 05 12 nope", "lab 05 has no step '12', 'nope'; valid steps: 1 (snapshot)"),
     ("dselab answer 05 1 7", "step 1 (snapshot) takes no answer"),
     ("dselab answer 05 2 '$(reboot)'", "an answer is 1-64 letters"),

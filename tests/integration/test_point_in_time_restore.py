@@ -1,8 +1,12 @@
-"""Point-in-time restore on the local runtime (docs/point-in-time-restore.md), the recipe a future lab
-step will teach, done with the runtime itself: commit-log archiving on every node, a snapshot, batch A,
-a noted time, batch B, drain; then every node restored from the snapshot plus the archive up to the
-noted time. Proven by the rows (all of A, none of B), their write times (A's, kept) and each node's
-replay line. Local runtime only: it moves a node's files while the node is stopped."""
+"""Lab 05b on a real cluster: the restores its restore check must refuse, and the one it must pass.
+
+One cluster walks the lab: steps 1-3 by their reference solutions (each checked), then every node
+is restored from the snapshot plus its archive again and again, each time wrong in one way a
+student might be: no replay at all (the snapshot only), every archived write replayed (no point
+in time), a point past the bad deploy, the right restore on one node only. Each is refused for
+its own reason. Then the right restore on every node passes. (`dselab test 05b`, in `make test`,
+proves the page's own restore, typed node by node through the scripts.) Local runtime only: it
+moves files of stopped nodes."""
 
 from __future__ import annotations
 
@@ -13,106 +17,98 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from conftest import reset_training
 
-from dselab import service
+from dselab import environment, service
+from dselab.catalogue import get_lab
 from dselab.errors import EnvironmentProblem
+from dselab.lab_folder import working_folder
 from dselab.runtime.base import LAB_NODES
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(os.environ.get("DSELAB_RUNTIME") != "local", reason="moves files of stopped local nodes")]
-KS, TAG, ROWS = "pitr", "pitr_base", 50
+KS, TAG = environment.KEYSPACE, "pitr_base"
 PROPERTIES = "commitlog_archiving.properties"
 
 
-def node_home(ws: service.Workspace, node: str) -> Path:
-    return Path(ws.runtime.data_dir(node)).parent
+def properties(ws: service.Workspace, node: str, restore: str = "") -> None:
+    data = ws.runtime.data_dir(node)
+    (Path(data).parent / "conf" / PROPERTIES).write_text(
+        f"archive_command=/bin/ln %path {data}/commitlog_archive/%name\n{restore}")
 
 
-def archiving(ws: service.Workspace, node: str, restore: str = "") -> Path:
-    """The node's archiving file (read from its classpath, conf/ first) and its archive folder."""
-    home = node_home(ws, node)
-    archive = home / "commitlog-archive"
-    archive.mkdir(exist_ok=True)
-    (home / "conf" / PROPERTIES).write_text(f"archive_command=/bin/ln %path {archive}/%name\n{restore}")
-    return archive
-
-
-def up_again(ws: service.Workspace) -> None:
-    """Start the stopped nodes; a port a node just left may stay taken a few seconds on a busy machine."""
+def up_again(ws: service.Workspace, nodes: tuple[str, ...]) -> None:
+    """Start stopped nodes; a port a node just left may stay taken a few seconds on a busy machine."""
     for _ in range(12):
         try:
-            ws.runtime.up_nodes(LAB_NODES)
+            ws.runtime.up_nodes(nodes)
             return
         except EnvironmentProblem as err:
             if "is taken" not in err.message:
                 raise
             time.sleep(5)
-    ws.runtime.up_nodes(LAB_NODES)
+    ws.runtime.up_nodes(nodes)
 
 
-def restart_all(ws: service.Workspace) -> None:
-    for node in LAB_NODES:
-        ws.runtime.stop_node(node)
-    up_again(ws)
-
-
-def test_restore_to_a_noted_time_keeps_batch_a_only_with_its_write_times(lab_workspace: service.Workspace) -> None:
-    ws, rt = lab_workspace, lab_workspace.runtime
-    for node in LAB_NODES:
-        archiving(ws, node)
-    restart_all(ws)  # the file is read at start-up only
-    rt.cql(f"CREATE KEYSPACE IF NOT EXISTS {KS} WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': 3}}")
-    rt.cql(f"CREATE TABLE IF NOT EXISTS {KS}.t (id int PRIMARY KEY, b text)")
-    for node in LAB_NODES:
-        assert rt.nodetool(node, ["snapshot", KS, "-t", TAG]).returncode == 0
-
-    rt.cql_many(f"INSERT INTO {KS}.t (id, b) VALUES (?, 'A')", [(i,) for i in range(ROWS)])
-    time.sleep(1.5)
-    noted = datetime.now(UTC).replace(microsecond=0)
-    time.sleep(1.5)
-    rt.cql_many(f"INSERT INTO {KS}.t (id, b) VALUES (?, 'B')", [(i,) for i in range(ROWS, 2 * ROWS)])
-    before = {r["id"]: r["wt"] for r in rt.cql(f"SELECT id, writetime(b) AS wt FROM {KS}.t", consistency="ALL")}
-    assert len(before) == 2 * ROWS
-    for node in LAB_NODES:
+def restore(ws: service.Workspace, nodes: tuple[str, ...], point: str | None, replay: bool = True) -> None:
+    """The page's restore on `nodes`, node by node with the others up: drain, stop, commit log aside,
+    the snapshot's SSTables in place, the archive replayed (up to `point`, or all of it when None), start."""
+    rt = ws.runtime
+    for node in nodes:
         assert rt.nodetool(node, ["drain"], timeout=300).returncode == 0
-        assert list((node_home(ws, node) / "commitlog-archive").glob("CommitLog-*.log")), f"{node} archived nothing"
-
-    point = noted.strftime("%Y:%m:%d %H:%M:%S")
-    for node in LAB_NODES:
         rt.stop_node(node)
-    marks = {}
-    for node in LAB_NODES:
-        home = node_home(ws, node)
-        shutil.rmtree(home / "commitlog-aside", ignore_errors=True)
-        (home / "commitlog").rename(home / "commitlog-aside")
-        (home / "commitlog").mkdir()
-        (table,) = (home / "data" / KS).glob("t-*")
-        for f in table.iterdir():
-            if f.is_file():
-                f.unlink()
-        for f in (table / "snapshots" / TAG).iterdir():
-            if f.name not in ("manifest.json", "schema.cql"):
-                shutil.copy2(f, table / f.name)
-        archive = home / "commitlog-archive"
-        archiving(ws, node, f"restore_command=/bin/cp -f %from %to\nrestore_directories={archive}\n"
-                            f"restore_point_in_time={point}\n")
-        marks[node] = rt.log_mark(node, debug=False)
-    try:
-        up_again(ws)
-    finally:
-        for node in LAB_NODES:
-            archiving(ws, node)  # no restore at the next start
+        data = Path(rt.data_dir(node))
+        aside = data.parent / "commitlog.before-restore"
+        shutil.rmtree(aside, ignore_errors=True)
+        (data.parent / "commitlog").rename(aside)
+        (data.parent / "commitlog").mkdir()
+        for table in (data / KS).iterdir():
+            for f in table.iterdir():
+                if f.is_file():
+                    f.unlink()
+            for f in (table / "snapshots" / TAG).iterdir():
+                if f.name not in ("manifest.json", "schema.cql"):
+                    shutil.copy2(f, table / f.name)
+        lines = f"restore_command=/bin/cp -f %from %to\nrestore_directories={data}/commitlog_archive\n"
+        properties(ws, node, (lines + (f"restore_point_in_time={point}\n" if point else "")) if replay else "")
+        try:
+            up_again(ws, (node,))
+        finally:
+            properties(ws, node)
 
-    limit = noted.timestamp() * 1_000_000
-    for node in LAB_NODES:
-        # The whole log since the mark (the runtime's reads keep the last 8 MiB; a start with nodes
-        # still down can log megabytes of role-setup retries before the replay line is that far back).
-        with (node_home(ws, node) / "logs" / "system.log").open("rb") as fh:
-            fh.seek(marks[node])
-            log = fh.read().decode("utf-8", "replace")
-        assert "Replaying " in log and "commitlog/CommitLog-" in log, node
-        assert f"Log replay complete, {ROWS} replayed mutations" in log, node  # batch A, not B
-        rows = rt.cql(f"SELECT id, b, writetime(b) AS wt FROM {KS}.t", node=node, consistency="ONE")
-        assert sorted(r["id"] for r in rows) == list(range(ROWS)), node  # all of A, none of B
-        assert {r["b"] for r in rows} == {"A"}
-        assert all(r["wt"] == before[r["id"]] and r["wt"] < limit for r in rows), node  # A's own write times
+
+def verdict(ws: service.Workspace) -> tuple[str, str]:
+    lab = get_lab("05b")
+    result = service.check_one(ws, lab, lab.step("restore"))
+    return result.status, result.message
+
+
+def test_the_restore_check_refuses_each_wrong_restore_and_passes_the_right_one(lab_workspace: service.Workspace) -> None:
+    ws = lab_workspace
+    reset_training(ws)  # the environment's rows: the batches are told against them
+    service.start_lab(ws, "05b")
+    run = service.solve(ws, get_lab("05b"), ["archiving", "batch-a", "bad-deploy"], check=True)
+    assert run.ok, [r.message for r in run.checks]
+    noted = (working_folder(service.student_settings(ws)) / "restore-point.txt").read_text().strip()
+    datetime.strptime(noted, "%Y:%m:%d %H:%M:%S")  # the form restore_point_in_time takes
+
+    restore(ws, LAB_NODES, noted, replay=False)  # the snapshot only: batch A is lost too
+    status, message = verdict(ws)
+    assert status == "fail" and "batch A wrote it" in message, message
+
+    restore(ws, LAB_NODES, None)  # every archived write replayed: the bad deploy comes back
+    status, message = verdict(ws)
+    assert status == "fail" and "the bad deploy (batch B)" in message, message
+
+    past = datetime.now(UTC).strftime("%Y:%m:%d %H:%M:%S")  # a point after the bad deploy
+    restore(ws, LAB_NODES, past)
+    status, message = verdict(ws)
+    assert status == "fail" and "the bad deploy (batch B)" in message, message
+
+    restore(ws, LAB_NODES[:1], noted)  # right, on dse-seed only: the others still hold batch B
+    status, message = verdict(ws)
+    assert status == "fail" and "the bad deploy (batch B)" in message, message
+
+    restore(ws, LAB_NODES, noted)
+    status, message = verdict(ws)
+    assert status == "pass", message

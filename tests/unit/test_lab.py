@@ -71,3 +71,21 @@ def test_non_ascii_step_ids_and_lab_names_are_content_errors(tmp_path: Path):
         Catalogue.load((tmp_path,))
     assert "07-ünicode: a lab folder is named NN-name" in err.value.message
     assert "step id 'schritt²' is not 1-64 of a-z 0-9 _ - (ASCII)" in err.value.message
+
+
+def test_a_lettered_lab_is_its_own_lab_and_05_stays_05():
+    """05b sits beside 05: `05` and `5` still name 05 alone; `05b`, `5b` and the id name 05b."""
+    assert shipped_lab("05").id == shipped_lab("5").id == "05-backup-restore"
+    assert shipped_lab("05b").id == shipped_lab("5b").id == shipped_lab("05b-point-in-time").id == "05b-point-in-time"
+    with pytest.raises(UsageError, match="no lab '05c'"):
+        shipped().lab("05c")
+
+
+def test_two_labs_numbered_alike_with_and_without_zeros_are_a_content_error(tmp_path: Path):
+    for name in ("05b-one", "5b-two"):
+        lab = tmp_path / "labs" / name
+        (lab / "steps").mkdir(parents=True)
+        (lab / "lab.yaml").write_text("title: X\nsteps:\n  - page: steps/01-a.md\n")
+        (lab / "steps" / "01-a.md").write_text("---\nid: a\ntitle: A\nsolution: []\n---\nbody\n")
+    with pytest.raises(ContentError, match="lab number '5b' is also used by"):
+        Catalogue.load((tmp_path,))
