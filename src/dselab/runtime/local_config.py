@@ -235,9 +235,9 @@ RING_DELAY_MS = 3000
 
 # A lab node compiles with C1 only. C2's compiler threads took a third to a half of a node start's
 # CPU (a seed alone: 31-40 CPU-s against 21-22, benchmarks/node_start.py), and three nodes start at
-# once on a small machine: `dselab up`
-# of a stopped cluster took 58-62 s against 89-114 s on the 2-core machine under load. A lab's
-# work (12,000 rows, a cleanup, a restore) never needs C2's peak speed; seats ran C1 only before.
+# once on a small machine: `dselab up` of a stopped cluster took 58-62 s against 89-114 s on the
+# 2-core machine under load. A lab's work (12,000 rows, a cleanup, a restore) never needs C2's peak
+# speed; seats ran C1 only before.
 DEFAULT_NODE_JVM = ["-XX:+UseG1GC", "-XX:MaxGCPauseMillis=300", "-XX:+ParallelRefProcEnabled",
                     "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=2"]
 
