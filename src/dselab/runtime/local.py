@@ -281,11 +281,8 @@ class LocalRuntime(CommonRuntime):
         if warm is not None:
             result = warm_result(args, warm)
         else:
-            java = preflight.java_binary(self.config.java_home)
-            legacy = legacy_nodetool.client(java, self.config, self.progress)
-            conf = tools_conf_dir(spec, self.config.tools_conf)
-            argv = [java, *tool_jvm_args(conf, nodetool=True, legacy=True), "-cp",
-                    f"{conf}:{legacy.classpath}", legacy_nodetool.MAIN_CLASS, *jmx, *args]
+            cold = self._legacy_launch(spec, tools_conf_dir(spec, self.config.tools_conf))
+            argv = [cold.java, *cold.jvm_args, "-cp", cold.classpath, cold.entry, *jmx, *args]
             result = self._run(spec.name, argv, ("nodetool", *args), timeout, None)
         return replace(result, stderr=legacy_nodetool.without_unmmaper_trace(result.stderr))
 
@@ -314,17 +311,22 @@ class LocalRuntime(CommonRuntime):
         """How this cluster's warm nodetool server for `client` starts: that client's own JVM flags,
         classpath and entry, as its cold JVM has them (the 3.11 client's fetched and compiled here)."""
         conf = tools_conf_dir(spec)
-        java = preflight.java_binary(self.config.java_home)
         if client == legacy_nodetool.CLIENT:
-            legacy = legacy_nodetool.client(java, self.config, self.progress)
-            return nodetool_server.Launch(
-                java=java, jvm_args=tuple(tool_jvm_args(conf, nodetool=True, legacy=True)),
-                classpath=f"{conf}:{legacy.classpath}", cassandra_version=legacy_nodetool.VERSION,
-                cache=self.config.cache, cluster_root=self.root, entry=legacy_nodetool.MAIN_CLASS, client_init=True)
+            return self._legacy_launch(spec, conf)
         return nodetool_server.Launch(
-            java=java, jvm_args=tuple(tool_jvm_args(conf, nodetool=True)),
+            java=preflight.java_binary(self.config.java_home), jvm_args=tuple(tool_jvm_args(conf, nodetool=True)),
             classpath=f"{conf}:{self.dist.classpath}", cassandra_version=self.dist.version, cache=self.config.cache,
             cluster_root=self.root)
+
+    def _legacy_launch(self, spec: NodeSpec, conf: Path) -> nodetool_server.Launch:
+        """The 3.11 client as a JVM runs it (java, flags, classpath, launcher), fetched and compiled
+        here: one description for its cold call and its warm server."""
+        java = preflight.java_binary(self.config.java_home)
+        legacy = legacy_nodetool.client(java, self.config, self.progress)
+        return nodetool_server.Launch(
+            java=java, jvm_args=tuple(tool_jvm_args(conf, nodetool=True, legacy=True)),
+            classpath=f"{conf}:{legacy.classpath}", cassandra_version=legacy_nodetool.VERSION,
+            cache=self.config.cache, cluster_root=self.root, entry=legacy_nodetool.MAIN_CLASS, client_init=True)
 
     def tool(self, node: str, tool: str, args: Sequence[str],
              timeout: float = COMMAND_TIMEOUT_S) -> CommandResult:
