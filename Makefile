@@ -105,6 +105,7 @@ test: setup browser-deps classroom-deps
 	# their first `up` kept.
 	DSELAB_HOME=$(CURDIR)/build/protocol-home DSELAB_LOOPBACK=127.0.57 DSELAB_JMX_BASE=7955 $(DSELAB) test 05
 	DSELAB_HOME=$(CURDIR)/build/protocol-home DSELAB_LOOPBACK=127.0.57 DSELAB_JMX_BASE=7955 $(DSELAB) test 05b
+	DSELAB_HOME=$(CURDIR)/build/protocol-home DSELAB_LOOPBACK=127.0.57 DSELAB_JMX_BASE=7955 $(DSELAB) test 05c
 	$(MAKE) test-docker
 
 clean:

@@ -11,11 +11,9 @@ from typing import Any
 from dselab import environment
 from dselab.cassandra_log import parse_log, parse_utc_offset
 from dselab.check_engine import CheckContext, check
-from dselab.check_helpers import commitlog, pitr_tables, writetimes
+from dselab.check_helpers import commitlog, pitr_tables, snapshots, writetimes
 from dselab.check_helpers import pitr_batches as batches
-from dselab.check_helpers.disk import HashBudget, manifest_mtime, snapshot_problem, table_folders
 from dselab.command_failure import reason_line
-from dselab.nodetool_output import parse_listsnapshots
 from dselab.runtime.base import LAB_NODES
 
 LAB = "05b-point-in-time"
@@ -70,25 +68,6 @@ def archiving_on(ctx: CheckContext) -> None:
     raise ctx.passed(f"all three nodes archive every closed commit-log segment into {ARCHIVE}/")
 
 
-def _snapshot_problems(ctx: CheckContext, first_a: int) -> list[str]:
-    """Why pitr_base is not a whole training snapshot, taken before batch A, on every node."""
-    problems = []
-    for node, result in ctx.nodetool_all(LAB_NODES, "listsnapshots").items():
-        listed = {r.table for r in parse_listsnapshots(result.stdout) if r.tag == TAG and r.keyspace == KS}
-        if not set(environment.TABLES) <= listed:
-            problems.append(f"no snapshot {TAG} of {KS} on {node}")
-            continue
-        budget = HashBudget()
-        for folder in table_folders(ctx, node, KS).values():
-            problem = snapshot_problem(ctx, node, folder, TAG, budget)
-            made = manifest_mtime(folder, TAG)
-            if not problem and made is not None and made * 1e6 > first_a:
-                problem = f"{TAG} of {KS}.{folder.table} on {node} was taken after batch A's first write"
-            if problem:
-                problems.append(problem)
-    return problems
-
-
 @check(LAB, "batch-a")
 def snapshot_and_batch_a(ctx: CheckContext) -> None:
     """Proves: a whole nodetool snapshot pitr_base of training on every node, older than batch A;
@@ -102,7 +81,7 @@ def snapshot_and_batch_a(ctx: CheckContext) -> None:
                                        "start the lab again (dselab start 05b)" if late else
                          "./scripts/cqlsh.sh -f labs/05b-point-in-time/data/batch-a.cql")
     record = pitr_tables.time_record(live)
-    problems = _snapshot_problems(ctx, int(record["a_first"]))
+    problems = snapshots.everywhere_problems(ctx, TAG, int(record["a_first"]), "batch A's first write")
     if problems:
         raise ctx.failed("; ".join(problems[:3]),
                          hint=f"take the snapshot on every node before batch A: nodetool snapshot {KS} -t {TAG}")

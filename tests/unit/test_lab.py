@@ -74,11 +74,12 @@ def test_non_ascii_step_ids_and_lab_names_are_content_errors(tmp_path: Path):
 
 
 def test_a_lettered_lab_is_its_own_lab_and_05_stays_05():
-    """05b sits beside 05: `05` and `5` still name 05 alone; `05b`, `5b` and the id name 05b."""
+    """05b and 05c sit beside 05: `05` and `5` still name 05 alone; `05b`, `5b` and the id name 05b."""
     assert shipped_lab("05").id == shipped_lab("5").id == "05-backup-restore"
     assert shipped_lab("05b").id == shipped_lab("5b").id == shipped_lab("05b-point-in-time").id == "05b-point-in-time"
-    with pytest.raises(UsageError, match="no lab '05c'"):
-        shipped().lab("05c")
+    assert shipped_lab("05c").id == shipped_lab("5c").id == "05c-one-table"
+    with pytest.raises(UsageError, match="no lab '05d'"):
+        shipped().lab("05d")
 
 
 def test_two_labs_numbered_alike_with_and_without_zeros_are_a_content_error(tmp_path: Path):

@@ -10,17 +10,21 @@ these statements (a unit test keeps them equal); the checks compare the live tab
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
 
 from dselab import environment
-from dselab.environment import COLUMNS, KEYSPACE
-
-Row = tuple[Any, ...]
-Key = tuple[Any, ...]
-Table = dict[Key, Row]  # primary key -> the row's values in COLUMNS order
-KEY_WIDTH = {"customers": 1, "orders": 2}
+from dselab.check_helpers.table_rows import (
+    Key,
+    Row,
+    Table,
+    apply,
+    delete_partitions,
+    deletes,
+    environment_tables,
+    inserts,
+    key,
+)
 
 A_NEW = range(5000, 5020)  # new customers, two orders each
 A_MOVED = range(0, 10)  # customers of the environment who moved
@@ -54,34 +58,19 @@ def batch_b() -> tuple[dict[str, list[Row]], list[int]]:
     return {"customers": customers, "orders": orders}, [*B_DELETED, *B_DELETED_A]
 
 
-def key(table: str, row: Row) -> Key:
-    return tuple(row[:KEY_WIDTH[table]])
-
-
-def _apply(tables: dict[str, Table], writes: dict[str, list[Row]]) -> None:
-    for table, rows in writes.items():
-        tables[table].update((key(table, r), r) for r in rows)
-
-
-def environment_tables() -> dict[str, Table]:
-    return {"customers": {key("customers", r): r for r in environment.customer_rows()},
-            "orders": {key("orders", r): r for r in environment.order_rows()}}
-
-
 def after_a() -> dict[str, Table]:
     """What the tables hold after batch A: the state a restore to the noted time brings back."""
     tables = environment_tables()
-    _apply(tables, batch_a())
+    apply(tables, batch_a())
     return tables
 
 
 def after_b() -> dict[str, Table]:
     tables = after_a()
     writes, deleted = batch_b()
-    _apply(tables, writes)
+    apply(tables, writes)
     for table in tables.values():
-        for k in [k for k in table if k[0] in deleted]:
-            del table[k]
+        delete_partitions(table, deleted)
     return tables
 
 
@@ -91,28 +80,16 @@ def a_keys() -> dict[str, set[Key]]:
 
 # -- the CQL files -------------------------------------------------------------------------------
 
-def _literal(value: Any) -> str:
-    return "'" + value.replace("'", "''") + "'" if isinstance(value, str) else str(value)
-
-
-def _inserts(writes: dict[str, list[Row]]) -> Iterator[str]:
-    for table, rows in writes.items():
-        cols = ", ".join(COLUMNS[table])
-        for row in rows:
-            yield f"INSERT INTO {KEYSPACE}.{table} ({cols}) VALUES ({', '.join(map(_literal, row))});"
-
-
-def _deletes(customers: Iterable[int]) -> Iterator[str]:
-    for i in customers:
-        yield f"DELETE FROM {KEYSPACE}.customers WHERE customer_id = {i};"
-        yield f"DELETE FROM {KEYSPACE}.orders WHERE customer_id = {i};"
-
-
 def batch_a_cql() -> str:
     """labs/05b-point-in-time/data/batch-a.cql."""
     lines = ["-- batch A: the morning's good writes (new customers with their orders, customers who moved)",
-             *_inserts(batch_a())]
+             *inserts(batch_a())]
     return "\n".join(lines) + "\n"
+
+
+def _deletes(customers: list[int]) -> Iterator[str]:
+    for i in customers:
+        yield from (line for table in ("customers", "orders") for line in deletes(table, [i]))
 
 
 def batch_b_cql() -> str:
@@ -120,5 +97,5 @@ def batch_b_cql() -> str:
     writes, deleted = batch_b()
     lines = ["-- batch B: the bad deploy (overwrites rows of batch A and older rows, deletes customers,",
              "-- inserts junk): everything a point-in-time restore must take back",
-             *_inserts(writes), *_deletes(deleted)]
+             *inserts(writes), *_deletes(deleted)]
     return "\n".join(lines) + "\n"

@@ -54,6 +54,9 @@ class CommonRuntime(ABC):
     def stop_node(self, node: str) -> None: ...
 
     @abstractmethod
+    def kill_node(self, node: str) -> None: ...  # a crash: no drain, no grace
+
+    @abstractmethod
     def up_nodes(self, nodes: Sequence[str]) -> None: ...
 
     @abstractmethod
@@ -118,9 +121,17 @@ class CommonRuntime(ABC):
         self.up_nodes(self.node_names())
 
     def down(self, purge: bool = False) -> None:
-        """Stop the nodes (the seed last); with purge also remove their data."""
-        for node in reversed(self.node_names()):
-            self.stop_node(node)
+        """Stop the nodes (the seed last); with purge also remove their data. Data about to be
+        removed needs no drain: a purge kills the nodes (seconds, where a clean stop of three
+        nodes takes half a minute and more on two busy cores)."""
+        running = [n for n in reversed(self.node_names()) if self.is_running(n)]
+        if purge and running:
+            self.progress.step(f"stopping {', '.join(running)} (their data goes: no drain)")
+        for node in running:
+            if purge:
+                self.kill_node(node)
+            else:
+                self.stop_node(node)
         if purge:
             self._purge()
 

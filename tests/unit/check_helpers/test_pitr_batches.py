@@ -8,6 +8,7 @@ from pathlib import Path
 
 from dselab.check_helpers import pitr_batches as batches
 from dselab.check_helpers.pitr_tables import Live, difference, time_problem, time_record
+from dselab.check_helpers.table_rows import environment_tables
 
 DATA = Path(__file__).resolve().parents[3] / "labs" / "05b-point-in-time" / "data"
 
@@ -37,7 +38,7 @@ def test_a_restore_that_kept_the_bad_deploy_is_named_so():
 
 
 def test_a_restore_without_replay_lacks_batch_a():
-    message = difference(batches.after_a(), live(batches.environment_tables()), "at the noted time")
+    message = difference(batches.after_a(), live(environment_tables()), "at the noted time")
     assert message is not None and "lacks 20 rows" in message and "customer 5000: batch A wrote it" in message
 
 

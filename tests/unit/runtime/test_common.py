@@ -52,6 +52,9 @@ class MemoryRuntime(CommonRuntime):
     def stop_node(self, node: str) -> None:
         self.running.discard(node)
 
+    def kill_node(self, node: str) -> None:
+        self.running.discard(node)
+
     def up_nodes(self, nodes: Sequence[str]) -> None:
         self.running.update(nodes)
 

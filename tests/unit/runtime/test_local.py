@@ -15,6 +15,7 @@ import pytest
 
 from dselab.errors import EnvironmentProblem, NodeTimeout, UsageError
 from dselab.runtime import safe_files
+from dselab.runtime.common import STOP_GRACE_S
 from dselab.runtime.local import LocalRuntime
 from dselab.runtime.local_config import server_jvm_args
 from dselab.runtime.local_settings import LocalSettings
@@ -158,6 +159,17 @@ def test_kill_node_is_a_crash(tmp_path: Path, children: list[subprocess.Popen[by
     runtime.kill_node("dse-seed")
     assert not psutil.pid_exists(proc.pid) and not runtime.is_running("dse-seed")
     assert runtime.spec("dse-seed").pid_file.exists()  # as after a real crash
+
+
+def test_down_purge_kills_the_nodes_without_a_drain(tmp_path: Path, children: list[subprocess.Popen[bytes]]) -> None:
+    """Data about to be removed needs no drain: a node that would sit out the whole grace on
+    SIGTERM is gone at once, and so is its folder."""
+    runtime = seat(tmp_path, 1)
+    procs = [fake_node(runtime, node, children, IGNORE_TERM) for node in ("dse-seed", "dse-node-1")]
+    started = time.monotonic()
+    runtime.down(purge=True)
+    assert time.monotonic() - started < STOP_GRACE_S / 2
+    assert not any(psutil.pid_exists(p.pid) for p in procs) and not runtime.root.exists()
 
 
 def test_exists_once_every_node_was_configured(tmp_path: Path) -> None:
