@@ -288,3 +288,21 @@ def test_the_students_3_11_help_is_cold_both_ways(lab_workspace: service.Workspa
     assert (warm.returncode, warm.stderr) == (cold.returncode, cold.stderr) == (0, b"")
     assert warm.stdout.startswith(b"usage: nodetool ") and listed in warm.stdout
     assert warm.stdout.split(listed)[1] == cold.stdout.split(listed)[1]
+
+
+def test_dselab_start_warms_the_client_the_scripts_run(lab_workspace: service.Workspace) -> None:
+    """`dselab start` starts the warm server of the client the lab's scripts run (3.11 for lab 05)
+    in the background: the first command a student types is answered warm too."""
+    import psutil
+
+    where = nodetool_server.place(lab_workspace.runtime.settings.home, "lab", LEGACY)
+    for proc in psutil.process_iter(["cmdline"]):  # no server, and none started lately
+        if str(where.socket) in " ".join(proc.info["cmdline"] or []):
+            proc.kill()
+            proc.wait(30)
+    where.socket.unlink(missing_ok=True)
+    where.log.unlink(missing_ok=True)
+    assert nodetool_server.ask(where, ["-h", "127.0.0.1", "-p", "1", "version"], 5) is None
+
+    service.start_lab(lab_workspace, "05")  # the cluster is up: the baseline, and the student's client
+    assert nodetool_server.wait_ready(where, 180), "no warm 3.11 server after dselab start"  # polls only

@@ -23,7 +23,7 @@ from typing import Any
 
 import psutil
 
-from dselab.errors import EnvironmentProblem, UsageError
+from dselab.errors import DselabError, EnvironmentProblem, UsageError
 from dselab.progress import Progress
 from dselab.runtime import distribution, legacy_nodetool, nodetool_server, preflight, processes, safe_files
 from dselab.runtime.base import COMMAND_TIMEOUT_S, CommandResult, FileEntry, NodeStatus
@@ -287,8 +287,20 @@ class LocalRuntime(CommonRuntime):
         return replace(result, stderr=legacy_nodetool.without_unmmaper_trace(result.stderr))
 
     def prepare_student_nodetool(self, client: str) -> None:
+        """Fetch the student's nodetool now (at `dselab start`) and start its warm server in the
+        background, so that the first command a student types is answered warm too."""
         if client == legacy_nodetool.CLIENT:
             legacy_nodetool.client(preflight.java_binary(self.config.java_home), self.config, self.progress)
+        seed = self.node_names()[0]
+        if not self.config.warm_nodetool or self.config.tools_conf is not None or not self.is_running(seed):
+            return
+        which = client if client == legacy_nodetool.CLIENT else None
+        where = self.warm_nodetool_place(which)
+        if nodetool_server.usable(where):
+            try:
+                nodetool_server.start(where, self.warm_nodetool_launch(self.spec(seed), which))
+            except (OSError, DselabError):
+                pass  # the first call starts it then
 
     def _warm_nodetool(self, spec: NodeSpec, argv: Sequence[str], timeout: float,
                        client: str | None = None) -> nodetool_server.Reply | None:
