@@ -1,12 +1,13 @@
 """Lab 05b on a real cluster: the restores its restore check must refuse, and the one it must pass.
 
-One cluster walks the lab: steps 1-3 by their reference solutions (each checked), then the nodes
-are restored from the snapshot plus their archives again and again (all at once), each time wrong
-in one way a student might be: no replay at all (the snapshot only), every archived write replayed
-(no point in time: a point past the bad deploy is the same replay, so it is not restored a third
-time), the right restore on one node only. Each is refused for its own reason. Then the right
-restore on every node passes. (`dselab test 05b`, in `make test`, proves the page's own restore,
-typed node by node through the scripts.) Local runtime only: it moves files of stopped nodes."""
+One cluster walks the lab: steps 1-3 by their reference solutions (each checked), then every node
+is restored from the snapshot plus its archive again and again, each time wrong in one way a
+student might be: no replay at all (the snapshot only), every archived write replayed (no point
+in time: a point past the bad deploy is the same replay, so it is not restored a third time), the
+right restore on one node only. Each is refused for its own reason. Then the right restore on
+every node passes. (`dselab test 05b`, in `make test`,
+proves the page's own restore, typed node by node through the scripts.) Local runtime only: it
+moves files of stopped nodes."""
 
 from __future__ import annotations
 
@@ -24,7 +25,6 @@ from dselab.catalogue import get_lab
 from dselab.errors import EnvironmentProblem
 from dselab.lab_folder import working_folder
 from dselab.runtime.base import LAB_NODES
-from dselab.runtime.local import LocalRuntime
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(os.environ.get("DSELAB_RUNTIME") != "local", reason="moves files of stopped local nodes")]
@@ -39,29 +39,24 @@ def properties(ws: service.Workspace, node: str, restore: str = "") -> None:
 
 
 def up_again(ws: service.Workspace, nodes: tuple[str, ...]) -> None:
-    """Start stopped ring members together (after the seed); a port a node just left may stay
-    taken a few seconds on a busy machine."""
-    rt = ws.runtime
-    assert isinstance(rt, LocalRuntime)
+    """Start stopped nodes; a port a node just left may stay taken a few seconds on a busy machine."""
     for _ in range(12):
         try:
-            rt.up_nodes(nodes, members=True)
+            ws.runtime.up_nodes(nodes)
             return
         except EnvironmentProblem as err:
             if "is taken" not in err.message:
                 raise
             time.sleep(5)
-    rt.up_nodes(nodes, members=True)
+    ws.runtime.up_nodes(nodes)
 
 
 def restore(ws: service.Workspace, nodes: tuple[str, ...], point: str | None, replay: bool = True) -> None:
-    """The page's restore on `nodes`, all of them at once (the page goes node by node; `dselab test
-    05b` types that): drain, stop, commit log aside, the snapshot's SSTables in place, the archive
-    replayed (up to `point`, or all of it when None), start."""
+    """The page's restore on `nodes`, node by node with the others up: drain, stop, commit log aside,
+    the snapshot's SSTables in place, the archive replayed (up to `point`, or all of it when None), start."""
     rt = ws.runtime
     for node in nodes:
         assert rt.nodetool(node, ["drain"], timeout=300).returncode == 0
-    for node in nodes:
         rt.stop_node(node)
         data = Path(rt.data_dir(node))
         aside = data.parent / "commitlog.before-restore"
@@ -77,10 +72,9 @@ def restore(ws: service.Workspace, nodes: tuple[str, ...], point: str | None, re
                     shutil.copy2(f, table / f.name)
         lines = f"restore_command=/bin/cp -f %from %to\nrestore_directories={data}/commitlog_archive\n"
         properties(ws, node, (lines + (f"restore_point_in_time={point}\n" if point else "")) if replay else "")
-    try:
-        up_again(ws, nodes)
-    finally:
-        for node in nodes:
+        try:
+            up_again(ws, (node,))
+        finally:
             properties(ws, node)
 
 
