@@ -19,16 +19,22 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from conftest import ARTIFACTS, CHECKOUT, RUNTIME, Student
 
 from dselab import environment, nodetool_choice, service
 from dselab.catalogue import get_lab
 from dselab.nodetool_output import parse_listsnapshots, parse_status, parse_statusbackup
 from dselab.runtime.base import LAB_NODES, SEED
 
+if TYPE_CHECKING:  # the `student` fixture's class; not imported at run time: under `make test-docker`
+    from conftest import Student  # the module named conftest is tests/docker_runtime's
+
 pytestmark = pytest.mark.integration
+RUNTIME = os.environ["DSELAB_RUNTIME"]  # set by conftest: local, or docker under `make test-docker`
+CHECKOUT = Path(__file__).resolve().parents[2]
+ARTIFACTS = CHECKOUT / "build" / "test-artifacts"
 KS = environment.KEYSPACE
 FIXTURES = CHECKOUT / "tests" / "unit" / "fixtures" / "client-3.11"
 TODAY = time.strftime("%Y%m%d")
@@ -109,13 +115,12 @@ def docker_shell(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 @pytest.fixture(params=CLIENTS, ids=[f"nodetool-{'3.11' if c == nodetool_choice.LEGACY else 'native'}" for c in CLIENTS])
-def client_student(request: pytest.FixtureRequest, lab_workspace: service.Workspace,
+def client_student(request: pytest.FixtureRequest, lab_workspace: service.Workspace, student: Student,
                    docker_shell: dict[str, str]) -> Student:
     fresh_run(lab_workspace)
-    who = Student(lab_workspace)
-    who.settings = who.settings.replace(nodetool=request.param)
-    who.shell_env = docker_shell
-    return who
+    student.settings = student.settings.replace(nodetool=request.param)
+    student.shell_env = docker_shell
+    return student
 
 
 def test_the_lab_uses_the_modules_nodetool_by_default(lab_workspace: service.Workspace) -> None:
