@@ -70,11 +70,13 @@ classroom-deps:
 	    iproute2 util-linux passwd python$$PYV >/dev/null; }
 
 # Engine up, stand-in image built or reused (cached by content hash), the lab-behaviour integration
-# tests and the docker-only tests on the docker runtime, then `dselab test 05` on it; engine down.
+# tests, module 05 typed verbatim (its `docker compose exec` too) and the docker-only tests (last: they
+# purge the cluster) on the docker runtime, then `dselab test 05` on it; engine down.
 test-docker: setup docker-deps
 	$(PY) tests/docker_runtime/harness.py run -- sh -c '\
 	  DSELAB_TEST_RUNTIME=docker DSELAB_TEST_HOME=$(CURDIR)/build/docker-test-home \
-	    $(PY) -m pytest -v tests/integration/test_01_lab05_live.py tests/docker_runtime && \
+	    $(PY) -m pytest -v tests/integration/test_01_lab05_live.py tests/integration/test_module05_verbatim.py \
+	      tests/docker_runtime && \
 	  DSELAB_HOME=$(CURDIR)/build/docker-protocol-home $(DSELAB) --runtime docker test 05'
 
 # The wheel carries the engine and its content (labs, checks, site with the vendored xterm.js, scripts).

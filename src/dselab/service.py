@@ -201,10 +201,18 @@ def student_settings(ws: Workspace) -> Settings:
 def student_env(settings: Settings) -> dict[str, str]:
     """The environment a student's shell would have: our scripts and `dselab` on PATH, and
     dselab's settings. The rest is this process's own environment (PATH, LANG, JAVA_HOME ...), as
-    a student's terminal would have it: copied, not read; dselab's variables come from `settings` only."""
+    a student's terminal would have it: copied, not read; dselab's variables come from `settings` only.
+    On the docker runtime `docker compose` there reaches the lab's containers from the lab folder, which
+    holds no compose file (the module's `docker compose exec dse-seed ...`): the project and files are named."""
     env = {k: v for k, v in os.environ.items() if k not in variable_names()}
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), *os.get_exec_path()])
     env.update(settings.child_env())
+    if settings.runtime == "docker":
+        from dselab.runtime.compose import compose_files
+
+        env["COMPOSE_PROJECT_NAME"] = settings.compose_project
+        env["COMPOSE_FILE"] = os.pathsep.join(str(path) for path in compose_files(settings))
+        env.pop("COMPOSE_PATH_SEPARATOR", None)  # the list above is separated by os.pathsep, compose's default
     return env
 
 

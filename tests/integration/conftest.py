@@ -92,6 +92,7 @@ class Student:
     def __init__(self, ws: service.Workspace) -> None:
         self.ws = ws
         self.settings = service.student_settings(ws)  # the workspace's settings, on its runtime
+        self.shell_env: dict[str, str] = {}  # what this student's machine adds to the shell (run_status)
 
     def run(self, command: str) -> str:
         return service.run_student_command(command, self.settings).stdout
@@ -99,7 +100,8 @@ class Student:
     def run_status(self, command: str) -> tuple[int, str, str]:
         import subprocess
 
-        proc = subprocess.run(["bash", "-c", command], cwd=working_folder(), env=service.student_env(self.settings),
+        env = {**service.student_env(self.settings), **self.shell_env}
+        proc = subprocess.run(["bash", "-c", command], cwd=working_folder(), env=env,
                               capture_output=True, text=True, timeout=600)
         return proc.returncode, proc.stdout, proc.stderr
 

@@ -3,7 +3,9 @@ once with the module's nodetool (the DSE 5.1 generation's, Cassandra 3.11's) and
 nodes' own (5.0), on one real cluster, each with the effect the module describes.
 
 The module's one Docker-only command (`docker compose exec dse-seed find /var/lib/cassandra -type d
--name snapshots`) is typed in its local-runtime form (`./scripts/node-exec.sh dse-seed find ...`).
+-name "snapshots"`) is typed as written on the docker runtime (DSELAB_TEST_RUNTIME=docker, `make
+test-docker`), in its local-runtime form (`./scripts/node-exec.sh dse-seed find ...`) on the local one.
+On docker a container runs its image's nodetool (nodetool_choice), so only the native pass runs there.
 The 3.11 pass also writes what that client really printed against a 5.0 node: into
 build/test-artifacts/client-3.11/, and with DSELAB_WRITE_FIXTURES=1 into tests/unit/fixtures/client-3.11/
 (the unit tests' fixtures of that form are made this way, never by hand).
@@ -13,21 +15,48 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import subprocess
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from conftest import ARTIFACTS, CHECKOUT, Student
 
 from dselab import environment, nodetool_choice, service
 from dselab.catalogue import get_lab
 from dselab.nodetool_output import parse_listsnapshots, parse_status, parse_statusbackup
 from dselab.runtime.base import LAB_NODES, SEED
 
+if TYPE_CHECKING:  # the `student` fixture's class; not imported at run time: under `make test-docker`
+    from conftest import Student  # the module named conftest is tests/docker_runtime's
+
 pytestmark = pytest.mark.integration
+RUNTIME = os.environ["DSELAB_RUNTIME"]  # set by conftest: local, or docker under `make test-docker`
+CHECKOUT = Path(__file__).resolve().parents[2]
+ARTIFACTS = CHECKOUT / "build" / "test-artifacts"
 KS = environment.KEYSPACE
 FIXTURES = CHECKOUT / "tests" / "unit" / "fixtures" / "client-3.11"
 TODAY = time.strftime("%Y%m%d")
+# The module's command as written (docker), and the local runtime's form of it.
+FIND_SNAPSHOTS = {"docker": 'docker compose exec dse-seed find /var/lib/cassandra -type d -name "snapshots"',
+                  "local": './scripts/node-exec.sh dse-seed find . -type d -name "snapshots"'}
+DATA_DIR = {"docker": "/var/lib/cassandra/data", "local": "."}  # where find's lines of a keyspace start
+# The 3.11 client runs only on the local runtime; a container runs its image's nodetool.
+CLIENTS = [nodetool_choice.LEGACY, nodetool_choice.NATIVE] if RUNTIME == "local" else [nodetool_choice.NATIVE]
+
+# `docker compose` (v2) on a machine whose Docker has only the standalone docker-compose (v1), as CI's
+# Debian 12 does: a CLI plugin handing the command to v1, with v2's one default that v1 lacks (exec
+# allocates no TTY when the output is not a terminal).
+COMPOSE_PLUGIN = """#!/bin/sh
+if [ "$1" = docker-cli-plugin-metadata ]; then
+  echo '{"SchemaVersion": "0.1.0", "Vendor": "dselab tests", "ShortDescription": "docker-compose v1 as docker compose"}'
+  exit 0
+fi
+shift
+if [ "$1" = exec ] && [ ! -t 1 ]; then shift; set -- exec -T "$@"; fi
+exec %s "$@"
+"""
 
 
 def typed(student: Student, command: str) -> tuple[int, str, str]:
@@ -66,18 +95,40 @@ def fresh_run(ws: service.Workspace) -> None:
     service.record_baseline(ws, get_lab("05"))
 
 
-@pytest.fixture(params=[nodetool_choice.LEGACY, nodetool_choice.NATIVE], ids=["nodetool-3.11", "nodetool-native"])
-def client_student(request: pytest.FixtureRequest, lab_workspace: service.Workspace) -> Student:
+@pytest.fixture(scope="module")
+def docker_shell(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """What the student's shell needs besides dselab's settings for `docker compose`: nothing where
+    the compose plugin answers, else DOCKER_CONFIG with the plugin above (the engine's DOCKER_HOST
+    comes with the process's environment, as a student's terminal has it)."""
+    if RUNTIME != "docker":
+        return {}
+    if subprocess.run(["docker", "compose", "version"], capture_output=True, stdin=subprocess.DEVNULL).returncode == 0:
+        return {}
+    legacy = shutil.which("docker-compose")
+    assert legacy, "neither `docker compose` nor docker-compose is installed"
+    config = tmp_path_factory.mktemp("docker-config")
+    plugin = config / "cli-plugins" / "docker-compose"
+    plugin.parent.mkdir()
+    plugin.write_text(COMPOSE_PLUGIN % legacy)
+    plugin.chmod(0o755)
+    return {"DOCKER_CONFIG": str(config)}
+
+
+@pytest.fixture(params=CLIENTS, ids=[f"nodetool-{'3.11' if c == nodetool_choice.LEGACY else 'native'}" for c in CLIENTS])
+def client_student(request: pytest.FixtureRequest, lab_workspace: service.Workspace, student: Student,
+                   docker_shell: dict[str, str]) -> Student:
     fresh_run(lab_workspace)
-    who = Student(lab_workspace)
-    who.settings = who.settings.replace(nodetool=request.param)
-    return who
+    student.settings = student.settings.replace(nodetool=request.param)
+    student.shell_env = docker_shell
+    return student
 
 
 def test_the_lab_uses_the_modules_nodetool_by_default(lab_workspace: service.Workspace) -> None:
     assert get_lab("05").nodetool == nodetool_choice.LEGACY
     if lab_workspace.settings is None or lab_workspace.settings.nodetool is None:
-        assert service.template_vars(lab_workspace)["client_legacy"] is True
+        forms = service.template_vars(lab_workspace)
+        # On docker the pages follow the image's nodetool: 3.11's on DSE 5.1, 5.0's on the stand-in.
+        assert forms["client_legacy"] is (True if RUNTIME == "local" else forms["legacy"])
 
 
 def test_every_module_command_in_its_order(lab_workspace: service.Workspace, client_student: Student) -> None:
@@ -101,8 +152,9 @@ def test_every_module_command_in_its_order(lab_workspace: service.Workspace, cli
     assert {("before_repair_lab", KS)} <= snapshot_tags(ws)
     listed = ok(student, "./scripts/nodetool.sh listsnapshots")
     assert {r.table for r in parse_listsnapshots(listed) if r.tag == "before_repair_lab"} == set(environment.TABLES)
-    found = ok(student, './scripts/node-exec.sh dse-seed find . -type d -name "snapshots"')
-    assert len([line for line in found.splitlines() if line.startswith(f"./{KS}/")]) == len(environment.TABLES)
+    found = ok(student, FIND_SNAPSHOTS[RUNTIME])
+    ours = [line for line in found.splitlines() if line.startswith(f"{DATA_DIR[RUNTIME]}/{KS}/")]
+    assert len(ours) == len(environment.TABLES) and all(line.endswith("/snapshots") for line in ours), found
 
     # Snapshot all keyspaces (the date in the tag comes from the student's shell).
     ok(student, "./scripts/nodetool.sh snapshot -t full_backup_$(date +%Y%m%d)")
@@ -180,6 +232,8 @@ def test_the_captured_fixtures_are_the_clients_own(lab_workspace: service.Worksp
     """The fixtures in tests/unit/fixtures/client-3.11/ hold what the 3.11 client printed: this run's
     capture has the same shape (same header lines, the same parse)."""
     captured = ARTIFACTS / "client-3.11" / "listsnapshots.txt"
+    if RUNTIME != "local":  # an earlier local session's capture may be there: not this run's
+        pytest.skip("the 3.11 client runs only on the local runtime")
     if not captured.exists():
         pytest.skip("the 3.11 pass did not run in this session")
     kept = FIXTURES / "listsnapshots.txt"

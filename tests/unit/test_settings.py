@@ -218,3 +218,16 @@ def test_a_students_commands_get_the_workspaces_settings(monkeypatch: pytest.Mon
     assert env["LANG"] == "C.UTF-8"  # the rest of the process's environment is kept
     assert env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)
     assert Settings.from_env(env) == s
+
+
+def test_a_students_docker_compose_reaches_the_workspaces_containers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The module's `docker compose exec dse-seed ...`, typed in the lab folder (no compose file there)."""
+    monkeypatch.setenv("COMPOSE_PROJECT_NAME", "someone-elses")
+    monkeypatch.setenv("COMPOSE_PATH_SEPARATOR", ",")
+    files = (Path("/c/base.yml"), Path("/c/standin.yml"))
+    s = Settings.from_env(HOME).replace(runtime="docker", compose_project="dselab-ci", compose_files=files)
+    env = service.student_env(s)
+    assert env["COMPOSE_PROJECT_NAME"] == "dselab-ci"
+    assert env["COMPOSE_FILE"] == os.pathsep.join(str(f) for f in files) and "COMPOSE_PATH_SEPARATOR" not in env
+    local = service.student_env(s.replace(runtime="local"))
+    assert local["COMPOSE_PROJECT_NAME"] == "someone-elses"  # not dselab's business off docker
