@@ -18,7 +18,7 @@ LAB = "05c-one-table"
 KS = environment.KEYSPACE
 TAG = "nightly"
 TABLE = one_table.TABLE
-DAY_TWO_CQL = "./scripts/cqlsh.sh -f labs/05c-one-table/data/day-two.cql"
+DAY_TWO_CQL = "./scripts/cqlsh.sh < labs/05c-one-table/data/day-two.cql"
 # Small facts (they cross from the classroom's observer): step 1 records the write times the
 # snapshot holds, step 2 those day two left in customers and its first write.
 SNAPSHOT_TIMES, DAY_TWO = "snapshot_times", "day_two_times"
