@@ -67,6 +67,9 @@ class Lab:
     prerequisites: tuple[str, ...] = ()
     nodetool: str = "native"  # the scripts' nodetool for this lab: "3.11" or "native" (nodetool_choice)
     runtimes: tuple[str, ...] = RUNTIMES  # the runtimes its steps work on (lab.yaml `runtimes:`)
+    # lab.yaml `data: environment`: its checks compare the tables with the environment's rows, so
+    # `dselab start` writes them again when an earlier lab (05) changed them
+    fresh_data: bool = False
     root: Path = field(default=Path("."))  # the lab's own folder, labs/<NN-slug>/
     check_module: Path | None = None  # its checks module, <lab root>/checks/<module>.py
     # step id (or check_engine.END_OF_LAB) -> its check; filled by the catalogue that imported check_module
@@ -173,11 +176,14 @@ def _load_lab(root: Path, lab_root: Path, errors: list[str]) -> Lab | None:
     runtimes = tuple(str(r) for r in meta.get("runtimes") or RUNTIMES)
     for bad in (r for r in runtimes if r not in RUNTIMES):
         errors.append(f"{meta_path}: runtimes: {bad!r} is not one of {', '.join(RUNTIMES)}")
+    data = meta.get("data")
+    if data not in (None, "environment"):
+        errors.append(f"{meta_path}: data: {data!r} is not 'environment' (or leave it out)")
     return Lab(
         id=root.name, number=root.name.split("-", 1)[0], title=meta.get("title", root.name),
         summary=meta.get("summary", ""), steps=tuple(steps),
         prerequisites=tuple(meta.get("prerequisites") or ()), nodetool=nodetool, runtimes=runtimes, root=root,
-        check_module=_checks_path(root, lab_root, meta, errors),
+        fresh_data=data == "environment", check_module=_checks_path(root, lab_root, meta, errors),
     )
 
 

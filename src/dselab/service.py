@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from dselab import cluster, nodetool_choice
+from dselab import cluster, environment, nodetool_choice
 from dselab.catalogue import get_lab
 from dselab.check_engine import END_OF_LAB, CheckContext, CheckResult, run_check, run_checks
 from dselab.command_failure import reason_line
@@ -85,10 +85,13 @@ def require_runtime(ws: Workspace, lab: Lab) -> None:
 
 
 def start_lab(ws: Workspace, lab_ref: str | Lab, progress: Progress | None = None) -> Lab:
-    """Bring the cluster up if needed, apply the environment, record the lab's baseline."""
+    """Bring the cluster up if needed, apply the environment (its rows written again for a lab that
+    starts from them), record the lab's baseline."""
     lab = lab_ref if isinstance(lab_ref, Lab) else get_lab(lab_ref)
     require_runtime(ws, lab)
     env = cluster.bring_up(ws.runtime, ws.store, progress or Silent())
+    if lab.fresh_data:
+        environment.write_again(ws.runtime, progress)
     ws.runtime.prepare_student_nodetool(nodetool_choice.for_lab(resolve(ws.settings), lab))
     record_baseline(ws, lab, env.get("fingerprint"))
     return lab

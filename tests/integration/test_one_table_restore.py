@@ -6,16 +6,18 @@ Cassandra 5.0's `nodetool import --copy-data` from the snapshot, since a copy in
 would meet the live files the snapshot links), on dse-seed only (the module's 3.11 client: copy,
 `nodetool refresh`), then on the other nodes too (import), which passes. Then `customers` is
 restored as well (a whole-keyspace restore loses the sign-ups) and its sign-ups typed in again
-(new write times): both refused. `dselab test 05c`, in `make test`, proves the page's own restore."""
+(new write times): both refused. It starts where lab 05 leaves the tables (its new rows in them):
+`dselab start 05c` writes the environment's rows again. `dselab test 05c`, in `make test`, proves
+the page's own restore."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
-from conftest import Student, reset_lab, reset_training
+from conftest import Student, reset_lab
 
-from dselab import nodetool_choice, service
+from dselab import environment, nodetool_choice, service
 from dselab.catalogue import get_lab
 from dselab.check_helpers import one_table
 from dselab.check_helpers.table_rows import inserts
@@ -47,8 +49,10 @@ def refresh(student: Student, nodes: tuple[str, ...], table: str = "orders") -> 
 @pytest.fixture
 def day_two(lab_workspace: service.Workspace) -> Iterator[service.Workspace]:
     ws = lab_workspace
-    reset_training(ws)  # the environment's rows: day two is told against them
-    service.start_lab(ws, "05c")
+    new = environment.NEW_CUSTOMERS  # the tables as lab 05 leaves them: its new rows written too
+    environment.insert_rows(ws.runtime, "customers", environment.customer_rows(environment.CUSTOMERS, new))
+    service.start_lab(ws, "05c")  # lab.yaml `data: environment`: the environment's rows written again
+    assert environment.fingerprint(ws.runtime) == environment.expected_fingerprint()
     run = service.solve(ws, get_lab("05c"), ["snapshot", "day-two"], check=True)
     assert run.ok, [r.message for r in run.checks]
     yield ws

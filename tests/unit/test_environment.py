@@ -58,3 +58,44 @@ def test_a_batch_stays_under_cassandras_warning_thresholds():
     assert environment.BATCH_CUSTOMERS <= 10
     sql = environment.batch_cql(environment.BATCH_CUSTOMERS)
     assert sql.startswith("BEGIN UNLOGGED BATCH") and sql.endswith("APPLY BATCH")
+
+
+class TablesRuntime:
+    """A cluster's training tables as CQL sees them: SELECT, TRUNCATE, batched INSERTs."""
+
+    def __init__(self, customers: list[tuple[object, ...]], orders: list[tuple[object, ...]]) -> None:
+        self.tables = {"customers": list(customers), "orders": list(orders)}
+        self.truncated: list[str] = []
+
+    def cql(self, statement: str, params=None, node=None, consistency=None) -> list[dict[str, object]]:
+        table = statement.split("training.")[1].split()[0].rstrip(";")
+        if statement.startswith("TRUNCATE"):
+            self.truncated.append(table)
+            self.tables[table] = []
+            return []
+        return [dict(zip(environment.COLUMNS[table], row, strict=True)) for row in self.tables[table]]
+
+    def cql_many(self, statement: str, rows, node=None) -> int:
+        width_c, width_o = len(environment.COLUMNS["customers"]), len(environment.COLUMNS["orders"])
+        for values in rows:
+            at = 0
+            while at < len(values):
+                self.tables["customers"].append(tuple(values[at:at + width_c]))
+                at += width_c
+                for _ in range(environment.ORDERS_PER_CUSTOMER):
+                    self.tables["orders"].append(tuple(values[at:at + width_o]))
+                    at += width_o
+        return len(rows)
+
+
+def test_a_lab_that_starts_from_the_environment_gets_its_rows_back_after_lab_05():
+    """Lab 05 leaves 50 more customers (its new rows) and restored tables: `write_again` truncates
+    both tables and loads the environment's rows; on tables that hold them already it writes nothing."""
+    count = environment.CUSTOMERS + environment.NEW_CUSTOMERS
+    after_05 = TablesRuntime(list(environment.customer_rows(0, count)), list(environment.order_rows(0, count)))
+    assert environment.write_again(after_05) is True  # type: ignore[arg-type]
+    assert after_05.truncated == ["customers", "orders"]
+    assert environment.fingerprint(after_05) == environment.expected_fingerprint()  # type: ignore[arg-type]
+
+    fresh = TablesRuntime(list(environment.customer_rows()), list(environment.order_rows()))
+    assert environment.write_again(fresh) is False and fresh.truncated == []  # type: ignore[arg-type]

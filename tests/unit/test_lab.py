@@ -90,3 +90,15 @@ def test_two_labs_numbered_alike_with_and_without_zeros_are_a_content_error(tmp_
         (lab / "steps" / "01-a.md").write_text("---\nid: a\ntitle: A\nsolution: []\n---\nbody\n")
     with pytest.raises(ContentError, match="lab number '5b' is also used by"):
         Catalogue.load((tmp_path,))
+
+
+def test_a_lab_may_start_from_the_environments_rows(tmp_path: Path):
+    """lab.yaml `data: environment` (labs 05b and 05c): `dselab start` writes the rows again; any other
+    value is a content error naming the file."""
+    assert shipped_lab("05c").fresh_data and shipped_lab("05b").fresh_data and not shipped_lab("05").fresh_data
+    lab = tmp_path / "labs" / "07-x"
+    (lab / "steps").mkdir(parents=True)
+    (lab / "lab.yaml").write_text("title: X\ndata: yesterday\nsteps:\n  - page: steps/01-a.md\n")
+    (lab / "steps" / "01-a.md").write_text("---\nid: a\ntitle: A\nsolution: []\n---\nbody\n")
+    with pytest.raises(ContentError, match="data: 'yesterday' is not 'environment'"):
+        Catalogue.load((tmp_path,))
