@@ -14,17 +14,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from dselab import environment
+from dselab.check_helpers import table_rows
 from dselab.check_helpers.live_tables import Wrong
-from dselab.check_helpers.table_rows import (
-    Key,
-    Row,
-    Table,
-    apply,
-    delete_partitions,
-    deletes,
-    environment_tables,
-    inserts,
-)
+from dselab.check_helpers.table_rows import Key, Row, Table
 
 SIGNUPS = range(7000, 7030)  # new customers of day two: only `customers` holds them
 REPRICED = range(0, 40)  # customers whose orders the migration overwrites with a price of 0
@@ -41,15 +33,15 @@ def repriced() -> list[Row]:
 
 
 def after_day_two() -> dict[str, Table]:
-    tables = environment_tables()
-    apply(tables, {"customers": signups(), "orders": repriced()})
-    delete_partitions(tables["orders"], DROPPED)
+    tables = table_rows.environment_tables()
+    table_rows.apply(tables, {"customers": signups(), "orders": repriced()})
+    table_rows.delete_partitions(tables["orders"], DROPPED)
     return tables
 
 
 def restored() -> dict[str, Table]:
     """`orders` as the snapshot holds it, `customers` as day two left it."""
-    return {"customers": after_day_two()["customers"], TABLE: environment_tables()[TABLE]}
+    return {"customers": after_day_two()["customers"], TABLE: table_rows.environment_tables()[TABLE]}
 
 
 def origin(table: str, k: Key, wrong: Wrong, row: Row | None) -> str:
@@ -81,7 +73,7 @@ def day_two_origin(table: str, k: Key, wrong: Wrong, row: Row | None) -> str:
 def day_two_cql() -> str:
     """labs/05c-one-table/data/day-two.cql."""
     lines = ["-- day two: customers who sign up (kept by the restore) ...",
-             *inserts({"customers": signups()}),
+             *table_rows.inserts({"customers": signups()}),
              "-- ... and a bad migration of orders: a price of 0, orders deleted (undone by the restore)",
-             *inserts({"orders": repriced()}), *deletes("orders", DROPPED)]
+             *table_rows.inserts({"orders": repriced()}), *table_rows.deletes("orders", DROPPED)]
     return "\n".join(lines) + "\n"
