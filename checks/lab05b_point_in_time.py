@@ -11,7 +11,7 @@ from typing import Any
 from dselab import environment
 from dselab.cassandra_log import parse_log, parse_utc_offset
 from dselab.check_engine import CheckContext, check
-from dselab.check_helpers import commitlog, pitr_tables, snapshots, writetimes
+from dselab.check_helpers import commitlog, live_tables, pitr_tables, snapshots, writetimes
 from dselab.check_helpers import pitr_batches as batches
 from dselab.command_failure import reason_line
 from dselab.runtime.base import LAB_NODES
@@ -73,7 +73,7 @@ def snapshot_and_batch_a(ctx: CheckContext) -> None:
     """Proves: a whole nodetool snapshot pitr_base of training on every node, older than batch A;
     the tables hold exactly the environment's rows plus batch A (read at ALL). Records every row's
     write time for the restore. Cannot prove: that nothing else was written with old timestamps."""
-    live = pitr_tables.read(ctx.runtime)
+    live = live_tables.read(ctx.runtime)
     problem = pitr_tables.difference(batches.after_a(), live, "after batch A")
     if problem:
         late = pitr_tables.b_times(live) and batches.after_b()["customers"].keys() == live["customers"].rows.keys()
@@ -105,7 +105,7 @@ def bad_deploy(ctx: CheckContext) -> None:
     batch A's last write and batch B's first, so a point in time (to the second) between them exists.
     Records batch B's first write time."""
     record = _a_record(ctx, "the bad deploy")
-    live = pitr_tables.read(ctx.runtime)
+    live = live_tables.read(ctx.runtime)
     problem = pitr_tables.difference(batches.after_b(), live, "after the bad deploy")
     if problem:
         raise ctx.failed(problem, hint="./scripts/cqlsh.sh -f labs/05b-point-in-time/data/batch-b.cql")
@@ -178,7 +178,7 @@ def restored_to_the_point(ctx: CheckContext) -> None:
     down = [n for n in LAB_NODES if not ctx.runtime.is_running(n)]
     if down:
         raise ctx.failed(f"{', '.join(down)} is not running", hint="dselab node start NODE")
-    live = pitr_tables.read(ctx.runtime)
+    live = live_tables.read(ctx.runtime)
     problem = (pitr_tables.difference(batches.after_a(), live, "at the noted time")
                or pitr_tables.time_problem(record, live))
     if problem:

@@ -10,7 +10,6 @@ still carries its write time: a SHA-256 over every key and write time.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -90,5 +89,4 @@ def difference(expected: Mapping[str, Table], live: Mapping[str, Live], state: s
 
 
 def times_digest(live: Live) -> str:
-    lines = sorted(f"{writetimes.key_text(k)}|{'' if t is None else t}" for k, t in live.times.items())
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    return writetimes.group_times(live.times.items()).sha256

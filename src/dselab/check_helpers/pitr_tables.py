@@ -13,11 +13,10 @@ from typing import Any
 from dselab import environment
 from dselab.check_helpers import live_tables, writetimes
 from dselab.check_helpers import pitr_batches as batches
-from dselab.check_helpers.live_tables import Live, Wrong, read, times_digest
+from dselab.check_helpers.live_tables import Live, Wrong, times_digest
 from dselab.check_helpers.table_rows import Key, Row, Table, key, name
 
 KS = environment.KEYSPACE
-__all__ = ["Live", "a_times", "b_times", "difference", "read", "time_problem", "time_record"]
 
 
 def _origin_of_extra(table: str, k: Key) -> str:

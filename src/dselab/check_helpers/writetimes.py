@@ -71,7 +71,7 @@ class GroupTimes:
         return {"rows": self.rows, "sha256": self.sha256}
 
 
-def _group_times(pairs: Iterable[tuple[Key, int | None]]) -> GroupTimes:
+def group_times(pairs: Iterable[tuple[Key, int | None]]) -> GroupTimes:
     lines = sorted(f"{key_text(k)}|{'' if t is None else t}" for k, t in pairs)
     return GroupTimes(len(lines), hashlib.sha256("\n".join(lines).encode()).hexdigest())
 
@@ -79,7 +79,7 @@ def _group_times(pairs: Iterable[tuple[Key, int | None]]) -> GroupTimes:
 def table_times(table: str, rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """What is recorded for one table: per group the row count and digest, and the sampled rows."""
     pairs = [(key_of(table, r), r["written_at"]) for r in rows]
-    groups = {g: _group_times((k, t) for k, t in pairs if group_of(k) == g) for g in (SNAPSHOT, INCREMENTAL)}
+    groups = {g: group_times((k, t) for k, t in pairs if group_of(k) == g) for g in (SNAPSHOT, INCREMENTAL)}
     sample = {key_text(k): t for k, t in pairs if int(k[0]) in SAMPLE_CUSTOMERS}
     return {**{g: v.to_dict() for g, v in groups.items()}, "sample": dict(sorted(sample.items()))}
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from dselab.check_helpers import pitr_batches as batches
-from dselab.check_helpers.pitr_tables import Live, difference, time_problem, time_record
+from dselab.check_helpers.live_tables import Live
+from dselab.check_helpers.pitr_tables import difference, time_problem, time_record
 from dselab.check_helpers.table_rows import environment_tables
 
 DATA = Path(__file__).resolve().parents[3] / "labs" / "05b-point-in-time" / "data"

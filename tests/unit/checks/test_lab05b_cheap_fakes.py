@@ -14,7 +14,8 @@ import pytest
 from dselab import environment
 from dselab.check_engine import CheckContext, CheckResult, run_check
 from dselab.check_helpers import pitr_batches as batches
-from dselab.check_helpers.pitr_tables import Live, time_record
+from dselab.check_helpers.live_tables import Live
+from dselab.check_helpers.pitr_tables import time_record
 from dselab.runtime.base import LAB_NODES, CommandResult, FileEntry
 from dselab.state import StateStore
 from shipped_content import shipped_lab
