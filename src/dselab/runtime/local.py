@@ -23,7 +23,7 @@ from typing import Any
 
 import psutil
 
-from dselab.errors import DselabError, EnvironmentProblem, UsageError
+from dselab.errors import EnvironmentProblem, UsageError
 from dselab.progress import Progress
 from dselab.runtime import distribution, legacy_nodetool, nodetool_server, preflight, processes, safe_files
 from dselab.runtime.base import COMMAND_TIMEOUT_S, CommandResult, FileEntry, NodeStatus
@@ -292,23 +292,21 @@ class LocalRuntime(CommonRuntime):
         if client == legacy_nodetool.CLIENT:
             legacy_nodetool.client(preflight.java_binary(self.config.java_home), self.config, self.progress)
         seed = self.node_names()[0]
-        if not self.config.warm_nodetool or self.config.tools_conf is not None or not self.is_running(seed):
-            return
-        which = client if client == legacy_nodetool.CLIENT else None
-        where = self.warm_nodetool_place(which)
-        if nodetool_server.usable(where):
-            try:
-                nodetool_server.start(where, self.warm_nodetool_launch(self.spec(seed), which))
-            except (OSError, DselabError):
-                pass  # the first call starts it then
+        if self._may_warm() and self.is_running(seed):
+            which = client if client == legacy_nodetool.CLIENT else None
+            nodetool_server.start_quietly(self.warm_nodetool_place(which),
+                                          lambda: self.warm_nodetool_launch(self.spec(seed), which))
+
+    def _may_warm(self) -> bool:
+        """Never with a tools config set: that is a classroom observer reading a seat's cluster, which
+        keeps the JVM per call (a server in the seat's folders would be the seat's to replace)."""
+        return self.config.warm_nodetool and self.config.tools_conf is None
 
     def _warm_nodetool(self, spec: NodeSpec, argv: Sequence[str], timeout: float,
                        client: str | None = None) -> nodetool_server.Reply | None:
         """The cluster's warm nodetool server's answer (for `client`: None the nodes' own, "3.11"),
-        or None to start a JVM (runtime/nodetool_server.py). Never with a tools config set: that is a
-        classroom observer reading a seat's cluster, which keeps the JVM per call (a server in the
-        seat's folders would be the seat's to replace)."""
-        if not self.config.warm_nodetool or self.config.tools_conf is not None:
+        or None to start a JVM (runtime/nodetool_server.py; never for an observer: _may_warm)."""
+        if not self._may_warm():
             return None
         try:
             return nodetool_server.run(self.warm_nodetool_place(client), argv, timeout,

@@ -307,6 +307,16 @@ def launch_main(fd: int, socket_path: str, spec: str) -> None:
 
 # -- the runtime's entry ----------------------------------------------------------------------
 
+def start_quietly(where: Place, launch: Callable[[], Launch]) -> None:
+    """Start the server in the background if it can be; a failure leaves the cold path to the calls."""
+    if not usable(where):
+        return
+    try:
+        start(where, launch())
+    except (OSError, DselabError):
+        pass
+
+
 def run(where: Place, argv: Sequence[str], timeout_s: float,
         launch: Callable[[], Launch] | None = None) -> Reply | None:
     """nodetool `argv` (-h HOST -p PORT ARGS) through the cluster's warm server: its reply (status
@@ -318,10 +328,7 @@ def run(where: Place, argv: Sequence[str], timeout_s: float,
     reply = ask(where, argv, timeout_s)
     if reply is None:
         if launch is not None:
-            try:
-                start(where, launch())
-            except (OSError, DselabError):
-                pass
+            start_quietly(where, launch)
         return None
     if reply.status == TIMED_OUT:
         raise TimedOut()
