@@ -39,12 +39,12 @@ def nightly_snapshot(ctx: CheckContext) -> None:
     restore must bring the snapshot's rows back with them. Cannot prove: when the snapshot was
     taken (step 2 proves it came before day two's first write)."""
     live = live_tables.read(ctx.runtime)
+    late = _day_two_in(live)
     problem = live_tables.difference(environment_tables(), live, "before day two",
-                                     lambda *_: "day two wrote it" if _day_two_in(live) else "no write of this lab made it")
+                                     lambda *_: "day two wrote it" if late else "no write of this lab made it")
     if problem:
         raise ctx.failed(problem, hint="day two is written already: the snapshot must come first; start the lab "
-                                       "again (dselab start 05c)" if _day_two_in(live) else
-                         "start the lab again (dselab start 05c)")
+                                       "again (dselab start 05c)" if late else "start the lab again (dselab start 05c)")
     problems = snapshots.everywhere_problems(ctx, TAG)
     if problems:
         raise ctx.failed("; ".join(problems[:3]),

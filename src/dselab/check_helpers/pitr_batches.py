@@ -88,8 +88,10 @@ def batch_a_cql() -> str:
 
 
 def _deletes(customers: list[int]) -> Iterator[str]:
+    """Each customer's row, then its orders."""
     for i in customers:
-        yield from (line for table in ("customers", "orders") for line in deletes(table, [i]))
+        for table in ("customers", "orders"):
+            yield from deletes(table, [i])
 
 
 def batch_b_cql() -> str:

@@ -18,6 +18,8 @@ from dselab.classroom.web.terminal import ShellSpec
 from threaded_server import serving
 
 COURSE_KEY = b"test course key 0123456789abcdef"
+SEATS = ("alice", "bob")
+LINKS = LinkState.new((*SEATS, "carol"))  # carol has a link but no seat on the server (a removed seat)
 
 
 @pytest.fixture(autouse=True)
@@ -25,8 +27,6 @@ def no_shared_seat_template(monkeypatch: pytest.MonkeyPatch) -> None:
     """A classroom's own template unless a test says otherwise: neither a developer's shell nor the
     integration tests' conftest (same session under `pytest tests`) decides it for these tests."""
     monkeypatch.delenv("DSELAB_CLASSROOM_TEMPLATES", raising=False)
-SEATS = ("alice", "bob")
-LINKS = LinkState.new((*SEATS, "carol"))  # carol has a link but no seat on the server (a removed seat)
 
 
 def plain_bash(folder: Path) -> ShellSpec:
