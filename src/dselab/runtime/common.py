@@ -56,6 +56,11 @@ class CommonRuntime(ABC):
     @abstractmethod
     def kill_node(self, node: str) -> None: ...  # a crash: no drain, no grace
 
+    def stop_nodes(self, nodes: Sequence[str]) -> None:
+        """Stop these nodes cleanly; a runtime that can stop them at once does so."""
+        for node in nodes:
+            self.stop_node(node)
+
     @abstractmethod
     def up_nodes(self, nodes: Sequence[str]) -> None: ...
 
@@ -121,19 +126,18 @@ class CommonRuntime(ABC):
         self.up_nodes(self.node_names())
 
     def down(self, purge: bool = False) -> None:
-        """Stop the nodes (the seed last); with purge also remove their data. Data about to be
-        removed needs no drain: a purge kills the nodes (seconds, where a clean stop of three
-        nodes takes half a minute and more on two busy cores)."""
+        """Stop the nodes (the seed last where they stop one by one); with purge also remove their
+        data. Data about to be removed needs no drain: a purge kills the nodes (seconds, where a
+        clean stop of three nodes takes half a minute and more on two busy cores)."""
         running = [n for n in reversed(self.node_names()) if self.is_running(n)]
-        if purge and running:
+        if not purge:
+            self.stop_nodes(running)
+            return
+        if running:
             self.progress.step(f"stopping {', '.join(running)} (their data goes: no drain)")
         for node in running:
-            if purge:
-                self.kill_node(node)
-            else:
-                self.stop_node(node)
-        if purge:
-            self._purge()
+            self.kill_node(node)
+        self._purge()
 
     def status(self) -> list[NodeStatus]:
         ring = self.ring_states()

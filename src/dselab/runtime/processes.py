@@ -58,12 +58,21 @@ def wait_gone(proc: psutil.Process, timeout: float) -> bool:
 
 def stop(proc: psutil.Process, grace: float) -> None:
     """SIGTERM (Cassandra drains), then SIGKILL if the process is still there after `grace`."""
-    try:
-        proc.terminate()
-    except psutil.NoSuchProcess:
-        return
-    if not wait_gone(proc, grace):
-        kill(proc)
+    stop_all([proc], grace)
+
+
+def stop_all(procs: list[psutil.Process], grace: float) -> None:
+    """SIGTERM to every one at once (each drains on its own core time), then SIGKILL to any still
+    there `grace` seconds after."""
+    for proc in procs:
+        try:
+            proc.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    deadline = time.monotonic() + grace
+    for proc in procs:
+        if not wait_gone(proc, max(0.0, deadline - time.monotonic())):
+            kill(proc)
 
 
 def kill(proc: psutil.Process) -> None:

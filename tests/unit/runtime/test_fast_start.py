@@ -1,6 +1,7 @@
 """How the local runtime starts nodes fast without changing the lab: tokens given up front to the
 nodes that do not bootstrap, the seed first and the others from the moment it answers gossip, a
-bootstrapping node alone afterwards."""
+bootstrapping node alone afterwards; nodes that have all joined before start at once, without
+waiting for each other."""
 
 from __future__ import annotations
 
@@ -145,10 +146,32 @@ def test_a_second_gossip_failure_is_reported(tmp_path: Path, monkeypatch: pytest
     assert len(started) == 2
 
 
-def test_a_cluster_made_from_a_template_starts_every_node_after_the_seeds_gossip(
+ALL_AT_ONCE = ["launch dse-seed", "launch dse-node-1", "launch dse-node-2",
+               "ready dse-seed", "ready dse-node-1", "ready dse-node-2"]
+
+
+def test_a_cluster_made_from_a_template_starts_every_node_at_once(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     runtime = LocalRuntime("lab", settings=settings(tmp_path))
     rec = Recorder(runtime, monkeypatch)
     runtime.up_nodes(["dse-seed", "dse-node-1", "dse-node-2"], members=True)  # dse-node-2 joined when it was made
-    assert rec.events == ["launch dse-seed", "gossip dse-seed", "launch dse-node-1", "launch dse-node-2",
-                          "ready dse-seed", "ready dse-node-1", "ready dse-node-2"]
+    assert rec.events == ALL_AT_ONCE
+
+
+def test_a_cluster_stopped_with_its_data_starts_every_node_at_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runtime = LocalRuntime("lab", settings=settings(tmp_path))
+    rec = Recorder(runtime, monkeypatch)
+    for spec in runtime.specs.values():
+        (spec.root / "data" / "system").mkdir(parents=True)  # each node has started before
+    runtime.up_nodes(["dse-seed", "dse-node-1", "dse-node-2"])
+    assert rec.events == ALL_AT_ONCE
+
+
+def test_one_fresh_node_keeps_the_seed_first_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runtime = LocalRuntime("lab", settings=settings(tmp_path))
+    rec = Recorder(runtime, monkeypatch)
+    (runtime.specs["dse-seed"].root / "data" / "system").mkdir(parents=True)  # dse-node-1 never started
+    runtime.up_nodes(["dse-seed", "dse-node-1"])
+    assert rec.events[:2] == ["launch dse-seed", "gossip dse-seed"]
+
