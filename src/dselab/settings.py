@@ -44,6 +44,7 @@ WARM_NODETOOL = "DSELAB_WARM_NODETOOL"
 NODETOOL = "DSELAB_NODETOOL"
 TEMPLATE = "DSELAB_TEMPLATE"
 TEMPLATE_DIR = "DSELAB_TEMPLATE_DIR"
+CLASS_ARCHIVES = "DSELAB_CLASS_ARCHIVES"
 JAVA_HOME = "JAVA_HOME"
 CASSANDRA_HOME = "CASSANDRA_HOME"
 CLASSROOM_ROOT = "DSELAB_CLASSROOM_ROOT"
@@ -125,6 +126,7 @@ class Settings:
     cassandra_home: str | None = None  # CASSANDRA_HOME: an unpacked Cassandra to use instead of a download
     template: bool = True  # a fresh local cluster is made from the pristine template (runtime.template)
     template_dir: Path | None = None  # where templates are kept (None: <cache>/templates)
+    class_archives: bool = True  # local JVMs map shared class archives (runtime.class_archive)
     classroom: ClassroomSettings = field(default_factory=ClassroomSettings)
 
     @classmethod
@@ -277,6 +279,7 @@ _VARIABLES: dict[str, tuple[str, Parse, Show]] = {
     NODETOOL: ("nodetool", _choice(*NODETOOLS), str),
     TEMPLATE: ("template", _flag, _show_flag),
     TEMPLATE_DIR: ("template_dir", _path, str),
+    CLASS_ARCHIVES: ("class_archives", _flag, _show_flag),
     JAVA_HOME: ("java_home", str, str),
     CASSANDRA_HOME: ("cassandra_home", str, str),
     CLASSROOM_ROOT: ("classroom.root", _path, str),

@@ -43,6 +43,7 @@ EVERY = {
     knobs.NODETOOL: ("3.11", "nodetool", "3.11"),
     knobs.TEMPLATE: ("0", "template", False),
     knobs.TEMPLATE_DIR: ("/srv/templates", "template_dir", Path("/srv/templates")),
+    knobs.CLASS_ARCHIVES: ("no", "class_archives", False),
     knobs.JAVA_HOME: ("/opt/java17", "java_home", "/opt/java17"),
     knobs.CASSANDRA_HOME: ("/opt/cassandra", "cassandra_home", "/opt/cassandra"),
     knobs.CLASSROOM_ROOT: ("/srv/room", "classroom.root", Path("/srv/room")),

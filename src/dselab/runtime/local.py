@@ -25,7 +25,15 @@ import psutil
 
 from dselab.errors import EnvironmentProblem, UsageError
 from dselab.progress import Progress
-from dselab.runtime import distribution, legacy_nodetool, nodetool_server, preflight, processes, safe_files
+from dselab.runtime import (
+    class_archive,
+    distribution,
+    legacy_nodetool,
+    nodetool_server,
+    preflight,
+    processes,
+    safe_files,
+)
 from dselab.runtime.base import COMMAND_TIMEOUT_S, CommandResult, FileEntry, NodeStatus
 from dselab.runtime.common import STOP_GRACE_S, CommonRuntime, last_lines
 from dselab.runtime.local_config import (
@@ -44,6 +52,7 @@ from dselab.settings import Settings
 
 TOOL_MAINS = {"sstableloader": "org.apache.cassandra.tools.BulkLoader"}
 NODETOOL_MAIN = "org.apache.cassandra.tools.NodeTool"
+SERVER_MAIN = "org.apache.cassandra.service.CassandraDaemon"
 # How often a starting node's log is read for its ready line (a read of a few hundred KiB). At 1 s
 # a node was found ready 0.5 s late on average, per node; 0.25 s costs nothing measurable.
 READY_POLL_S = 0.25
@@ -54,6 +63,13 @@ SEED_GOSSIP_LINE = "Starting up server gossip"
 # On a loaded machine the seed may not answer that shadow round in time; the node then exits with
 # this line. Nothing of it was written that a second start would trip over, so it starts once more.
 NO_GOSSIP_LINE = "Unable to gossip with any peers"
+
+
+def _cmdline(proc: psutil.Process) -> list[str]:
+    try:
+        return list(proc.cmdline())
+    except psutil.Error:
+        return []
 
 
 def warm_result(args: Sequence[str], reply: nodetool_server.Reply) -> CommandResult:
@@ -173,9 +189,20 @@ class LocalRuntime(CommonRuntime):
         self._await_ready(self._launch(node))
 
     def server_argv(self, spec: NodeSpec) -> list[str]:
-        """The command line of a node's Cassandra (benchmarks/node_start.py times it as it is)."""
-        return [preflight.java_binary(self.config.java_home), *server_jvm_args(spec, self.dist.jamm_agent), "-cp",
-                f"{spec.conf_dir}:{self.dist.classpath}", "org.apache.cassandra.service.CassandraDaemon"]
+        """The command line of a node's Cassandra (benchmarks/node_start.py times it as it is). Its
+        conf/ (commitlog_archiving.properties is read from the classpath) comes after the jars,
+        which hold no such file: the JVM then maps one class archive (class_archive.py) for every
+        node of every cluster, whatever folder follows the jars."""
+        java = preflight.java_binary(self.config.java_home)
+        archive = self.archive_of(java, SERVER_MAIN)
+        return [java, *archive.flags(owner=str(spec.root)), *server_jvm_args(spec, self.dist.jamm_agent),
+                "-cp", f"{self.dist.classpath}:{spec.conf_dir}", SERVER_MAIN]
+
+    def archive_of(self, java: str, entry: str) -> class_archive.Archive:
+        """The class archive of this distribution's JVMs that run `entry` (a node runs jamm)."""
+        agent = entry == SERVER_MAIN and self.dist.jamm_agent is not None
+        return class_archive.for_jvm(self.config.cache / "class-archives", java, self.dist.classpath, entry, agent,
+                                     enabled=self.config.class_archives)
 
     def _launch(self, node: str) -> Launch:
         spec = self.spec(node)
@@ -233,8 +260,10 @@ class LocalRuntime(CommonRuntime):
         for node in procs:
             self.close_cql(node)
         self.progress.step(f"stopping {', '.join(procs)} (each drains)")
-        processes.stop_all(list(procs.values()), STOP_GRACE_S)
-        for node in procs:
+        dumps = {node: class_archive.dump_file_of(_cmdline(proc)) for node, proc in procs.items()}
+        killed = processes.stop_all(list(procs.values()), STOP_GRACE_S)
+        for node, proc in procs.items():
+            class_archive.settle(dumps[node], clean=proc not in killed)
             self.spec(node).pid_file.unlink(missing_ok=True)
             self.progress.done(f"{node} stopped")
 
@@ -243,7 +272,9 @@ class LocalRuntime(CommonRuntime):
         proc = self.process(node)
         if proc is not None:
             self.close_cql(node)
+            dump = class_archive.dump_file_of(_cmdline(proc))
             processes.kill(proc)
+            class_archive.settle(dump, clean=False)
 
     def _purge(self) -> None:
         if self.root.exists():
@@ -268,18 +299,31 @@ class LocalRuntime(CommonRuntime):
 
     def _java_tool(self, spec: NodeSpec, main: str, args: Sequence[str], shown: tuple[str, ...],
                    timeout: float, cwd: Path | None = None) -> CommandResult:
+        return self._run(spec.name, self.tool_argv(spec, main, args), shown, timeout, cwd)
+
+    def tool_argv(self, spec: NodeSpec, main: str, args: Sequence[str]) -> list[str]:
+        """A client JVM's command line. nodetool's conf/ comes after the jars (as a node's), so it
+        maps a class archive; sstableloader keeps conf/ first, as Cassandra's own script has it."""
+        java = preflight.java_binary(self.config.java_home)
         conf = tools_conf_dir(spec, self.config.tools_conf)
-        argv = [preflight.java_binary(self.config.java_home), *tool_jvm_args(conf, nodetool=main == NODETOOL_MAIN), "-cp",
-                f"{conf}:{self.dist.classpath}", main, *args]
-        return self._run(spec.name, argv, shown, timeout, cwd)
+        nodetool = main == NODETOOL_MAIN
+        if nodetool:
+            archive = self.archive_of(java, main).flags(owner=f"{os.getpid()}-{time.time_ns()}")
+            classpath = f"{self.dist.classpath}:{conf}"
+        else:
+            archive, classpath = [], f"{conf}:{self.dist.classpath}"
+        return [java, *archive, *tool_jvm_args(conf, nodetool=nodetool), "-cp", classpath, main, *args]
 
     def _run(self, node: str, argv: Sequence[str], shown: Sequence[str], timeout: float,
              cwd: Path | None) -> CommandResult:
+        dump = class_archive.dump_file_of(list(argv))
         try:
             proc = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout,
                                   stdin=subprocess.DEVNULL, cwd=cwd)
         except subprocess.TimeoutExpired:
+            class_archive.settle(dump, clean=False)
             raise self.timeout_error(node, timeout, f"`{' '.join(shown)}`") from None
+        class_archive.settle(dump, clean=True)
         return CommandResult(tuple(shown), proc.returncode, proc.stdout, proc.stderr)
 
     def nodetool(self, node: str, args: Sequence[str], timeout: float = COMMAND_TIMEOUT_S) -> CommandResult:

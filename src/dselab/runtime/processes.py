@@ -61,18 +61,19 @@ def stop(proc: psutil.Process, grace: float) -> None:
     stop_all([proc], grace)
 
 
-def stop_all(procs: list[psutil.Process], grace: float) -> None:
+def stop_all(procs: list[psutil.Process], grace: float) -> list[psutil.Process]:
     """SIGTERM to every one at once (each drains on its own core time), then SIGKILL to any still
-    there `grace` seconds after."""
+    there `grace` seconds after. Those that had to be killed."""
     for proc in procs:
         try:
             proc.terminate()
         except psutil.NoSuchProcess:
             pass
     deadline = time.monotonic() + grace
-    for proc in procs:
-        if not wait_gone(proc, max(0.0, deadline - time.monotonic())):
-            kill(proc)
+    killed = [proc for proc in procs if not wait_gone(proc, max(0.0, deadline - time.monotonic()))]
+    for proc in killed:
+        kill(proc)
+    return killed
 
 
 def kill(proc: psutil.Process) -> None:
