@@ -1,5 +1,6 @@
 """The cluster template (issue 17, item 2): a cold `dselab up` that builds the template, against
-`dselab up` from the template after `dselab down --purge`.
+`dselab up` from the template after `dselab down --purge` (with the class archives, and without:
+DSELAB_CLASS_ARCHIVES=0), and a clean `dselab down` then `dselab up` of a cluster that keeps its data.
 
     .venv/bin/python benchmarks/template.py     # writes benchmarks/template-results.json
 
@@ -8,7 +9,8 @@ with no template (its own DSELAB_TEMPLATE_DIR, emptied first) and pays for the l
 keeping the template (drain, stop, copy, start again); a template run starts from `down --purge`
 with the template in place. Its own DSELAB_HOME (build/template-bench-home), loopback range and
 JMX ports, so a developer's lab is left alone; the cluster is purged at the end. BENCH_COLD_RUNS
-and BENCH_TEMPLATE_RUNS set the number of runs (default 2 and 3). Reported, not asserted.
+and BENCH_TEMPLATE_RUNS set the number of runs (default 2 and 3; the template runs with and
+without class archives alternate, and so do the stop and restart runs). Reported, not asserted.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ COLD_RUNS = int(os.environ.get("BENCH_COLD_RUNS", "2"))
 TEMPLATE_RUNS = int(os.environ.get("BENCH_TEMPLATE_RUNS", "3"))
 
 
-def dselab(*args: str) -> float:
+def dselab(*args: str, archives: bool = True) -> float:
     """Wall time of one `dselab` command; its output goes to build/template-bench.log."""
     log = REPO / "build" / "template-bench.log"
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -45,7 +47,7 @@ def dselab(*args: str) -> float:
         out.write(f"\n$ dselab {' '.join(args)}\n")
         out.flush()
         proc = subprocess.run([sys.executable, "-m", "dselab", *args], stdout=out, stderr=subprocess.STDOUT,
-                              env=env, cwd=REPO, check=False)
+                              env={**env, "DSELAB_CLASS_ARCHIVES": "1" if archives else "0"}, cwd=REPO, check=False)
     elapsed = time.monotonic() - t0
     if proc.returncode != 0:
         raise SystemExit(f"`dselab {' '.join(args)}` failed (exit {proc.returncode}): see {log}")
@@ -63,10 +65,19 @@ def main() -> None:
         shutil.rmtree(TEMPLATES, ignore_errors=True)
         cold.append(dselab("up"))
         print(f"cold up (template built) {i + 1}/{COLD_RUNS}: {cold[-1]:.1f}s", flush=True)
+    bare: list[float] = []
     for i in range(TEMPLATE_RUNS):
-        dselab("down", "--purge")
-        warm.append(dselab("up"))
-        print(f"up from the template {i + 1}/{TEMPLATE_RUNS}: {warm[-1]:.1f}s", flush=True)
+        for archives, samples in ((True, warm), (False, bare)):
+            dselab("down", "--purge")
+            samples.append(dselab("up", archives=archives))
+            print(f"up from the template, class archives {'on' if archives else 'off'} "
+                  f"{i + 1}/{TEMPLATE_RUNS}: {samples[-1]:.1f}s", flush=True)
+    stops, restarts = [], []
+    for i in range(TEMPLATE_RUNS):
+        stops.append(dselab("down"))
+        restarts.append(dselab("up"))
+        print(f"stop {stops[-1]:.1f}s, restart with data kept {restarts[-1]:.1f}s ({i + 1}/{TEMPLATE_RUNS})",
+              flush=True)
     dselab("down", "--purge")
     load = os.getloadavg()
     results = {
@@ -74,10 +85,14 @@ def main() -> None:
                    ".venv/bin/python benchmarks/template.py",
         "cold_up_template_built": spread(cold),
         "up_from_template_after_purge": spread(warm),
+        "up_from_template_without_class_archives": spread(bare),
+        "stop_data_kept": spread(stops),
+        "restart_data_kept": spread(restarts),
         "ratio": round(statistics.median(cold) / statistics.median(warm), 1),
         "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
                     "load_average_at_end": [round(x, 1) for x in load]},
-        "note": "wall time of the real command in a fresh process; a shared 2-core machine is noisy",
+        "note": "wall time of the real command in a fresh process; a shared 2-core machine is noisy. "
+                "ccm is not beside it: it needs Cassandra's binary tarball, which no registry here serves",
     }
     out = REPO / "benchmarks" / "template-results.json"
     out.write_text(json.dumps(results, indent=2) + "\n")

@@ -43,16 +43,37 @@ class FriendlyGroup(click.Group):
             click.echo("dselab: interrupted", err=True)
             ctx.exit(130)
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
+            load_command_module(LAZY_COMMANDS[cmd_name], self)
+        return super().get_command(ctx, cmd_name)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The command list with each summary's whole first sentence (click cuts at ~45 chars)."""
         rows = []
         for name in self.list_commands(ctx):
             cmd = self.get_command(ctx, name)
             if cmd is not None and not cmd.hidden:
-                rows.append((name, cmd.short_help or (cmd.help or "").split("\n\n")[0].replace("\n", " ")))
+                rows.append((name, cmd.short_help or " ".join((cmd.help or "").split("\n\n")[0].split())))
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
+
+
+def load_command_module(name: str, group: click.Group) -> None:
+    """Register the commands of one command module. They are part of dselab, not optional: one
+    that cannot be imported is a broken install, said in one line instead of a command that
+    silently goes missing."""
+    try:
+        module = importlib.import_module(name)
+    except ImportError as err:
+        click.echo(f"dselab: error: cannot load the command module {name}: {type(err).__name__}: {err} "
+                   "(the installation is broken: reinstall dselab, e.g. `make setup`)", err=True)
+        raise SystemExit(EXIT_USAGE) from None
+    module.register(group)
 
 
 def workspace(progress: bool = True) -> service.Workspace:
@@ -389,21 +410,10 @@ def test_cmd(lab: str | None, all_labs: bool, keep: bool, running: bool) -> None
     sys.exit(0 if ok else EXIT_CHECK_FAILED)
 
 
-COMMAND_MODULES = ("dselab.cli_web", "dselab.cli_grading", "dselab.cli_classroom")
-
-
-def _register_command_modules() -> None:
-    """Commands that live in their own modules (web lab, grading, classroom). They are part of dselab, not
-    optional: one that cannot be imported is a broken install, said at start-up in one line
-    instead of a command that silently goes missing."""
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ImportError as err:
-            click.echo(f"dselab: error: cannot load the command module {name}: {type(err).__name__}: {err} "
-                       "(the installation is broken: reinstall dselab, e.g. `make setup`)", err=True)
-            raise SystemExit(EXIT_USAGE) from None
-        module.register(main)
-
-
-_register_command_modules()
+# Commands that live in their own modules (web lab, grading, classroom), imported when one of them
+# runs or is listed: a check or a status need not import the web server (a third of dselab's start-up).
+LAZY_COMMANDS = {
+    "show": "dselab.cli_web", "build-site": "dselab.cli_web", "serve": "dselab.cli_web",
+    "grade": "dselab.cli_grading", "gradebook": "dselab.cli_grading", "keygen": "dselab.cli_grading",
+    "classroom": "dselab.cli_classroom",
+}

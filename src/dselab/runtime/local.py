@@ -302,17 +302,13 @@ class LocalRuntime(CommonRuntime):
         return self._run(spec.name, self.tool_argv(spec, main, args), shown, timeout, cwd)
 
     def tool_argv(self, spec: NodeSpec, main: str, args: Sequence[str]) -> list[str]:
-        """A client JVM's command line. nodetool's conf/ comes after the jars (as a node's), so it
-        maps a class archive; sstableloader keeps conf/ first, as Cassandra's own script has it."""
+        """A client JVM's command line (nodetool, sstableloader). Its conf/ comes after the jars
+        (which hold no file of its), as a node's does, so that it maps a class archive."""
         java = preflight.java_binary(self.config.java_home)
         conf = tools_conf_dir(spec, self.config.tools_conf)
-        nodetool = main == NODETOOL_MAIN
-        if nodetool:
-            archive = self.archive_of(java, main).flags(owner=f"{os.getpid()}-{time.time_ns()}")
-            classpath = f"{self.dist.classpath}:{conf}"
-        else:
-            archive, classpath = [], f"{conf}:{self.dist.classpath}"
-        return [java, *archive, *tool_jvm_args(conf, nodetool=nodetool), "-cp", classpath, main, *args]
+        archive = self.archive_of(java, main).flags(owner=f"{os.getpid()}-{time.time_ns()}")
+        return [java, *archive, *tool_jvm_args(conf, nodetool=main == NODETOOL_MAIN), "-cp",
+                f"{self.dist.classpath}:{conf}", main, *args]
 
     def _run(self, node: str, argv: Sequence[str], shown: Sequence[str], timeout: float,
              cwd: Path | None) -> CommandResult:
