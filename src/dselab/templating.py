@@ -15,15 +15,22 @@ error instead of reaching Python internals.
 
 from __future__ import annotations
 
-from typing import Any
-
-from jinja2 import StrictUndefined, TemplateError
-from jinja2.exceptions import SecurityError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from dselab.errors import UsageError
 
-_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+if TYPE_CHECKING:
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+
+@cache
+def _env() -> ImmutableSandboxedEnvironment:
+    """Jinja, imported on the first render: a check renders nothing (a tenth of the CLI's start)."""
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    return ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
 
 
 def version_vars(version: str, runtime: str, client: str = "native") -> dict[str, Any]:
@@ -40,8 +47,11 @@ def version_vars(version: str, runtime: str, client: str = "native") -> dict[str
 
 def render_text(text: str, variables: dict[str, Any], where: str = "template") -> str:
     """Lab text rendered in the sandbox; any template problem is a UsageError naming `where`."""
+    from jinja2 import TemplateError
+    from jinja2.exceptions import SecurityError
+
     try:
-        return _ENV.from_string(text).render(**variables)
+        return _env().from_string(text).render(**variables)
     except SecurityError as err:
         names = ", ".join(sorted(variables))
         raise UsageError(f"{where}: unsafe template code refused ({err})",
