@@ -1,5 +1,5 @@
-"""Classroom figures (issue 10): memory per seat, seats per 24 GiB, 2 seats up from cold, reset,
-median check latency with two seats checking at the same moment.
+"""Classroom figures (issues 10, 17): memory per seat, seats per 24 GiB, a seat's idle CPU, 2 seats
+up from cold, reset, median check latency with two seats checking at the same moment.
 
     sudo .venv/bin/python benchmarks/classroom.py     # ~5 min; writes benchmarks/classroom-results.json
 
@@ -58,13 +58,26 @@ def seat_rss_mib(seat: registry.Seat) -> float:
     return round(total / (1 << 20), 1)
 
 
+def seat_cpu_cores(seat: registry.Seat, seconds: float = 30.0) -> float:
+    """The cores a seat's nodes use while nobody works in it: their CPU time over `seconds`."""
+    procs = list(node_processes(HostSeat.of(Layout.current(), seat)).values())
+
+    def used() -> float:
+        return sum(sum(p.cpu_times()[:2]) for p in procs)
+
+    before = used()
+    time.sleep(seconds)
+    return round((used() - before) / seconds, 3)
+
+
 def main() -> None:
     if os.geteuid() != 0:
         raise SystemExit("benchmark: run as root (the classroom creates users and namespaces)")
     layout = Layout.current()
     if layout.root.exists():
         classroom("down", "--purge")
-    results: dict[str, object] = {"runs": RUNS, "cpus": os.cpu_count()}
+    results: dict[str, object] = {"command": "sudo .venv/bin/python benchmarks/classroom.py", "runs": RUNS,
+                                  "cpus": os.cpu_count()}
     up_s, _ = classroom("up", "--seats", "2")
     results["up_2_seats_cold_s"] = round(up_s, 1)
     known = list(registry.load(layout).values())
@@ -83,6 +96,7 @@ def main() -> None:
     time.sleep(20)  # let the nodes settle after start-up work
     lab_only = [seat_rss_mib(s) for s in known]
     results["seat_rss_mib_lab_nodes"] = lab_only
+    results["seat_idle_cpu_cores"] = [seat_cpu_cores(s) for s in known]
     classroom("exec", first.id, "--", "./scripts/restore-cluster.sh", "up")
     with_restore = seat_rss_mib(first)
     results["seat_rss_mib_with_restore_node"] = with_restore

@@ -7,9 +7,11 @@ Times, as a student runs them (fresh processes from a lab folder): `./scripts/no
 listsnapshots` with each client (DSELAB_NODETOOL=native, the nodes' own; =3.11, the DSE 5.1
 generation's, lab 05's default, which has a warm server of its own), and `dselab check 05 <n>` for
 the snapshot, incremental and cleanup steps, each solved first so that its check takes its full
-passing path. Cold runs with DSELAB_WARM_NODETOOL=0, warm with the servers started and answering;
-runs alternate cold and warm so both see the same machine. Reported, not asserted: on a small
-shared machine the figures are noisy (the load average is recorded with them). Uses its own
+passing path; the same checks in this process too (`..._in_process_warm`: service.check, as the
+web lab and the classroom server call it). Cold runs with DSELAB_WARM_NODETOOL=0, warm with the
+servers started and answering; runs alternate cold and warm so both see the same machine.
+Reported, not asserted: on a small shared machine the figures are noisy (the load average is
+recorded with them). Uses its own
 DSELAB_HOME, loopback range and JMX ports unless set; BENCH_RUNS sets the runs per figure (default
 7); BENCH_CHECKS=0 times the scripts only. Lab 05 is started (and the cluster with it if it is not
 running); the cluster is purged at the end with BENCH_PURGE=1.
@@ -91,6 +93,12 @@ def main() -> None:
         number = str(lab.step(step_id).number)
         print(f"timing dselab check 05 {number} ({step_id}) x{RUNS} each way", file=sys.stderr)
         both(f"check_05_{number}_{step_id}", [sys.executable, "-m", "dselab", "check", "05", number])
+        for _ in range(RUNS):  # as the web lab and the classroom server run it: no process start
+            t0 = time.monotonic()
+            (result,) = service.check(ws, "05", [step_id])
+            samples.setdefault(f"check_05_{number}_{step_id}_in_process_warm", []).append(time.monotonic() - t0)
+            if not result.passed:
+                raise SystemExit(f"benchmark: check 05 {number} failed in process: {result.message}")
 
     results: dict[str, object] = {
         "command": f"BENCH_RUNS={RUNS} BENCH_CHECKS={os.environ.get('BENCH_CHECKS', '1')} "
