@@ -243,25 +243,23 @@ class LocalRuntime(CommonRuntime):
         self.progress.done(f"{node} is up ({spec.address})")
 
     def stop_node(self, node: str, grace: float = STOP_GRACE_S) -> None:
-        proc = self.process(node)
-        if proc is None:
-            return
-        self.close_cql(node)
-        self.progress.step(f"stopping {node}")
-        processes.stop(proc, grace)
-        self.spec(node).pid_file.unlink(missing_ok=True)
-        self.progress.done(f"{node} stopped")
+        self._stop([node], grace, f"stopping {node}")
 
     def stop_nodes(self, nodes: Sequence[str]) -> None:
         """Every node drains at the same time: three clean stops in the time of about one."""
+        self._stop(nodes, STOP_GRACE_S, f"stopping {', '.join(nodes)} (each drains)")
+
+    def _stop(self, nodes: Sequence[str], grace: float, saying: str) -> None:
+        """SIGTERM to the nodes at once, SIGKILL to any still there after `grace`; a class archive
+        a node wrote as it exited is put in place only if it exited by itself."""
         procs = {node: proc for node in nodes if (proc := self.process(node)) is not None}
         if not procs:
             return
         for node in procs:
             self.close_cql(node)
-        self.progress.step(f"stopping {', '.join(procs)} (each drains)")
+        self.progress.step(saying)
         dumps = {node: class_archive.dump_file_of(_cmdline(proc)) for node, proc in procs.items()}
-        killed = processes.stop_all(list(procs.values()), STOP_GRACE_S)
+        killed = processes.stop_all(list(procs.values()), grace)
         for node, proc in procs.items():
             class_archive.settle(dumps[node], clean=proc not in killed)
             self.spec(node).pid_file.unlink(missing_ok=True)

@@ -56,14 +56,9 @@ def wait_gone(proc: psutil.Process, timeout: float) -> bool:
     return True
 
 
-def stop(proc: psutil.Process, grace: float) -> None:
-    """SIGTERM (Cassandra drains), then SIGKILL if the process is still there after `grace`."""
-    stop_all([proc], grace)
-
-
 def stop_all(procs: list[psutil.Process], grace: float) -> list[psutil.Process]:
-    """SIGTERM to every one at once (each drains on its own core time), then SIGKILL to any still
-    there `grace` seconds after. Those that had to be killed."""
+    """SIGTERM to every one at once (Cassandra drains; each on its own core time), then SIGKILL to
+    any still there `grace` seconds after. Those that had to be killed."""
     for proc in procs:
         try:
             proc.terminate()

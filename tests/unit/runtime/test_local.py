@@ -24,6 +24,9 @@ from dselab.runtime.safe_files import RefusedPath
 # Each says "ready" once its signal handling is in place, so no signal races the interpreter's start.
 SLEEP = "import time; print('ready', flush=True); time.sleep(60)"
 IGNORE_TERM = "import signal; signal.signal(signal.SIGTERM, signal.SIG_IGN); " + SLEEP
+# As a JVM started with -XX:ArchiveClassesAtExit=<file> (its second argument here) does on SIGTERM.
+DUMP_ON_TERM = ("import signal, sys; signal.signal(signal.SIGTERM, lambda *a: "
+                "(open(sys.argv[2].split('=', 1)[1], 'w').write('archive'), sys.exit(0))); " + SLEEP)
 
 
 @pytest.fixture
@@ -39,11 +42,11 @@ def children() -> Iterator[list[subprocess.Popen[bytes]]]:
 
 
 def fake_node(runtime: LocalRuntime, node: str, children: list[subprocess.Popen[bytes]],
-              code: str = SLEEP) -> subprocess.Popen[bytes]:
+              code: str = SLEEP, *extra: str) -> subprocess.Popen[bytes]:
     """A process that stands for the node: its pid file names it, its argv names the conf folder."""
     spec = runtime.spec(node)
     spec.conf_dir.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen([sys.executable, "-c", code, str(spec.conf_dir)], stdout=subprocess.PIPE)
+    proc = subprocess.Popen([sys.executable, "-c", code, str(spec.conf_dir), *extra], stdout=subprocess.PIPE)
     children.append(proc)
     assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
     spec.pid_file.write_text(str(proc.pid))
@@ -151,6 +154,22 @@ def test_a_node_that_ignores_sigterm_is_killed_after_the_grace(tmp_path: Path,
     runtime.stop_node("dse-node-2", grace=0.5)
     assert time.monotonic() - began >= 0.5  # SIGTERM was given its grace first
     assert not psutil.pid_exists(proc.pid) and not runtime.is_running("dse-node-2")
+
+
+def test_stop_puts_the_class_archive_a_node_wrote_at_exit_in_place_and_drops_a_killed_ones(
+        tmp_path: Path, children: list[subprocess.Popen[bytes]]) -> None:
+    from dselab.runtime import class_archive
+
+    runtime = seat(tmp_path, 1)
+    archive = class_archive.for_jvm(tmp_path / "archives", sys.executable, "/lib/a.jar", "Main")
+    clean, stubborn = (archive.flags(owner)[-1] for owner in ("clean", "stubborn"))
+    fake_node(runtime, "dse-seed", children, DUMP_ON_TERM, clean)
+    fake_node(runtime, "dse-node-1", children, IGNORE_TERM, stubborn)
+    archive.dump_file("stubborn").write_text("half")
+    runtime.stop_node("dse-node-1", grace=0.5)  # killed: what it wrote cannot be trusted whole
+    assert not archive.path.exists() and not archive.dump_file("stubborn").exists()
+    runtime.stop_nodes(["dse-seed"])
+    assert archive.path.read_text() == "archive" and not archive.dump_file("clean").exists()
 
 
 def test_kill_node_is_a_crash(tmp_path: Path, children: list[subprocess.Popen[bytes]]) -> None:
