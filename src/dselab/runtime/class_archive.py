@@ -1,4 +1,4 @@
-"""Class-data sharing (AppCDS) for the JVMs dselab starts: a node and a cold nodetool.
+"""Class-data sharing (AppCDS) for the JVMs dselab starts: a node, a cold nodetool, sstableloader.
 
 A node's start spends about 12 s of CPU, a cold nodetool about 1.6 s, much of it loading and
 verifying the same ~10,000 classes every time. The first such JVM without an archive writes one
@@ -13,12 +13,15 @@ Safe by construction:
   neither it nor its folder may be written by anyone else (a classroom seat cannot plant one for
   the grader); one is made only in a folder this user may write.
 - A JVM killed while it wrote is never put in place: only the caller that watched it exit knows.
+- No JVM dumps under a file-size limit that an archive would overrun (a classroom observer's
+  output cap): the JVM would die of SIGXFSZ as it exits, and its command would look failed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import resource
 import stat
 import time
 from dataclasses import dataclass
@@ -28,6 +31,7 @@ DUMP_FLAG = "-XX:ArchiveClassesAtExit="
 # A java agent (the node's jamm) is allowed while dumping and mapping only when both say so.
 AGENT_FLAGS = ("-XX:+UnlockDiagnosticVMOptions", "-XX:+AllowArchivingWithJavaAgent")
 STALE_DUMP_S = 24 * 3600  # a dump file this old was left by a JVM that never exited cleanly
+DUMP_ROOM = 512 << 20  # a node's archive is about 60 MB, nodetool's less: room to spare
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,7 @@ class Archive:
         extra = list(AGENT_FLAGS) if self.agent else []
         if trusted(self.path):
             return [*extra, f"-XX:SharedArchiveFile={self.path}"]
-        if not _writable_dir(self.path.parent):
+        if not _writable_dir(self.path.parent) or not _room_to_dump():
             return []
         _drop_stale(self.path)
         return [*extra, DUMP_FLAG + str(self.dump_file(owner))]
@@ -104,6 +108,11 @@ def trusted(path: Path) -> bool:
         return stat.S_ISREG(path.lstat().st_mode)
     except OSError:
         return False
+
+
+def _room_to_dump() -> bool:
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    return limit == resource.RLIM_INFINITY or limit >= DUMP_ROOM
 
 
 def _writable_dir(folder: Path) -> bool:

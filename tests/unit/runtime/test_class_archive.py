@@ -123,3 +123,18 @@ def test_the_dump_file_is_read_back_from_a_command_line() -> None:
 def test_switched_off_no_flag_and_no_folder(tmp_path: Path) -> None:
     arch = class_archive.for_jvm(tmp_path / "a", "/usr/bin/java", JARS, MAIN, enabled=False)
     assert arch.flags("n") == [] and not (tmp_path / "a").exists()
+
+
+def test_no_dump_under_a_file_size_cap_an_archive_would_overrun(tmp_path: Path) -> None:
+    """A classroom observer runs under RLIMIT_FSIZE (its output cap): a JVM that dumped there
+    would die of SIGXFSZ as it exits, and its nodetool call would look failed."""
+    import resource
+
+    arch = archive(tmp_path)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, hard))
+    try:
+        assert arch.flags("observer") == []
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert arch.flags("observer") == [DUMP_FLAG + str(arch.dump_file("observer"))]
