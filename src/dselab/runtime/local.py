@@ -65,13 +65,6 @@ SEED_GOSSIP_LINE = "Starting up server gossip"
 NO_GOSSIP_LINE = "Unable to gossip with any peers"
 
 
-def _cmdline(proc: psutil.Process) -> list[str]:
-    try:
-        return list(proc.cmdline())
-    except psutil.Error:
-        return []
-
-
 def warm_result(args: Sequence[str], reply: nodetool_server.Reply) -> CommandResult:
     """A warm server's reply as the CommandResult a nodetool JVM's run gives."""
     return CommandResult(("nodetool", *args), reply.returncode, nodetool_server.as_text(reply.stdout),
@@ -258,7 +251,7 @@ class LocalRuntime(CommonRuntime):
         for node in procs:
             self.close_cql(node)
         self.progress.step(saying)
-        dumps = {node: class_archive.dump_file_of(_cmdline(proc)) for node, proc in procs.items()}
+        dumps = {node: class_archive.dump_file_of(processes.cmdline(proc)) for node, proc in procs.items()}
         killed = processes.stop_all(list(procs.values()), grace)
         for node, proc in procs.items():
             class_archive.settle(dumps[node], clean=proc not in killed)
@@ -270,7 +263,7 @@ class LocalRuntime(CommonRuntime):
         proc = self.process(node)
         if proc is not None:
             self.close_cql(node)
-            dump = class_archive.dump_file_of(_cmdline(proc))
+            dump = class_archive.dump_file_of(processes.cmdline(proc))
             processes.kill(proc)
             class_archive.settle(dump, clean=False)
 

@@ -25,6 +25,14 @@ def alive(proc: psutil.Process) -> bool:
         return False
 
 
+def cmdline(proc: psutil.Process) -> list[str]:
+    """The process's command line; empty once it is gone or hidden."""
+    try:
+        return list(proc.cmdline())
+    except psutil.Error:
+        return []
+
+
 def node_process(pid: int, marker: str) -> psutil.Process | None:
     """The process `pid` (read from a node's pid file), if it is alive and `marker` is in its
     command line."""
