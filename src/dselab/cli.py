@@ -25,6 +25,14 @@ from dselab.progress import Console
 from dselab.runtime.base import SEED
 from dselab.settings import RUNTIME, TEMPLATE, current
 
+# Commands that live in their own modules (web lab, grading, classroom), imported when one of them
+# runs or is listed: a check or a status need not import the web server (a third of dselab's start-up).
+LAZY_COMMANDS = {
+    "show": "dselab.cli_web", "build-site": "dselab.cli_web", "serve": "dselab.cli_web",
+    "grade": "dselab.cli_grading", "gradebook": "dselab.cli_grading", "keygen": "dselab.cli_grading",
+    "classroom": "dselab.cli_classroom",
+}
+
 
 class FriendlyGroup(click.Group):
     """Every command, nested or registered from another module, reports a DselabError as one
@@ -409,11 +417,3 @@ def test_cmd(lab: str | None, all_labs: bool, keep: bool, running: bool) -> None
         ok = ok and report.ok
     sys.exit(0 if ok else EXIT_CHECK_FAILED)
 
-
-# Commands that live in their own modules (web lab, grading, classroom), imported when one of them
-# runs or is listed: a check or a status need not import the web server (a third of dselab's start-up).
-LAZY_COMMANDS = {
-    "show": "dselab.cli_web", "build-site": "dselab.cli_web", "serve": "dselab.cli_web",
-    "grade": "dselab.cli_grading", "gradebook": "dselab.cli_grading", "keygen": "dselab.cli_grading",
-    "classroom": "dselab.cli_classroom",
-}
