@@ -7,9 +7,10 @@ DSELAB := $(VENV)/bin/dselab
 STAMP := $(VENV)/.installed
 
 XTERM_VENDOR := site/static/vendor/xterm
+CLASSROOM_TESTS := $(wildcard tests/integration/test_classroom*.py)
 NODE_STAMP := node_modules/.package-lock.json
 
-.PHONY: setup frontend lab test test-docker unit lint typecheck wheel browser-deps docker-deps classroom-deps clean
+.PHONY: setup frontend lab test test-cluster test-classroom test-docker unit lint typecheck wheel browser-deps docker-deps classroom-deps clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -98,17 +99,29 @@ typecheck: setup
 	$(VENV)/bin/pylint --disable=all --enable=duplicate-code --min-similarity-lines=6 --ignore-imports=y \
 	  --ignore-signatures=y --ignore-docstrings=y --ignore-comments=y --score=n src/dselab
 
-test: setup browser-deps classroom-deps
+# Lint and types, the unit tests, then the real-cluster tests in three lanes that run at the same
+# time (tests/lanes.py): each lane's clusters live on addresses of their own, and most of a lane's
+# time is spent waiting on its nodes. Every package a lane needs is installed first, one apt-get at a time.
+test: setup browser-deps classroom-deps docker-deps
 	$(VENV)/bin/ruff check src checks tests benchmarks
 	$(MAKE) typecheck
-	$(PY) -m pytest tests -v --durations=15 --ignore=tests/docker_runtime
-	# The lab self-test purges its cluster: it gets its own home, never the developer's lab. It shares the
-	# integration tests' addresses (their cluster is gone by now), so its cluster is made from the template
-	# their first `up` kept.
+	$(PY) -m pytest tests/unit -q
+	$(PY) tests/lanes.py test-cluster test-classroom test-docker
+
+# The lab cluster's lane (127.0.57, JMX 7955+): every integration test but the classroom's, then each
+# lab's self-test. The self-test purges its cluster: it gets its own home, never the developer's lab. It
+# shares the integration tests' addresses (their cluster is gone by now), so its cluster is made from the
+# template their first `up` kept.
+test-cluster: setup browser-deps
+	$(PY) -m pytest tests/integration -v --durations=15 -p no:cacheprovider --basetemp=/tmp/dselab-lane-cluster \
+	  $(foreach f,$(CLASSROOM_TESTS),--ignore=$(f))
 	DSELAB_HOME=$(CURDIR)/build/protocol-home DSELAB_LOOPBACK=127.0.57 DSELAB_JMX_BASE=7955 $(DSELAB) test 05
 	DSELAB_HOME=$(CURDIR)/build/protocol-home DSELAB_LOOPBACK=127.0.57 DSELAB_JMX_BASE=7955 $(DSELAB) test 05b
 	DSELAB_HOME=$(CURDIR)/build/protocol-home DSELAB_LOOPBACK=127.0.57 DSELAB_JMX_BASE=7955 $(DSELAB) test 05c
-	$(MAKE) test-docker
+
+# The classroom's lane (root): seats as Unix users, each cluster inside its seat's network namespace.
+test-classroom: setup browser-deps classroom-deps
+	$(PY) -m pytest $(CLASSROOM_TESTS) -v --durations=10 -p no:cacheprovider --basetemp=/tmp/dselab-lane-classroom
 
 clean:
 	rm -rf $(VENV) build node_modules site/static/vendor

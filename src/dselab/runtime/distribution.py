@@ -9,6 +9,7 @@ the cache after re-checking a manifest of every jar's SHA-256.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import shutil
@@ -116,12 +117,17 @@ def fetched(version: str, settings: Settings | None = None, progress: Progress |
     once (the nodes' Cassandra, and the 3.11 jars the course's nodetool runs on)."""
     progress = progress or Silent()
     target = resolve(settings).cache / f"cassandra-{version}"
-    if _verify_cache(target, version):
-        return Distribution(version=version, lib_dir=target / "lib", source="maven cache")
-    if target.exists():
-        progress.step(f"cached Cassandra {version} failed verification; fetching it again")
-        shutil.rmtree(target)
-    return _download(version, target, progress)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Two commands started at once (CI's lanes, two terminals) fetch once: the second waits on the lock,
+    # then finds the verified cache instead of removing the first one's staging folder under it.
+    with target.with_name(target.name + ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _verify_cache(target, version):
+            return Distribution(version=version, lib_dir=target / "lib", source="maven cache")
+        if target.exists():
+            progress.step(f"cached Cassandra {version} failed verification; fetching it again")
+            shutil.rmtree(target)
+        return _download(version, target, progress)
 
 
 def _download(version: str, target: Path, progress: Progress) -> Distribution:
