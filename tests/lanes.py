@@ -22,7 +22,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-WIDTH = 9  # the prefix column: "[classroom]" lines up with "[cluster]  "
+WIDTH = 9  # the longest lane name: every line's text starts in one column
 
 
 @dataclass
@@ -38,7 +38,7 @@ def _name(target: str) -> str:
 
 def _run(lane: Lane, make: str, out_lock: threading.Lock) -> None:
     began = time.monotonic()
-    prefix = f"[{_name(lane.target)}]".ljust(WIDTH + 2)
+    prefix = f"[{_name(lane.target)}]".ljust(WIDTH + 3)
     proc = subprocess.Popen([make, "--no-print-directory", lane.target], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
                             errors="replace", bufsize=1)

@@ -117,6 +117,8 @@ def fetched(version: str, settings: Settings | None = None, progress: Progress |
     once (the nodes' Cassandra, and the 3.11 jars the course's nodetool runs on)."""
     progress = progress or Silent()
     target = resolve(settings).cache / f"cassandra-{version}"
+    if _verify_cache(target, version):  # the usual case; also where the cache is read-only (a seat's)
+        return Distribution(version=version, lib_dir=target / "lib", source="maven cache")
     target.parent.mkdir(parents=True, exist_ok=True)
     # Two commands started at once (CI's lanes, two terminals) fetch once: the second waits on the lock,
     # then finds the verified cache instead of removing the first one's staging folder under it.
