@@ -100,8 +100,9 @@ typecheck: setup
 	  --ignore-signatures=y --ignore-docstrings=y --ignore-comments=y --score=n src/dselab
 
 # Lint and types, the unit tests, then the real-cluster tests in three lanes that run at the same
-# time (tests/lanes.py): each lane's clusters live on addresses of their own, and most of a lane's
-# time is spent waiting on its nodes. Every package a lane needs is installed first, one apt-get at a time.
+# time (tests/lanes.py): each lane's clusters live on addresses of their own, and a lane alone keeps
+# about one core busy (it waits on its nodes). Every package a lane needs is installed first, one
+# apt-get at a time.
 test: setup browser-deps classroom-deps docker-deps
 	$(VENV)/bin/ruff check src checks tests benchmarks
 	$(MAKE) typecheck

@@ -4,9 +4,9 @@
 
 Each lane is a make target that starts its own clusters on addresses no other lane uses: the lab
 cluster on 127.0.57 (JMX 7955+), the classroom's seats inside their network namespaces, the docker
-runtime's nodes on 127.0.56 (JMX 7156+). Most of a lane's time is spent waiting on its nodes
-(gossip, a drain, a stop's quiesce), so two cores carry three lanes in far less time than one
-after the other.
+runtime's nodes on 127.0.56 (JMX 7156+). Alone, a lane keeps about one core busy: it spends much
+of its time waiting on its nodes (gossip, a drain, a stop's quiesce). Together the lanes fill both
+cores of a CI machine (about 40 minutes, against an hour one after another).
 
 Every line a lane prints comes out at once, prefixed with its name; a failed lane does not stop the
 others, so one run reports every failure. At the end a table gives each lane's result and time;
