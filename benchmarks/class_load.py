@@ -29,10 +29,11 @@ from pathlib import Path
 
 os.environ.setdefault("DSELAB_CLASSROOM_ROOT", "/var/lib/dselab/classroom-load")
 
+from bench_classroom import classroom, empty_classroom  # noqa: E402
+
 from dselab.catalogue import get_lab  # noqa: E402
 from dselab.classroom import registry  # noqa: E402
 from dselab.classroom.backends import open_backend  # noqa: E402
-from dselab.classroom.layout import Layout  # noqa: E402
 from dselab.classroom.recording import check_seat  # noqa: E402
 from dselab.runtime import distribution  # noqa: E402
 from dselab.templating import render_text, version_vars  # noqa: E402
@@ -41,15 +42,6 @@ ROUNDS = [int(n) for n in os.environ.get("BENCH_SEATS", "1,2,3").split(",")]
 THINK_S = float(os.environ.get("BENCH_THINK_S", "4"))
 OUT = Path(__file__).resolve().parent / "class-load-results.json"
 CHECK_P95_TARGET_S = 2.0
-
-
-def classroom(*args: str) -> float:
-    began = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "dselab", "classroom", *args], capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL)
-    if proc.returncode != 0:
-        raise SystemExit(f"benchmark: `dselab classroom {' '.join(args)}` failed: {proc.stderr[-800:]}")
-    return time.monotonic() - began
 
 
 def busy_jiffies() -> int:
@@ -109,14 +101,10 @@ def one_round(seats: list[registry.Seat]) -> dict[str, object]:
 
 
 def main() -> None:
-    if os.geteuid() != 0:
-        raise SystemExit("benchmark: run as root (the classroom creates users and namespaces)")
-    layout = Layout.current()
-    if layout.root.exists():
-        classroom("down", "--purge")
+    layout = empty_classroom()
     results: dict[str, object] = {"command": "sudo .venv/bin/python benchmarks/class_load.py",
                                   "cpus": os.cpu_count(), "think_s_mean": THINK_S, "rounds": []}
-    results["up_s"] = round(classroom("up", "--seats", str(max(ROUNDS))), 1)
+    results["up_s"] = round(classroom("up", "--seats", str(max(ROUNDS)))[0], 1)
     everyone = list(registry.load(layout).values())
     used: list[registry.Seat] = []
     rounds: list[dict[str, object]] = []

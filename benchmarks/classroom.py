@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 os.environ.setdefault("DSELAB_CLASSROOM_ROOT", "/var/lib/dselab/classroom-bench")
+
+from bench_classroom import classroom, empty_classroom  # noqa: E402
 
 from dselab.classroom import registry  # noqa: E402
 from dselab.classroom.capacity import RESERVE_MIB  # noqa: E402
@@ -30,14 +30,6 @@ from dselab.classroom.recording import check_seat  # noqa: E402
 RUNS = int(os.environ.get("BENCH_RUNS", "7"))
 OUT = Path(__file__).resolve().parent / "classroom-results.json"
 GIB = 1024
-
-
-def classroom(*args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
-    started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "dselab", "classroom", *args], capture_output=True, text=True)
-    if proc.returncode not in (0, 1):
-        raise SystemExit(f"benchmark: `dselab classroom {' '.join(args)}` failed: {proc.stderr[-800:]}")
-    return time.monotonic() - started, proc
 
 
 def timed_check(seat_id: str) -> float:
@@ -71,11 +63,7 @@ def seat_cpu_cores(seat: registry.Seat, seconds: float = 30.0) -> float:
 
 
 def main() -> None:
-    if os.geteuid() != 0:
-        raise SystemExit("benchmark: run as root (the classroom creates users and namespaces)")
-    layout = Layout.current()
-    if layout.root.exists():
-        classroom("down", "--purge")
+    layout = empty_classroom()
     results: dict[str, object] = {"command": "sudo .venv/bin/python benchmarks/classroom.py", "runs": RUNS,
                                   "cpus": os.cpu_count()}
     up_s, _ = classroom("up", "--seats", "2")
