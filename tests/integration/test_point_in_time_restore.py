@@ -1,8 +1,8 @@
 """Lab 05b on a real cluster: the restores its restore check must refuse, and the one it must pass.
 
 One cluster walks the lab: steps 1-3 by their reference solutions (each checked), then every node
-is restored from the snapshot plus its archive again and again (all at once), each time wrong in
-one way a student might be: no replay at all (the snapshot only), every archived write replayed (no point
+is restored from the snapshot plus its archive again and again, each time wrong in one way a
+student might be: no replay at all (the snapshot only), every archived write replayed (no point
 in time: a point past the bad deploy is the same replay, so it is not restored a third time), the
 right restore on one node only. Each is refused for its own reason. Then the right restore on
 every node passes. (`dselab test 05b`, in `make test`,
@@ -52,15 +52,12 @@ def up_again(ws: service.Workspace, nodes: tuple[str, ...]) -> None:
 
 
 def restore(ws: service.Workspace, nodes: tuple[str, ...], point: str | None, replay: bool = True) -> None:
-    """The page's restore on `nodes`, all of them at once (the cluster's state after it is what the
-    check judges; `dselab test 05b` types the page's node-by-node restore): drain, stop, commit log
-    aside, the snapshot's SSTables in place, the archive replayed (up to `point`, or all of it when
-    None), start."""
+    """The page's restore on `nodes`, node by node with the others up: drain, stop, commit log aside,
+    the snapshot's SSTables in place, the archive replayed (up to `point`, or all of it when None), start."""
     rt = ws.runtime
     for node in nodes:
         assert rt.nodetool(node, ["drain"], timeout=300).returncode == 0
-    rt.stop_nodes(nodes)
-    for node in nodes:
+        rt.stop_node(node)
         data = Path(rt.data_dir(node))
         aside = data.parent / "commitlog.before-restore"
         shutil.rmtree(aside, ignore_errors=True)
@@ -75,10 +72,9 @@ def restore(ws: service.Workspace, nodes: tuple[str, ...], point: str | None, re
                     shutil.copy2(f, table / f.name)
         lines = f"restore_command=/bin/cp -f %from %to\nrestore_directories={data}/commitlog_archive\n"
         properties(ws, node, (lines + (f"restore_point_in_time={point}\n" if point else "")) if replay else "")
-    try:
-        up_again(ws, nodes)
-    finally:
-        for node in nodes:
+        try:
+            up_again(ws, (node,))
+        finally:
             properties(ws, node)
 
 
