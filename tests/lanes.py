@@ -1,12 +1,12 @@
-"""`make test`'s slow half: independent lanes of real-cluster tests, run at the same time.
+"""`make test-lanes`: the lanes of real-cluster tests at the same time, for a machine with cores to spare.
 
     python tests/lanes.py test-cluster test-classroom test-docker
 
 Each lane is a make target that starts its own clusters on addresses no other lane uses: the lab
 cluster on 127.0.57 (JMX 7955+), the classroom's seats inside their network namespaces, the docker
-runtime's nodes on 127.0.56 (JMX 7156+). Alone, a lane keeps about one core busy: it spends much
-of its time waiting on its nodes (gossip, a drain, a stop's quiesce). Together the lanes fill both
-cores of a CI machine (about 40 minutes, against an hour one after another).
+runtime's nodes on 127.0.56 (JMX 7156+). Alone, a lane keeps about one core busy: it spends much of
+its time waiting on its nodes (gossip, a drain, a stop's quiesce). On CI's two cores the lanes at
+once fill the machine and its timing tests fail, so `make test` runs them one after another.
 
 Every line a lane prints comes out at once, prefixed with its name; a failed lane does not stop the
 others, so one run reports every failure. At the end a table gives each lane's result and time;
