@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ from pathlib import Path
 os.environ.setdefault("DSELAB_CLASSROOM_ROOT", "/var/lib/dselab/classroom-load")
 
 from bench_classroom import classroom, empty_classroom  # noqa: E402
+from bench_stats import percentiles  # noqa: E402
 
 from dselab.catalogue import get_lab  # noqa: E402
 from dselab.classroom import registry  # noqa: E402
@@ -47,15 +47,6 @@ CHECK_P95_TARGET_S = 2.0
 def busy_jiffies() -> int:
     fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     return sum(fields) - fields[3] - fields[4]  # all but idle and iowait
-
-
-def percentiles(values: list[float]) -> dict[str, float | int]:
-    if not values:
-        return {"n": 0}
-    ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {"n": len(values), "p50_s": round(statistics.median(ordered), 2), "p95_s": round(p95, 2),
-            "max_s": round(ordered[-1], 2)}
 
 
 def work_through(seat: registry.Seat, seed: int) -> dict[str, list]:

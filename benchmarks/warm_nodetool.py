@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -32,6 +31,8 @@ os.environ.setdefault("DSELAB_HOME", str(Path(__file__).resolve().parents[1] / "
 os.environ.setdefault("DSELAB_LOOPBACK", "127.0.58")
 os.environ.setdefault("DSELAB_JMX_BASE", "8555")
 os.environ["DSELAB_RUNTIME"] = "local"
+
+from bench_stats import percentiles  # noqa: E402
 
 from dselab import service  # noqa: E402
 from dselab.catalogue import get_lab  # noqa: E402
@@ -45,13 +46,6 @@ RUNS = int(os.environ.get("BENCH_RUNS", "7"))
 TIMED = {"snapshot": ["snapshot"], "incremental": ["list", "incremental"], "cleanup": ["clear", "cleanup"]}
 OUT = Path(__file__).parent / "warm-nodetool-results.json"
 SCRIPTS_OUT = Path(__file__).parent / "warm-nodetool-scripts-results.json"  # BENCH_CHECKS=0
-
-
-def percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {"p50_s": round(statistics.median(ordered), 3), "p95_s": round(p95, 3),
-            "min_s": round(ordered[0], 3), "max_s": round(ordered[-1], 3), "n": len(ordered)}
 
 
 def timed(argv: list[str], env: dict[str, str], cwd: Path) -> float:

@@ -22,8 +22,6 @@ import threading
 import time
 from dataclasses import dataclass
 
-WIDTH = 9  # the longest lane name: every line's text starts in one column
-
 
 @dataclass
 class Lane:
@@ -31,14 +29,19 @@ class Lane:
     returncode: int | None = None
     seconds: float = 0.0
 
+    @property
+    def name(self) -> str:
+        return self.target.removeprefix("test-")
 
-def _name(target: str) -> str:
-    return target.removeprefix("test-")
+    @property
+    def verdict(self) -> str:
+        return "passed" if self.returncode == 0 else f"FAILED (exit {self.returncode})"
 
 
-def _run(lane: Lane, make: str, out_lock: threading.Lock) -> None:
+def _run(lane: Lane, width: int, make: str, out_lock: threading.Lock) -> None:
+    """Run one lane's make target; its lines start in column `width` + 3, after "[name]"."""
     began = time.monotonic()
-    prefix = f"[{_name(lane.target)}]".ljust(WIDTH + 3)
+    prefix = f"[{lane.name}]".ljust(width + 3)
     proc = subprocess.Popen([make, "--no-print-directory", lane.target], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
                             errors="replace", bufsize=1)
@@ -50,8 +53,7 @@ def _run(lane: Lane, make: str, out_lock: threading.Lock) -> None:
     lane.returncode = proc.wait()
     lane.seconds = time.monotonic() - began
     with out_lock:
-        verdict = "passed" if lane.returncode == 0 else f"FAILED (exit {lane.returncode})"
-        print(f"{prefix}lane {verdict} in {lane.seconds:.0f}s", flush=True)
+        print(f"{prefix}lane {lane.verdict} in {lane.seconds:.0f}s", flush=True)
 
 
 def main(argv: list[str]) -> int:
@@ -60,17 +62,17 @@ def main(argv: list[str]) -> int:
         return 2
     make = os.environ.get("MAKE", "make")
     lanes = [Lane(target) for target in argv]
+    width = max(len(lane.name) for lane in lanes)  # every line's text starts in one column
     out_lock = threading.Lock()
     began = time.monotonic()
-    threads = [threading.Thread(target=_run, args=(lane, make, out_lock), daemon=True) for lane in lanes]
+    threads = [threading.Thread(target=_run, args=(lane, width, make, out_lock), daemon=True) for lane in lanes]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     print(f"\nlanes, {time.monotonic() - began:.0f}s in all:")
     for lane in lanes:
-        verdict = "passed" if lane.returncode == 0 else f"FAILED (exit {lane.returncode})"
-        print(f"  {_name(lane.target):<{WIDTH}} {verdict:<18} {lane.seconds:6.0f}s")
+        print(f"  {lane.name:<{width}} {lane.verdict:<18} {lane.seconds:6.0f}s")
     return 0 if all(lane.returncode == 0 for lane in lanes) else 1
 
 
