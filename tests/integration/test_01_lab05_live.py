@@ -128,8 +128,10 @@ def test_module_commands_verbatim_pass_steps_1_to_5(lab_workspace, student):
     assert result.message == "cleanup has not run on dse-node-2 since the lab started"
     assert result.hint == "./scripts/nodetool-node.sh dse-node-2 cleanup"
     after = {n: training_data_bytes(ws, n) for n in LAB_NODES}
-    for older in ("dse-seed", "dse-node-1"):  # they dropped the ranges dse-node-2 took over
-        assert after[older] < 0.85 * before[older], (older, before[older], after[older])
+    # They dropped the ranges dse-node-2 took over. About a third with the local runtime's tokens
+    # given up front; docker's nodes pick random tokens, so a node may keep as much as 87% (seen).
+    for older in ("dse-seed", "dse-node-1"):
+        assert after[older] < 0.95 * before[older], (older, before[older], after[older])
 
     student.run("./scripts/nodetool.sh snapshot training -t before_last_cleanup")
     student.run("./scripts/nodetool-node.sh dse-node-2 cleanup")
