@@ -95,6 +95,39 @@ def test_up_reports_progress_per_seat_and_starts_lab_05(room: dict) -> None:
     assert again.returncode == 0 and "0 to start" in again.stderr, again.stderr
 
 
+SEAT_NODETOOL_ON_ITS_ARCHIVE = """python - <<'EOF'
+import subprocess
+from dselab.runtime.factory import make_runtime
+from dselab.runtime.local import NODETOOL_MAIN
+runtime = make_runtime("local")
+spec = runtime.require_running("dse-seed")
+argv = runtime.tool_argv(spec, NODETOOL_MAIN, ["-h", "127.0.0.1", "-p", str(spec.jmx_port), "statusbackup"])
+print(*[a for a in argv if a.startswith("-XX:SharedArchiveFile=") or a.startswith("-XX:ArchiveClassesAtExit=")])
+forced = subprocess.run([argv[0], "-Xshare:on", *argv[1:]], capture_output=True, text=True, timeout=120)
+print(forced.returncode, forced.stdout.strip(), forced.stderr.strip()[-300:])
+EOF"""
+
+
+def test_root_makes_nodetools_class_archive_that_seats_map_and_cannot_change(room: dict) -> None:
+    """Issue 17: at `up`, root makes nodetool's class archive in the toolchain's cache, so that no
+    observer's and no student's nodetool JVM loads its classes one by one. A seat reads it and cannot
+    change it; its own nodetool maps it (with -Xshare:on a JVM refuses to start on an archive that
+    does not fit it) and never dumps one of its own."""
+    folder = room["layout"].toolchain / "cache" / "class-archives"
+    archives = list(folder.glob("NodeTool-*.jsa"))
+    assert len(archives) == 1, list(folder.iterdir())
+    for item in (folder, archives[0]):
+        info = item.lstat()
+        assert info.st_uid == 0 and not info.st_mode & 0o022, (item, oct(info.st_mode))
+    done = as_seat(A, SEAT_NODETOOL_ON_ITS_ARCHIVE)
+    assert done.returncode == 0, done.stdout + done.stderr
+    flags, outcome = done.stdout.strip().splitlines()[-2:]
+    assert flags == f"-XX:SharedArchiveFile={archives[0]}", done.stdout
+    assert outcome in ("0 running", "0 not running"), done.stdout
+    refused = as_seat(A, f"touch {archives[0]} || echo refused; touch {folder}/planted.jsa || echo refused")
+    assert refused.stdout.split() == ["refused", "refused"], refused.stdout + refused.stderr
+
+
 STEP1_COMMAND = "./scripts/nodetool.sh snapshot training -t lab_backup"
 
 

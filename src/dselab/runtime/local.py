@@ -197,6 +197,20 @@ class LocalRuntime(CommonRuntime):
         return class_archive.for_jvm(self.config.cache / "class-archives", java, self.dist.classpath, entry, agent,
                                      enabled=self.config.class_archives)
 
+    def prepare_tool_archive(self) -> bool:
+        """Make nodetool's class archive now, for a cache that the JVMs using it may only read (a
+        classroom's toolchain: root makes it, seats and observers map it). The JVM asks port 0, where
+        nothing ever listens, for the version: it loads nodetool's commands and its JMX client, fails
+        to connect, and dumps as it exits. True when the archive is there and trusted."""
+        java = preflight.java_binary(self.config.java_home)
+        archive = self.archive_of(java, NODETOOL_MAIN)
+        if not archive.enabled or class_archive.trusted(archive.path):
+            return archive.enabled
+        spec = self.spec(self.node_names()[0])  # for its tools' conf/ only: no node is asked
+        argv = self.tool_argv(spec, NODETOOL_MAIN, ["-h", "127.0.0.1", "-p", "0", "version"])
+        self._run(spec.name, argv, ("nodetool", "version"), COMMAND_TIMEOUT_S, None)
+        return class_archive.trusted(archive.path)
+
     def _launch(self, node: str) -> Launch:
         spec = self.spec(node)
         self._write_config(spec)
