@@ -1,8 +1,10 @@
-"""The latency summary every benchmark reports: p50 and p95 (nearest rank), min, max and count."""
+"""The latency summary every benchmark reports (p50 and p95 by nearest rank, min, max and count),
+and the host's busy CPU time that some report beside it."""
 
 from __future__ import annotations
 
 import statistics
+from pathlib import Path
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:
@@ -12,3 +14,9 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     return {"p50_s": round(statistics.median(ordered), 3), "p95_s": round(p95, 3),
             "min_s": round(ordered[0], 3), "max_s": round(ordered[-1], 3), "n": len(ordered)}
+
+
+def busy_jiffies() -> int:
+    """The host's busy CPU time so far (all but idle and iowait), in clock ticks (os.sysconf("SC_CLK_TCK"))."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(fields) - fields[3] - fields[4]

@@ -29,7 +29,7 @@ from pathlib import Path
 os.environ.setdefault("DSELAB_CLASSROOM_ROOT", "/var/lib/dselab/classroom-load")
 
 from bench_classroom import classroom, empty_classroom  # noqa: E402
-from bench_stats import percentiles  # noqa: E402
+from bench_stats import busy_jiffies, percentiles  # noqa: E402
 
 from dselab.catalogue import get_lab  # noqa: E402
 from dselab.classroom import registry  # noqa: E402
@@ -42,11 +42,6 @@ ROUNDS = [int(n) for n in os.environ.get("BENCH_SEATS", "1,2,3").split(",")]
 THINK_S = float(os.environ.get("BENCH_THINK_S", "4"))
 OUT = Path(__file__).resolve().parent / "class-load-results.json"
 CHECK_P95_TARGET_S = 2.0
-
-
-def busy_jiffies() -> int:
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return sum(fields) - fields[3] - fields[4]  # all but idle and iowait
 
 
 def work_through(seat: registry.Seat, seed: int) -> dict[str, list]:

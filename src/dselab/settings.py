@@ -41,6 +41,7 @@ TOOLS_CONF = "DSELAB_TOOLS_CONF"
 COURSE_KEY = "DSELAB_COURSE_KEY"
 SEAT = "DSELAB_SEAT"
 WARM_NODETOOL = "DSELAB_WARM_NODETOOL"
+WARM_NODETOOL_DIR = "DSELAB_WARM_NODETOOL_DIR"
 NODETOOL = "DSELAB_NODETOOL"
 TEMPLATE = "DSELAB_TEMPLATE"
 TEMPLATE_DIR = "DSELAB_TEMPLATE_DIR"
@@ -121,6 +122,9 @@ class Settings:
     course_key: str | None = field(default=None, repr=False)  # signs grade reports; never printed
     seat: str | None = None  # the classroom seat this process runs in, if any
     warm_nodetool: bool = True  # False: every nodetool call starts its own JVM (runtime.nodetool_server)
+    # Where warm nodetool servers keep their sockets (None: <home>/run). A classroom's observer sets
+    # its own home's: with a tools config set, only there is one used (runtime.local._may_warm).
+    warm_nodetool_dir: Path | None = None
     nodetool: str | None = None  # the scripts' nodetool, "3.11" or "native" (None: the lab's choice; nodetool_choice)
     java_home: str | None = None  # JAVA_HOME: the Java to run nodes and tools with
     cassandra_home: str | None = None  # CASSANDRA_HOME: an unpacked Cassandra to use instead of a download
@@ -276,6 +280,7 @@ _VARIABLES: dict[str, tuple[str, Parse, Show]] = {
     COURSE_KEY: ("course_key", _word, str),
     SEAT: ("seat", _word, str),
     WARM_NODETOOL: ("warm_nodetool", _flag, _show_flag),
+    WARM_NODETOOL_DIR: ("warm_nodetool_dir", _path, str),
     NODETOOL: ("nodetool", _choice(*NODETOOLS), str),
     TEMPLATE: ("template", _flag, _show_flag),
     TEMPLATE_DIR: ("template_dir", _path, str),

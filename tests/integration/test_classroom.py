@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
+import psutil
 import pytest
 from classroom_web import (
     WS_HEADERS,
@@ -239,6 +240,43 @@ def test_seat_a_passes_step_1_through_exec_and_seat_b_fails(room: dict) -> None:
     failed = classroom("check", B, "05", "1")
     assert failed.returncode == 1 and "FAIL" in failed.stdout, failed.stdout + failed.stderr
     assert {a["status"] for a in attempts(room["a"]) if a["step"] == "snapshot"} == {"pass"}
+
+
+def warm_servers(user: str) -> list[list[str]]:
+    """The command lines of `user`'s warm nodetool servers (runtime.nodetool_server)."""
+    found = []
+    for proc in psutil.process_iter(["username", "cmdline"]):
+        cmdline = proc.info["cmdline"] or []
+        if proc.info["username"] == user and "NodetoolServer" in cmdline:
+            found.append(cmdline)
+    return found
+
+
+def test_a_seats_checks_and_its_students_nodetool_are_answered_by_warm_servers_of_their_own(room: dict) -> None:
+    """Issue 17: root compiles the warm nodetool server into the toolchain at `up`. The first Check
+    starts the observer's own server, in the observer's own home and on root's tools config (never
+    one the seat could start or replace); the first `./scripts/nodetool.sh` starts the student's, in
+    the seat's home. Later calls are answered by them, with the same text a JVM per call prints."""
+    a = room["a"]
+    observer_run = room["layout"].observer_home(a.observer) / "run"
+    cold = as_seat(A, "DSELAB_WARM_NODETOOL=0 ./scripts/nodetool.sh statusbackup")
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not (warm_servers(a.observer) and warm_servers(a.user)):
+        assert classroom("check", A, "05", "3").returncode in (0, 1)
+        assert as_seat(A, "./scripts/nodetool.sh statusbackup").returncode == 0
+        time.sleep(2)
+    [observers] = warm_servers(a.observer)
+    [students] = warm_servers(a.user)
+    assert str(observer_run / "nodetool-lab.sock") in observers, observers
+    assert f"-Dlogback.configurationFile=file://{room['layout'].tools_conf}/logback-tools.xml" in observers
+    classpath = observers[observers.index("-cp") + 1]
+    assert not any(str(a.home) in arg for arg in [classpath, *(f for f in observers if f.startswith("-"))]), \
+        "no flag and no class of the seat's in the observer's server (it only watches the seat's pid files)"
+    assert str(a.cluster_home / "run" / "nodetool-lab.sock") in students, students
+    warm = as_seat(A, "./scripts/nodetool.sh statusbackup")
+    assert (warm.returncode, warm.stdout) == (cold.returncode, cold.stdout) and warm.stdout.strip() in (
+        "running", "not running"), warm.stdout + warm.stderr
+    assert classroom("check", A, "05", "1").returncode == 0
 
 
 def test_seat_b_cannot_reach_the_server_seat_a_or_the_key(room: dict) -> None:

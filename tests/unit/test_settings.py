@@ -40,6 +40,7 @@ EVERY = {
     knobs.COURSE_KEY: ("  sekrit\n", "course_key", "sekrit"),
     knobs.SEAT: ("alice", "seat", "alice"),
     knobs.WARM_NODETOOL: ("off", "warm_nodetool", False),
+    knobs.WARM_NODETOOL_DIR: ("/srv/observer/run", "warm_nodetool_dir", Path("/srv/observer/run")),
     knobs.NODETOOL: ("3.11", "nodetool", "3.11"),
     knobs.TEMPLATE: ("0", "template", False),
     knobs.TEMPLATE_DIR: ("/srv/templates", "template_dir", Path("/srv/templates")),

@@ -364,9 +364,10 @@ class LocalRuntime(CommonRuntime):
                                           lambda: self.warm_nodetool_launch(self.spec(seed), which))
 
     def _may_warm(self) -> bool:
-        """Never with a tools config set: that is a classroom observer reading a seat's cluster, which
-        keeps the JVM per call (a server in the seat's folders would be the seat's to replace)."""
-        return self.config.warm_nodetool and self.config.tools_conf is None
+        """With a tools config set (a classroom observer reading a seat's cluster), only in a folder
+        given for it (DSELAB_WARM_NODETOOL_DIR, in the observer's own home): a server in the seat's
+        folders would be the seat's to start or replace. The server then runs the tools config too."""
+        return self.config.warm_nodetool and (self.config.tools_conf is None or self.config.warm_nodetool_dir is not None)
 
     def _warm_nodetool(self, spec: NodeSpec, argv: Sequence[str], timeout: float,
                        client: str | None = None) -> nodetool_server.Reply | None:
@@ -381,12 +382,14 @@ class LocalRuntime(CommonRuntime):
             raise self.timeout_error(spec.name, timeout, f"`nodetool {' '.join(argv[4:])}`") from None
 
     def warm_nodetool_place(self, client: str | None = None) -> nodetool_server.Place:
+        if self.config.warm_nodetool_dir is not None:
+            return nodetool_server.Place(self.config.warm_nodetool_dir, self.cluster, client)
         return nodetool_server.place(self.settings.home, self.cluster, client)
 
     def warm_nodetool_launch(self, spec: NodeSpec, client: str | None = None) -> nodetool_server.Launch:
         """How this cluster's warm nodetool server for `client` starts: that client's own JVM flags,
         classpath and entry, as its cold JVM has them (the 3.11 client's fetched and compiled here)."""
-        conf = tools_conf_dir(spec)
+        conf = tools_conf_dir(spec, self.config.tools_conf)
         if client == legacy_nodetool.CLIENT:
             return self._legacy_launch(spec, conf)
         return nodetool_server.Launch(

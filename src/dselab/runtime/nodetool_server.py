@@ -27,9 +27,12 @@ when no node of its cluster runs (`dselab down`).
 
 Trust: the server serves only peers of its own uid (SO_PEERCRED), and a client uses a server only
 when its folder is its own (0700) and the peer answering is its own uid. It is never used where
-the cluster's folder belongs to someone else, nor where a tools config is set (DSELAB_TOOLS_CONF:
-a classroom's observer, an unprivileged user of its own reading a seat's nodes, must not ask a
-server the seat could have started or replaced; it keeps the JVM-per-call path, under its rlimits).
+the cluster's folder belongs to someone else. A classroom's observer (an unprivileged user of its
+own reading a seat's nodes, DSELAB_TOOLS_CONF set) must not ask a server the seat could have
+started or replaced: it uses one only in its own home (DSELAB_WARM_NODETOOL_DIR), started by
+itself, under its rlimits, in the seat's namespace, with root's tools config; without that folder it
+keeps the JVM-per-call path. Where the cache is read-only (a classroom's toolchain), root compiles
+the server beforehand (classroom.host.toolchain).
 """
 
 from __future__ import annotations

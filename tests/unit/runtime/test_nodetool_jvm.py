@@ -42,3 +42,5 @@ def test_every_tool_jvm_writes_no_perf_data_and_an_observer_sets_no_java_tool_op
     seat = HostSeat.of(layout, Seat.planned(layout, "alice"))
     env = observer_env(layout, seat, Toolchain(venv=tmp_path / "venv", cache=tmp_path / "cache"))
     assert "JAVA_TOOL_OPTIONS" not in env and env["DSELAB_TOOLS_CONF"] == str(layout.tools_conf)
+    # Its warm nodetool server lives in its own home, never in the seat's folders.
+    assert env["DSELAB_WARM_NODETOOL_DIR"] == str(layout.observer_home(seat.observer) / "run")

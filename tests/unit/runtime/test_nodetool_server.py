@@ -284,6 +284,30 @@ def test_off_by_setting_and_for_an_observer(home: Path, stand_in: Any, monkeypat
     assert server.seen == [] and len(cold) == 1
 
 
+def test_an_observer_asks_only_a_server_in_its_own_folder_and_runs_it_on_its_tools_conf(
+        home: Path, stand_in: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A classroom observer (tools config set) given its own folder asks the server there, never the
+    one in the cluster's home (the seat's to start or replace); the server it would start runs with
+    root's tools config at the head of its classpath and in its flags, not the seat's conf/."""
+    in_seat_home = stand_in(lambda ms, argv: reply(ns.RAN, 0, b"the seat's\n", b""))
+    own = home / "observer" / "run"
+    own.parent.mkdir()
+    observers = StandIn(ns.Place(own, "lab"), lambda ms, argv: reply(ns.RAN, 0, b"own\n", b""))
+    try:
+        rt = runtime(home, tools_conf=Path("/srv/tools-conf"), warm_nodetool_dir=own)
+        monkeypatch.setattr(rt, "require_running", rt.spec)
+        monkeypatch.setattr(rt, "_java_tool", lambda *a, **k: pytest.fail("a JVM was started"))
+        assert rt.nodetool("dse-seed", ["status"]).stdout == "own\n"
+        assert len(observers.seen) == 1 and in_seat_home.seen == []
+        monkeypatch.setattr(type(rt), "dist", property(lambda self: type("D", (), {"classpath": "/lib/*",
+                                                                                   "version": "5.0.9"})()))
+        launch = rt.warm_nodetool_launch(rt.spec("dse-seed"))
+        assert launch.classpath == "/srv/tools-conf:/lib/*"
+        assert "-Dlogback.configurationFile=file:///srv/tools-conf/logback-tools.xml" in launch.jvm_args
+    finally:
+        observers.close()
+
+
 # -- `dselab nodetool` without the CLI (dselab.entry) -----------------------------------------
 
 @pytest.mark.parametrize(("argv", "parsed"), [

@@ -48,6 +48,8 @@ def observer_env(layout: Layout, seat: HostSeat, toolchain: Toolchain) -> dict[s
         "PATH": f"{toolchain.bin_dir}:/usr/local/bin:/usr/bin:/bin", "HOME": str(layout.observer_home(seat.observer)),
         "LANG": "C.UTF-8", knobs.RUNTIME: "local", knobs.HOME: str(seat.cluster_home),
         knobs.CACHE: str(toolchain.cache), knobs.TOOLS_CONF: str(layout.tools_conf),
+        # Its warm nodetool server's socket (runtime.nodetool_server): in its own home, never the seat's.
+        knobs.WARM_NODETOOL_DIR: str(layout.observer_home(seat.observer) / "run"),
         knobs.LOOPBACK: SEAT_LOOPBACK, knobs.JMX_BASE: SEAT_JMX_BASE,
     }
     env.update(passed_through(layout.settings, PASSED_THROUGH))

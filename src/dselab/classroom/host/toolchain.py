@@ -111,21 +111,30 @@ def _share_cassandra(cache: Path, progress: Progress, settings: Settings) -> str
     return None
 
 
-def _make_tool_archive(layout: Layout, cache: Path, cassandra_home: str | None, progress: Progress) -> None:
-    """nodetool's class archive in the shared cache, made by root (runtime.class_archive): every
-    observer's and every student's nodetool JVM maps it (about 0.5 s of CPU less each) instead of
-    loading its classes one by one; none of them may write one there. Root runs nodetool on the
-    shared jars and its own tools' conf only, asking no node: nothing a seat controls."""
+def _prepare_nodetool(layout: Layout, cache: Path, cassandra_home: str | None, progress: Progress) -> None:
+    """What makes nodetool fast for seats and observers, who may not write the shared cache, made
+    there by root from the shared jars and its own tools' conf, asking no node (nothing a seat
+    controls): nodetool's class archive (runtime.class_archive), which every nodetool JVM maps
+    (about 0.5 s of CPU less each), and the warm nodetool server compiled (runtime.nodetool_server),
+    which a student's and an observer's server then run instead of a JVM per call."""
+    from dselab.runtime import nodetool_server
     from dselab.runtime.local import LocalRuntime
 
     settings = replace(layout.settings, cache=cache, tools_conf=layout.tools_conf, cassandra_home=cassandra_home)
+    runtime = LocalRuntime(config=settings)
     try:
-        made = LocalRuntime(config=settings).prepare_tool_archive()
+        made = runtime.prepare_tool_archive()
     except DselabError as err:
         made, why = False, err.one_line()
     else:
         why = "class archives are off (DSELAB_CLASS_ARCHIVES=0)" if not settings.class_archives else "no archive written"
     progress.step("nodetool's class archive ready" if made else f"nodetool runs without a class archive: {why}")
+    try:
+        nodetool_server.compiled(runtime.warm_nodetool_launch(runtime.spec(runtime.node_names()[0])))
+    except (DselabError, RuntimeError, OSError) as err:
+        progress.step(f"no warm nodetool in seats (a JVM per call): {str(err).splitlines()[0] if str(err) else err!r}")
+    else:
+        progress.step("warm nodetool server compiled")
 
 
 def _make_node_archive(layout: Layout, cache: Path, cassandra_home: str | None, progress: Progress) -> None:
@@ -201,7 +210,7 @@ def ensure(layout: Layout, progress: Progress | None = None) -> Toolchain:
     _make_venv(venv)
     cache.mkdir(parents=True, exist_ok=True)
     home = _share_cassandra(cache, progress, layout.settings)
-    _make_tool_archive(layout, cache, home, progress)
+    _prepare_nodetool(layout, cache, home, progress)
     _make_node_archive(layout, cache, home, progress)
     make_home_template(layout.toolchain / "home", venv / "bin" / "dselab")
     for dirpath, dirnames, filenames in os.walk(layout.toolchain):
