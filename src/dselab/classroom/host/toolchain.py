@@ -8,11 +8,8 @@ minor version, whose site-packages points at the server's (a .pth file, no secon
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import sysconfig
@@ -26,7 +23,6 @@ from dselab.runtime import distribution
 from dselab.settings import Settings
 from dselab.settings import current as current_settings
 
-NODE_ARCHIVE_TIMEOUT_S = 300
 SEAT_COMMANDS = ("dselab", "cqlsh")  # console scripts the seat's PATH must offer
 
 
@@ -137,47 +133,6 @@ def _prepare_nodetool(layout: Layout, cache: Path, cassandra_home: str | None, p
         progress.step("warm nodetool server compiled")
 
 
-def _make_node_archive(layout: Layout, cache: Path, cassandra_home: str | None, progress: Progress) -> None:
-    """A node's class archive in the shared cache, so that the template builder's and every seat's
-    nodes map it (about a third less CPU per start) instead of never having one: made by root with
-    a throwaway node (runtime.archive_node) in a namespace of its own and a scratch home, on the
-    shared jars. Nothing a seat controls is touched; a failure only costs speed."""
-    from dselab import settings as knobs
-    from dselab.classroom.host import namespaces
-    from dselab.classroom.host.seats import PASSED_THROUGH, SEAT_JMX_BASE, SEAT_LOOPBACK, passed_through
-
-    if not layout.settings.class_archives:
-        return
-    scratch, netns = layout.toolchain / "archive-node", namespaces.PREFIX + "archive-" + _digest(layout.root)
-    env = {name: value for name, value in os.environ.items() if not name.startswith("DSELAB_")}
-    env.update({knobs.HOME: str(scratch), knobs.CACHE: str(cache), knobs.LOOPBACK: SEAT_LOOPBACK,
-                knobs.JMX_BASE: SEAT_JMX_BASE, **passed_through(layout.settings, PASSED_THROUGH)})
-    if cassandra_home:
-        env[knobs.CASSANDRA_HOME] = cassandra_home
-    progress.step("a node's class archive: starting and stopping a throwaway node (once per toolchain)")
-    try:
-        namespaces.create(netns)
-        proc = subprocess.run(namespaces.inside(netns, [sys.executable, "-m", "dselab.runtime.archive_node"]),
-                              env=env, capture_output=True, text=True, timeout=NODE_ARCHIVE_TIMEOUT_S,
-                              stdin=subprocess.DEVNULL)
-        said = (proc.stdout.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
-    except subprocess.TimeoutExpired:
-        said = f"no node archive: the throwaway node took over {NODE_ARCHIVE_TIMEOUT_S} s"
-    except DselabError as err:
-        said = f"no node archive: {err.one_line()}"
-    finally:
-        for pid in namespaces.pids(netns):  # a node left by a run that timed out
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        namespaces.remove(netns)
-        shutil.rmtree(scratch, ignore_errors=True)
-    progress.step("a node's class archive ready" if said.startswith("/") else f"nodes run without a class archive ({said})")
-
-
-def _digest(path: Path) -> str:
-    return hashlib.sha256(str(path).encode()).hexdigest()[:8]
-
-
 def _link_or_copy(src: str, dst: str) -> None:
     try:
         os.link(src, dst)
@@ -211,7 +166,6 @@ def ensure(layout: Layout, progress: Progress | None = None) -> Toolchain:
     cache.mkdir(parents=True, exist_ok=True)
     home = _share_cassandra(cache, progress, layout.settings)
     _prepare_nodetool(layout, cache, home, progress)
-    _make_node_archive(layout, cache, home, progress)
     make_home_template(layout.toolchain / "home", venv / "bin" / "dselab")
     for dirpath, dirnames, filenames in os.walk(layout.toolchain):
         for name in dirnames:
