@@ -3,9 +3,9 @@ classroom serves it now and the ways it did before, side by side in one run on o
 
     sudo .venv/bin/python benchmarks/seat_speed.py    # ~10 min; writes benchmarks/seat-speed-results.json
 
-At `classroom up` root prepares the seats' toolchain (classroom.host.toolchain): nodetool's and a
-node's class archive, and the warm nodetool server compiled. A seat and its observer may only read
-them. The modes, alternated so that all see the same machine:
+At `classroom up` root prepares the seats' toolchain (classroom.host.toolchain): nodetool's class
+archive, and the warm nodetool server compiled. A seat and its observer may only read them.
+The modes, one after another on the same seat:
 - "warm": as served now: the observer's and the student's warm nodetool servers answer;
 - "cold_archive": a JVM per nodetool call, on nodetool's archive (the compiled server moved aside
   and the running servers stopped: a seat cannot compile one, as before this change);
@@ -14,9 +14,8 @@ Timed BENCH_REPEAT times each (default 6, after one round not counted, which sta
 uses): Check of step 1 (snapshot) and of all 11 steps at once,
 in process as the page's button runs it, and `./scripts/nodetool.sh listsnapshots` typed in the
 seat's shell (`classroom exec`'s command line). Then `classroom reset` (three nodes from the
-template, lab 05 afresh) BENCH_RESETS times (default 2) with and without the node archive (wall
-seconds, and the host's busy CPU seconds as "..._cpu"), and the
-resident memory of the seat's warm servers (what the capacity plan must count).
+template, lab 05 afresh) BENCH_RESETS times (default 2): wall seconds and the host's busy CPU
+seconds. And the resident memory of the seat's two warm servers (what the capacity plan counts).
 Runs its own classroom (DSELAB_CLASSROOM_ROOT=/var/lib/dselab/classroom-speed), purged first and last.
 """
 
@@ -100,7 +99,7 @@ def main() -> None:
         host_seat = backend.seat(seat)
         cache = layout.toolchain / "cache"
         archives = cache / "class-archives"
-        tool_archive, node_archive = only(archives, "NodeTool-*.jsa"), only(archives, "CassandraDaemon-*.jsa")
+        tool_archive = only(archives, "NodeTool-*.jsa")
         compiled = cache / "warm-nodetool"
 
         def shell(line: str) -> None:
@@ -129,13 +128,11 @@ def main() -> None:
                                                    for p in warm_servers(host_seat)]
         results["nodetool"] = {mode: {name: percentiles(values[1:]) for name, values in seen.items()}
                                for mode, seen in samples.items()}  # the first round of each mode starts it up
-        resets: dict[str, list[float]] = {}
+        resets: dict[str, list[float]] = {"wall_s": [], "host_cpu_s": []}
         for _ in range(RESETS):
-            for label, hidden in (("with_node_archive", ()), ("without_node_archive", (node_archive,))):
-                with moved_aside(*hidden):
-                    jiffies = busy_jiffies()
-                    resets.setdefault(label, []).append(timed(lambda: classroom("reset", seat.id)))
-                    resets.setdefault(f"{label}_cpu", []).append((busy_jiffies() - jiffies) / os.sysconf("SC_CLK_TCK"))
+            jiffies = busy_jiffies()
+            resets["wall_s"].append(timed(lambda: classroom("reset", seat.id)))
+            resets["host_cpu_s"].append((busy_jiffies() - jiffies) / os.sysconf("SC_CLK_TCK"))
         results["reset"] = {label: percentiles(values) for label, values in resets.items()}
     finally:
         classroom("down", "--purge")

@@ -17,8 +17,12 @@ from dselab.settings import SEAT_MEMORY_MB as SEAT_MEMORY_ENV
 from dselab.settings import Settings, resolve
 
 # benchmarks/classroom.py: a seat's three small-profile nodes took 1013 MiB RSS, 1304 MiB with its
-# restore node up too (step 10); rounded up for growth during the lab.
-MEASURED_SEAT_MIB = 1400
+# restore node up too (step 10); rounded up for growth during the lab. Plus the seat's two warm
+# nodetool servers, its student's and its observer's (runtime.nodetool_server): 121 and 146 MiB
+# RSS in benchmarks/seat_speed.py, alive while the class works (they exit after 15 idle minutes).
+MEASURED_NODES_MIB = 1400
+WARM_SERVERS_MIB = 280
+MEASURED_SEAT_MIB = MEASURED_NODES_MIB + WARM_SERVERS_MIB
 RESERVE_MIB = 768  # the server itself, checks' nodetool JVMs, the page cache's minimum
 # Issue 17's measure on the 2-core machine: an idle seat's three small nodes use 0.06 cores (gossip,
 # compaction checks, GC). At most half of the host's cores go to idling: the other half is for what

@@ -12,7 +12,7 @@ from typing import Any
 
 from dselab.classroom import capacity
 from dselab.classroom.backend import Lines, Observed, SeatPoll
-from dselab.classroom.host import limits, namespaces, node_archive, seat_template, seats, toolchain, users
+from dselab.classroom.host import limits, namespaces, seat_template, seats, toolchain, users
 from dselab.classroom.host.observe import make_observer, observe
 from dselab.classroom.host.privilege import require_root
 from dselab.classroom.host.seats import HostSeat
@@ -80,7 +80,6 @@ class HostBackend:
         self.layout.make_dirs()
         write_tools_conf(self.layout)
         tools = toolchain.ensure(self.layout, _Lines(say, "toolchain: "))
-        node_archive.ensure(self.layout, tools, lambda line: say(f"toolchain: {line}"))  # before the template's nodes start
         seat_template.ensure(self.layout, tools, say)
 
     def teardown(self, say: Lines, templates: bool = False) -> None:
