@@ -96,6 +96,15 @@ def test_up_reports_progress_per_seat_and_starts_lab_05(room: dict) -> None:
     assert again.returncode == 0 and "0 to start" in again.stderr, again.stderr
 
 
+def test_the_lab_run_starts_each_observers_warm_server_before_any_check(room: dict) -> None:
+    """Issue 17: the baseline `up` takes for lab 05 starts the observer's warm nodetool server in the
+    background, so that a seat's first Check is answered warm too (no Check has run yet here)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not all(warm_servers(room[s].observer) for s in ("a", "b")):
+        time.sleep(1)
+    assert all(len(warm_servers(room[s].observer)) == 1 for s in ("a", "b"))
+
+
 SEAT_NODETOOL_ON_ITS_ARCHIVE = """python - <<'EOF'
 import subprocess
 from dselab.runtime.factory import make_runtime

@@ -12,6 +12,7 @@ observation (classroom.observation) and alone records it (nbgrader's model: untr
 apart from what records grades).
 
     {"op": "baseline"}                      -> {"log_marks": {node: bytes}, "cassandra_version": "5.0.9"}
+                                               (and its warm nodetool server started, for the checks)
     {"op": "status"}                        -> {"nodes": [{"name", "address", "state"}]}
     {"op": "check", "lab", "steps", ...}    -> {"results": [...], "facts": {...}, "seat_answers": {...},
                                                 "cluster": {...}}
@@ -95,11 +96,14 @@ def observe(request: dict[str, Any], settings: Settings | None = None) -> dict[s
     lab = get_lab(str(request["lab"])) if op == "check" else None
     store = _scratch_store(lab, request) if lab else StateStore.in_memory()
     from dselab.runtime.factory import make_runtime
+    from dselab.runtime.local import LocalRuntime
 
     settings = resolve(settings)
     ws = service.Workspace(make_runtime("local", settings=settings), store, "local", settings)
     try:
         if op == "baseline":
+            if isinstance(ws.runtime, LocalRuntime):  # a lab run starts: the first Check is answered warm too
+                ws.runtime.warm_up_nodetool()
             return {"log_marks": {n: ws.runtime.log_mark(n) for n in ws.runtime.node_names()},
                     "cassandra_version": ws.runtime.cassandra_version()}
         if op == "status":

@@ -357,11 +357,15 @@ class LocalRuntime(CommonRuntime):
         background, so that the first command a student types is answered warm too."""
         if client == legacy_nodetool.CLIENT:
             legacy_nodetool.client(preflight.java_binary(self.config.java_home), self.config, self.progress)
+        self.warm_up_nodetool(client if client == legacy_nodetool.CLIENT else None)
+
+    def warm_up_nodetool(self, client: str | None = None) -> None:
+        """Start the cluster's warm nodetool server for `client` in the background (nothing waits for
+        it) when it may be used and a node runs: the first call is then answered warm too."""
         seed = self.node_names()[0]
         if self._may_warm() and self.is_running(seed):
-            which = client if client == legacy_nodetool.CLIENT else None
-            nodetool_server.start_quietly(self.warm_nodetool_place(which),
-                                          lambda: self.warm_nodetool_launch(self.spec(seed), which))
+            nodetool_server.start_quietly(self.warm_nodetool_place(client),
+                                          lambda: self.warm_nodetool_launch(self.spec(seed), client))
 
     def _may_warm(self) -> bool:
         """With a tools config set (a classroom observer reading a seat's cluster), only in a folder
