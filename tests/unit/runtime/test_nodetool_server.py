@@ -483,3 +483,20 @@ def test_help_and_sjk_of_the_3_11_client_are_never_sent(home: Path, args: list[s
         assert ns.run(ns.place(home, "lab", "3.11"), P + args, 5) is None and legacy.seen == []
     finally:
         legacy.close()
+
+
+@pytest.mark.parametrize(("changes", "where"), [
+    ({}, "run"), ({"tools_conf": Path("/srv/tools-conf"), "warm_nodetool_dir": "own"}, "own"),
+    ({"tools_conf": Path("/srv/tools-conf")}, None), ({"warm_nodetool": False}, None)])
+def test_warming_up_starts_the_server_where_it_may_be_used_only(home: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                changes: dict[str, Any], where: str | None) -> None:
+    """A lab run's start (and an observer's baseline) starts the server in the background: in the
+    cluster's home, or an observer's own folder; never for an observer without one, nor when off."""
+    if changes.get("warm_nodetool_dir"):
+        changes["warm_nodetool_dir"] = home / "own"
+    started: list[ns.Place] = []
+    monkeypatch.setattr(ns, "start_quietly", lambda place, launch: started.append(place))
+    rt = runtime(home, **changes)
+    monkeypatch.setattr(rt, "is_running", lambda node: True)
+    rt.warm_up_nodetool()
+    assert [p.folder for p in started] == ([] if where is None else [home / where])
