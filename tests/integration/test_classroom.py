@@ -253,10 +253,11 @@ def warm_servers(user: str) -> list[list[str]]:
 
 
 def test_a_seats_checks_and_its_students_nodetool_are_answered_by_warm_servers_of_their_own(room: dict) -> None:
-    """Issue 17: root compiles the warm nodetool server into the toolchain at `up`. The first Check
-    starts the observer's own server, in the observer's own home and on root's tools config (never
-    one the seat could start or replace); the first `./scripts/nodetool.sh` starts the student's, in
-    the seat's home. Later calls are answered by them, with the same text a JVM per call prints."""
+    """Issue 17: root compiles the warm nodetool server into the toolchain at `up`. The observer's own
+    server (started with the lab run, or by a Check) runs in the observer's own home and on root's
+    tools config (never one the seat could start or replace); the first `./scripts/nodetool.sh`
+    starts the student's, in the seat's home. Later calls are answered by them, with the same text a
+    JVM per call prints."""
     a = room["a"]
     observer_run = room["layout"].observer_home(a.observer) / "run"
     cold = as_seat(A, "DSELAB_WARM_NODETOOL=0 ./scripts/nodetool.sh statusbackup")

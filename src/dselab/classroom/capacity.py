@@ -18,8 +18,8 @@ from dselab.settings import Settings, resolve
 
 # benchmarks/classroom.py: a seat's three small-profile nodes took 1013 MiB RSS, 1304 MiB with its
 # restore node up too (step 10); rounded up for growth during the lab. Plus the seat's two warm
-# nodetool servers, its student's and its observer's (runtime.nodetool_server): 121 and 146 MiB
-# RSS in benchmarks/seat_speed.py, alive while the class works (they exit after 15 idle minutes).
+# nodetool servers, its student's and its observer's (runtime.nodetool_server): 122 and 147 MiB
+# RSS in benchmarks/seat-speed-results.json, alive while the class works (they exit after 15 idle minutes).
 MEASURED_NODES_MIB = 1400
 WARM_SERVERS_MIB = 280
 MEASURED_SEAT_MIB = MEASURED_NODES_MIB + WARM_SERVERS_MIB

@@ -128,7 +128,8 @@ def _prepare_nodetool(layout: Layout, cache: Path, cassandra_home: str | None, p
     try:
         nodetool_server.compiled(runtime.warm_nodetool_launch(runtime.spec(runtime.node_names()[0])))
     except (DselabError, RuntimeError, OSError) as err:
-        progress.step(f"no warm nodetool in seats (a JVM per call): {str(err).splitlines()[0] if str(err) else err!r}")
+        why = err.one_line() if isinstance(err, DselabError) else str(err)  # javac's error is one line already
+        progress.step(f"no warm nodetool in seats (a JVM per call): {why}")
     else:
         progress.step("warm nodetool server compiled")
 
