@@ -72,7 +72,8 @@ def test_the_course_key_never_reaches_a_seat_through_links_or_a_stalled_jmx_port
     try:
         result, shown, seconds = check(MALLORY, "1")
         assert key not in shown and key[:16] not in shown
-        assert result["status"] in ("fail", "error") and seconds < 300, (result, seconds)
+        # A stalled JMX port fails the call after the tools' 10 s RMI handshake (Java's default: 60 s).
+        assert result["status"] in ("fail", "error") and seconds < 45, (result, seconds)
         for step in ("5", "2"):  # cleanup reads logs since the lab's mark; list reads the seat's store
             _, shown, _ = check(MALLORY, step)
             assert key not in shown

@@ -1,7 +1,8 @@
 """nodetool JVMs run with a jdk.serialFilter (runtime/nodetool_jvm.py): every nodetool command the
 labs, checks and tests use still works on a real node, and a hostile JMX endpoint on a node's port
 (what a classroom seat could run in place of its node) gets its gadget refused before the gadget's
-readObject runs."""
+readObject runs. A port that accepts and never answers fails a call within seconds, not Java's
+default 60 s RMI handshake."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -102,3 +105,43 @@ def test_a_hostile_jmx_endpoint_gets_its_gadget_refused(hostile_node: tuple[Loca
                     NODETOOL_MAIN, "-h", "127.0.0.1", "-p", str(spec.jmx_port), "version"],
                    capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
     assert marker.exists()
+
+
+STALLED = """
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); print("ready", flush=True)
+held = []
+while True:  # accept, read the RMI handshake, answer nothing: the caller waits
+    c, _ = s.accept(); c.recv(64); held.append(c)
+"""
+
+
+def test_a_jmx_port_that_never_answers_fails_nodetool_within_seconds(tmp_path: Path) -> None:
+    """The warm server's call and a cold JVM's both give up after the 10 s handshake timeout the
+    tools' JVMs carry (a check's call has 120 s: without it, each waited Java's 60 s)."""
+    runtime = LocalRuntime("lab", settings=LocalSettings(home=tmp_path / "seat", loopback="127.0.63",
+                                                         jmx_base=_free_port()))
+    spec = runtime.spec("dse-seed")
+    spec.conf_dir.mkdir(parents=True)
+    (spec.conf_dir / "logback-tools.xml").write_text(TOOLS_LOGBACK_XML)
+    stub = subprocess.Popen([sys.executable, "-c", STALLED, str(spec.jmx_port), str(spec.conf_dir)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert stub.stdout is not None and stub.stdout.readline().strip() == "ready"
+        spec.pid_file.write_text(str(stub.pid))
+        started = time.monotonic()
+        res = runtime.nodetool("dse-seed", ["version"], timeout=120)
+        warm = time.monotonic() - started
+        assert not res.ok and warm < 40, (warm, res.stderr[-500:])
+        started = time.monotonic()
+        cold = subprocess.run(runtime.tool_argv(spec, NODETOOL_MAIN, ["-h", "127.0.0.1", "-p", str(spec.jmx_port),
+                                                                       "version"]),
+                              capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+        took = time.monotonic() - started
+        assert cold.returncode != 0 and 9 < took < 40, (took, cold.stderr[-500:])
+    finally:
+        stub.kill()
+        stub.wait()
+        if stub.stdout:
+            stub.stdout.close()

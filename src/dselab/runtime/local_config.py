@@ -280,6 +280,12 @@ def tools_conf_dir(spec: NodeSpec, tools_conf: Path | None = None) -> Path:
     return tools_conf or spec.conf_dir
 
 
+# A JMX port that accepts and never answers (a hung node, or a port a classroom seat planted a stub
+# on) held a client in RMI's handshake for Java's default 60 s before the call failed. A node on
+# loopback answers it in milliseconds even on a loaded machine: 10 s fails such a call 6x sooner.
+JMX_HANDSHAKE_TIMEOUT_MS = 10_000
+
+
 def tool_jvm_args(conf_dir: Path, nodetool: bool, legacy: bool = False) -> list[str]:
     """Short-lived client JVMs (nodetool, sstableloader): small heap, fast start, and the serial
     filter (nodetool_jvm.py; sstableloader deserializes nothing, so it costs it nothing). nodetool
@@ -292,6 +298,7 @@ def tool_jvm_args(conf_dir: Path, nodetool: bool, legacy: bool = False) -> list[
         "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
         "-XX:-UsePerfData",  # no hsperfdata file in /tmp (shared by a classroom's users) for a short JVM
         "-Djava.net.preferIPv4Stack=true",
+        f"-Dsun.rmi.transport.tcp.handshakeTimeout={JMX_HANDSHAKE_TIMEOUT_MS}",
         f"-Dlogback.configurationFile=file://{conf_dir / 'logback-tools.xml'}",
         SERIAL_FILTER_FLAG, *(NODETOOL_MODULE_FLAGS if nodetool else JAVA17_MODULE_FLAGS),
     ]
