@@ -86,8 +86,10 @@ wheel: setup
 	$(PY) -m pip wheel --no-deps --quiet --wheel-dir dist .
 	@ls dist/dselab-*.whl
 
+# Two workers (pytest-xdist): the unit tests mostly wait (sockets, subprocesses, terminals), so two
+# processes about halve their time on 2 cores (measured 70 -> 36 s, and 116 -> 62 s on a slower day).
 unit: setup
-	$(PY) -m pytest tests/unit -q
+	$(PY) -m pytest tests/unit -q -n 2
 
 lint: setup
 	$(VENV)/bin/ruff check src checks tests benchmarks
@@ -106,7 +108,7 @@ typecheck: setup
 test: setup browser-deps classroom-deps docker-deps
 	$(VENV)/bin/ruff check src checks tests benchmarks
 	$(MAKE) typecheck
-	$(PY) -m pytest tests/unit -q
+	$(MAKE) unit
 	$(MAKE) test-cluster
 	$(MAKE) test-classroom
 	$(MAKE) test-docker
