@@ -37,7 +37,6 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 ARTIFACTS = CHECKOUT / "build" / "test-artifacts"
 KS = environment.KEYSPACE
 FIXTURES = CHECKOUT / "tests" / "unit" / "fixtures" / "client-3.11"
-TODAY = time.strftime("%Y%m%d")
 # The module's command as written (docker), and the local runtime's form of it.
 FIND_SNAPSHOTS = {"docker": 'docker compose exec dse-seed find /var/lib/cassandra -type d -name "snapshots"',
                   "local": './scripts/node-exec.sh dse-seed find . -type d -name "snapshots"'}
@@ -157,8 +156,13 @@ def test_every_module_command_in_its_order(lab_workspace: service.Workspace, cli
     assert len(ours) == len(environment.TABLES) and all(line.endswith("/snapshots") for line in ours), found
 
     # Snapshot all keyspaces (the date in the tag comes from the student's shell).
+    days = {time.strftime("%Y%m%d")}
     ok(student, "./scripts/nodetool.sh snapshot -t full_backup_$(date +%Y%m%d)")
-    keyspaces = {ks for tag, ks in snapshot_tags(ws) if tag == f"full_backup_{TODAY}"}
+    days.add(time.strftime("%Y%m%d"))  # the shell's day: a run may cross midnight
+    full = {tag for tag, ks in snapshot_tags(ws) if ks == KS and tag in {f"full_backup_{day}" for day in days}}
+    assert len(full) == 1, full
+    full_backup = full.pop()
+    keyspaces = {ks for tag, ks in snapshot_tags(ws) if tag == full_backup}
     assert {KS, "system", "system_schema"} <= keyspaces
     if legacy:
         capture("listsnapshots.txt", ok(student, "./scripts/nodetool.sh listsnapshots"))
@@ -167,15 +171,15 @@ def test_every_module_command_in_its_order(lab_workspace: service.Workspace, cli
     # Clear old snapshots: by tag, then every snapshot of the keyspace.
     ok(student, "./scripts/nodetool.sh clearsnapshot training -t before_repair_lab")
     tags = snapshot_tags(ws)
-    assert ("before_repair_lab", KS) not in tags and (f"full_backup_{TODAY}", KS) in tags
+    assert ("before_repair_lab", KS) not in tags and (full_backup, KS) in tags
     code, out, err = typed(student, "./scripts/nodetool.sh clearsnapshot training")
     if legacy:  # DSE 5.1's form: every snapshot of training goes, the other keyspaces' stay
         assert code == 0, err
         tags = snapshot_tags(ws)
-        assert not {t for t in tags if t[1] == KS} and (f"full_backup_{TODAY}", "system") in tags
+        assert not {t for t in tags if t[1] == KS} and (full_backup, "system") in tags
     else:  # 5.0's nodetool refuses the bare form and removes nothing
         assert code != 0 and "Specify snapshot name or --all" in out + err
-        assert (f"full_backup_{TODAY}", KS) in snapshot_tags(ws)
+        assert (full_backup, KS) in snapshot_tags(ws)
 
     # Incremental backup: enable, status, disable.
     ok(student, "./scripts/nodetool.sh enablebackup")
