@@ -1,6 +1,8 @@
 """The cluster template (issue 17, item 2): a cold `dselab up` that builds the template, against
 `dselab up` from the template after `dselab down --purge` (with the class archives, and without:
-DSELAB_CLASS_ARCHIVES=0), and a clean `dselab down` then `dselab up` of a cluster that keeps its data.
+DSELAB_CLASS_ARCHIVES=0), and a clean `dselab down` then `dselab up` of a cluster that keeps its data;
+then, in the same run, the same cold start with data, stop and restart under ccm (ccm_anchor.py;
+BENCH_CCM=0 leaves it out), and the ratios.
 
     .venv/bin/python benchmarks/template.py     # writes benchmarks/template-results.json
 
@@ -24,6 +26,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 env = dict(os.environ)
@@ -35,6 +38,7 @@ env["DSELAB_RUNTIME"] = "local"
 env["DSELAB_TEMPLATE"] = "1"
 TEMPLATES = Path(env["DSELAB_TEMPLATE_DIR"])
 COLD_RUNS = int(os.environ.get("BENCH_COLD_RUNS", "2"))
+WITH_CCM = os.environ.get("BENCH_CCM", "1") != "0"
 TEMPLATE_RUNS = int(os.environ.get("BENCH_TEMPLATE_RUNS", "3"))
 
 
@@ -58,8 +62,21 @@ def spread(samples: list[float]) -> dict[str, object]:
     return {"median_s": round(statistics.median(samples), 1), "runs_s": [round(s, 1) for s in samples]}
 
 
+def ccm_ratios(anchor: dict[str, Any], cold: list[float], warm: list[float], stops: list[float],
+               restarts: list[float]) -> dict[str, float]:
+    """How many times longer ccm took than dselab, phase by phase (medians)."""
+    def ratio(theirs: float, ours: list[float]) -> float:
+        return round(theirs / statistics.median(ours), 2)
+
+    return {"cold_up_with_data_vs_dselab_cold": ratio(anchor["cold_up_with_data_s"], cold),
+            "cold_up_with_data_vs_dselab_from_template": ratio(anchor["cold_up_with_data_s"], warm),
+            "stop": ratio(statistics.median(anchor["stop_s"]), stops),
+            "restart_data_kept": ratio(statistics.median(anchor["restart_data_kept_s"]), restarts)}
+
+
 def main() -> None:
-    cold, warm = [], []
+    cold: list[float] = []
+    warm: list[float] = []
     for i in range(COLD_RUNS):
         dselab("down", "--purge")
         shutil.rmtree(TEMPLATES, ignore_errors=True)
@@ -79,6 +96,13 @@ def main() -> None:
         print(f"stop {stops[-1]:.1f}s, restart with data kept {restarts[-1]:.1f}s ({i + 1}/{TEMPLATE_RUNS})",
               flush=True)
     dselab("down", "--purge")
+    anchor = None
+    if WITH_CCM:
+        import ccm_anchor
+
+        anchor = ccm_anchor.run(restarts=TEMPLATE_RUNS)
+        print(f"ccm: cold up with data {anchor['cold_up_with_data_s']}s, stops {anchor['stop_s']}, "
+              f"restarts {anchor['restart_data_kept_s']}", flush=True)
     load = os.getloadavg()
     results = {
         "command": f"BENCH_COLD_RUNS={COLD_RUNS} BENCH_TEMPLATE_RUNS={TEMPLATE_RUNS} "
@@ -89,10 +113,12 @@ def main() -> None:
         "stop_data_kept": spread(stops),
         "restart_data_kept": spread(restarts),
         "ratio": round(statistics.median(cold) / statistics.median(warm), 1),
+        **({"ccm": anchor, "ccm_over_dselab": ccm_ratios(anchor, cold, warm, stops, restarts)} if anchor else {}),
         "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
                     "load_average_at_end": [round(x, 1) for x in load]},
         "note": "wall time of the real command in a fresh process; a shared 2-core machine is noisy. "
-                "ccm is not beside it: it needs Cassandra's binary tarball, which no registry here serves",
+                "ccm drives the same jars through a launcher written here with Cassandra's stock JVM "
+                "settings (its binary tarball is not served here): see ccm_anchor.py",
     }
     out = REPO / "benchmarks" / "template-results.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
