@@ -204,24 +204,27 @@ def remove_cluster() -> None:
 
 
 def run(restarts: int = 2) -> dict[str, object]:
-    """One cold start with data, then `restarts` stop/start cycles; seconds per phase."""
+    """One cold start with data, then `restarts` stop/start cycles; seconds per phase. The ccm
+    cluster is removed afterwards, whatever happened."""
     CONFIG.mkdir(parents=True, exist_ok=True)
     remove_cluster()
     install = make_install()
-    began = time.monotonic()
-    ccm("create", CLUSTER, "--install-dir", str(install), "-n", "2", "-i", f"{NET}.", "--vnodes")
-    ccm("updateconf", f"num_tokens: {VNODES}")  # ccm's --vnodes means 256; the lab's nodes have 16
-    nodes_up = ccm_up(nodes=2)
-    load = load_training_data()
-    flush = ccm("flush")
-    ccm("add", "node3", "-i", f"{NET}.3", "-j", "7300", "-b")
-    bootstrap = ccm_up("node3", nodes=3)
-    cold = time.monotonic() - began
-    stops, starts = [], []
-    for _ in range(restarts):
-        stops.append(round(ccm("stop"), 1))
-        starts.append(round(ccm_up(nodes=3), 1))
-    remove_cluster()
+    try:
+        began = time.monotonic()
+        ccm("create", CLUSTER, "--install-dir", str(install), "-n", "2", "-i", f"{NET}.", "--vnodes")
+        ccm("updateconf", f"num_tokens: {VNODES}")  # ccm's --vnodes means 256; the lab's nodes have 16
+        nodes_up = ccm_up(nodes=2)
+        load = load_training_data()
+        flush = ccm("flush")
+        ccm("add", "node3", "-i", f"{NET}.3", "-j", "7300", "-b")
+        bootstrap = ccm_up("node3", nodes=3)
+        cold = time.monotonic() - began
+        stops, starts = [], []
+        for _ in range(restarts):
+            stops.append(round(ccm("stop"), 1))
+            starts.append(round(ccm_up(nodes=3), 1))
+    finally:
+        remove_cluster()
     return {"ccm": CCM_VERSION, "cold_up_with_data_s": round(cold, 1),
             "phases_s": {"two_nodes_up": round(nodes_up, 1), "data_load": round(load, 1),
                          "flush": round(flush, 1), "third_node_bootstrap": round(bootstrap, 1)},
@@ -229,7 +232,4 @@ def run(restarts: int = 2) -> dict[str, object]:
 
 
 if __name__ == "__main__":
-    try:
-        print(json.dumps(run(), indent=2))
-    finally:
-        remove_cluster()
+    print(json.dumps(run(), indent=2))
