@@ -3,6 +3,7 @@ command against them, stop the engine. Also `start` / `stop` on their own, for w
 
     python tests/docker_runtime/harness.py run -- pytest tests/docker_runtime
     eval "$(python tests/docker_runtime/harness.py start)"; ...; python tests/docker_runtime/harness.py stop
+    python tests/docker_runtime/harness.py rootfs    # the base image's root file system only (no engine)
 
 When no engine can run here (not root, packages missing) `run` skips with the reason and exits 0,
 except with DSELAB_REQUIRE_DOCKER=1 (CI), where that is a failure.
@@ -12,13 +13,14 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from engine import DockerEngine, EngineUnavailable
-from standin import build_standin
+from standin import build_standin, make_rootfs
 
 REPO = Path(__file__).resolve().parents[2]
 OVERRIDE = REPO / "docker" / "standin" / "compose.standin.yml"
@@ -54,9 +56,18 @@ def prepare() -> dict[str, str]:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("run", "start", "stop"):
+    if not argv or argv[0] not in ("run", "start", "stop", "rootfs"):
         print(__doc__, file=sys.stderr)
         return 2
+    if argv[0] == "rootfs":  # best effort, ahead of the lane: the lane reports any failure itself
+        if os.geteuid() != 0 or not shutil.which("debootstrap"):
+            say("rootfs: skipped (needs root and debootstrap)")
+            return 0
+        try:
+            say(f"rootfs ready: {make_rootfs(say)}")
+        except (OSError, RuntimeError, subprocess.SubprocessError) as err:
+            say(f"rootfs: not made ahead ({err}); the docker lane makes it")
+        return 0
     if argv[0] == "stop":
         engine().stop()
         return 0

@@ -4,10 +4,15 @@ Two images, each tagged by a hash of what went into it, so an unchanged input is
 - the base: `debootstrap --variant=minbase bookworm` with a Java 17 runtime and python3, imported;
 - the stand-in: the base plus Cassandra's jars (the ones dselab fetches through Maven), cqlsh's
   Python packages and the scripts in docker/standin/bin (entrypoint, nodetool, cqlsh, sstableloader).
+
+The base's root file system needs no engine: `make_rootfs` writes it as a tar in the cache, under a
+lock, and `make test` starts it in the background while the earlier lanes run (about 100 s on a
+fresh machine, mostly downloads); the docker lane then imports the tar, or waits for it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -46,23 +51,52 @@ def base_tag() -> str:
     return "dselab-standin-base:" + hashlib.sha256(recipe).hexdigest()[:12]
 
 
+def cache_dir() -> Path:
+    return Path(os.environ.get("DSELAB_CACHE", Path.home() / ".cache" / "dselab"))
+
+
+def rootfs_tar(tag: str | None = None) -> Path:
+    """Where the base's root file system waits as a tar until it is imported."""
+    return cache_dir() / "standin-rootfs" / f"{(tag or base_tag()).split(':')[1]}.tar"
+
+
+def make_rootfs(say: Say) -> Path:
+    """The base's root file system as a tar (debootstrap, trimmed); made once, under a lock that a
+    second caller waits on (the docker lane, while `make test`'s background build runs)."""
+    tar = rootfs_tar()
+    tar.parent.mkdir(parents=True, exist_ok=True)
+    with open(tar.with_suffix(".lock"), "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say("waiting for the base root file system being made beside the other lanes")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        if tar.exists():
+            return tar
+        with tempfile.TemporaryDirectory(prefix="dselab-rootfs-") as tmp:
+            rootfs = Path(tmp) / "rootfs"
+            say(f"debootstrap {SUITE} with {', '.join(PACKAGES)} (about a minute)")
+            proc = subprocess.run(["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}",
+                                   SUITE, str(rootfs), MIRROR], capture_output=True, text=True, timeout=1200)
+            if proc.returncode != 0:
+                raise RuntimeError("debootstrap failed: " + proc.stdout.strip()[-500:] + proc.stderr.strip()[-500:])
+            for part in TRIM:
+                shutil.rmtree(rootfs / part, ignore_errors=True)
+            partial = tar.with_suffix(".partial")
+            subprocess.run(["tar", "-C", str(rootfs), "-cf", str(partial), "."], check=True, capture_output=True)
+            partial.rename(tar)  # whole or absent
+    return tar
+
+
 def build_base(host: str, say: Say) -> tuple[str, float]:
     tag = base_tag()
     if image_exists(host, tag):
         return tag, 0.0
     began = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="dselab-rootfs-") as tmp:
-        rootfs = Path(tmp) / "rootfs"
-        say(f"debootstrap {SUITE} with {', '.join(PACKAGES)} (about a minute)")
-        proc = subprocess.run(["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}",
-                               SUITE, str(rootfs), MIRROR], capture_output=True, text=True, timeout=1200)
-        if proc.returncode != 0:
-            raise RuntimeError("debootstrap failed: " + proc.stdout.strip()[-500:] + proc.stderr.strip()[-500:])
-        for part in TRIM:
-            shutil.rmtree(rootfs / part, ignore_errors=True)
-        say(f"importing the root file system as {tag}")
-        tar = subprocess.run(["tar", "-C", str(rootfs), "-c", "."], capture_output=True, check=True)
-        _docker(host, "import", "-", tag, stdin=tar.stdout)
+    tar = make_rootfs(say)
+    say(f"importing the root file system as {tag}")
+    _docker(host, "import", str(tar), tag)
+    tar.unlink()  # the engine keeps the image; the tar was only the way in
     return tag, time.monotonic() - began
 
 
