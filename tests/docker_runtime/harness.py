@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from engine import DockerEngine, EngineUnavailable
-from standin import build_standin, make_rootfs
+from standin import build_standin, make_rootfs, rootfs_tar
 
 REPO = Path(__file__).resolve().parents[2]
 OVERRIDE = REPO / "docker" / "standin" / "compose.standin.yml"
@@ -62,6 +62,9 @@ def main(argv: list[str]) -> int:
     if argv[0] == "rootfs":  # best effort, ahead of the lane: the lane reports any failure itself
         if os.geteuid() != 0 or not shutil.which("debootstrap"):
             say("rootfs: skipped (needs root and debootstrap)")
+            return 0
+        if rootfs_tar().with_suffix(".imported").exists():
+            say("rootfs: skipped (the engine in this cache has the base image)")
             return 0
         try:
             say(f"rootfs ready: {make_rootfs(say)}")

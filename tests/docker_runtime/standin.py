@@ -88,15 +88,24 @@ def make_rootfs(say: Say) -> Path:
     return tar
 
 
+def _imported(tar: Path) -> None:
+    """The engine has the base image: the tar was only the way in, and `harness.py rootfs` makes
+    none again for this cache's engine."""
+    tar.unlink(missing_ok=True)
+    tar.parent.mkdir(parents=True, exist_ok=True)
+    tar.with_suffix(".imported").touch()
+
+
 def build_base(host: str, say: Say) -> tuple[str, float]:
     tag = base_tag()
     if image_exists(host, tag):
+        _imported(rootfs_tar(tag))
         return tag, 0.0
     began = time.monotonic()
     tar = make_rootfs(say)
     say(f"importing the root file system as {tag}")
     _docker(host, "import", str(tar), tag)
-    tar.unlink()  # the engine keeps the image; the tar was only the way in
+    _imported(tar)
     return tag, time.monotonic() - began
 
 
