@@ -104,8 +104,9 @@ typecheck: setup
 # Lint and types, the unit tests, then the real-cluster tests one lane after another: on CI's 2 cores
 # two lanes at once fill the machine, and its timing tests fail (a seat's check under a neighbour's
 # fork bomb took 11.4 s against its 10 s bound; docker's dse-node-2 died bootstrapping).
-# Every package is installed first. The docker lane's base root file system (debootstrap: about 100 s
-# on a fresh machine, mostly downloads) is made in the background while the cluster lane runs.
+# Every package is installed first. The docker lane's base root file system (debootstrap: about 107 s
+# and 117 CPU s on a fresh machine) is made in the background while the cluster lane runs, which has
+# no timing bound it could disturb.
 test: setup browser-deps classroom-deps docker-deps
 	$(VENV)/bin/ruff check src checks tests benchmarks
 	$(MAKE) typecheck

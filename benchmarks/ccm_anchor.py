@@ -89,7 +89,6 @@ exec {java} {jvm} -cp "$CASSANDRA_CONF:$CASSANDRA_HOME/lib/*" org.apache.cassand
 
 def make_install(dest: Path = INSTALL) -> Path:
     """A ccm install folder around dselab's Maven jars (see the module's docstring); made afresh."""
-    sys.path.insert(0, str(REPO / "src"))
     from dselab.runtime import distribution, preflight
     from dselab.runtime.local_config import (
         JAVA17_MODULE_FLAGS,

@@ -20,15 +20,14 @@ import time
 from pathlib import Path
 
 from engine import DockerEngine, EngineUnavailable
-from standin import build_standin, make_rootfs, rootfs_tar
+from standin import base_imported, build_standin, cache_dir, make_rootfs
 
 REPO = Path(__file__).resolve().parents[2]
 OVERRIDE = REPO / "docker" / "standin" / "compose.standin.yml"
 
 
 def engine() -> DockerEngine:
-    cache = Path(os.environ.get("DSELAB_CACHE", Path.home() / ".cache" / "dselab"))
-    return DockerEngine(repo=REPO, data_root=cache / "docker-engine")
+    return DockerEngine(repo=REPO, data_root=cache_dir() / "docker-engine")
 
 
 def say(text: str) -> None:
@@ -63,7 +62,7 @@ def main(argv: list[str]) -> int:
         if os.geteuid() != 0 or not shutil.which("debootstrap"):
             say("rootfs: skipped (needs root and debootstrap)")
             return 0
-        if rootfs_tar().with_suffix(".imported").exists():
+        if base_imported():
             say("rootfs: skipped (the engine in this cache has the base image)")
             return 0
         try:

@@ -159,10 +159,11 @@ def test_every_module_command_in_its_order(lab_workspace: service.Workspace, cli
     days = {time.strftime("%Y%m%d")}
     ok(student, "./scripts/nodetool.sh snapshot -t full_backup_$(date +%Y%m%d)")
     days.add(time.strftime("%Y%m%d"))  # the shell's day: a run may cross midnight
-    full = {tag for tag, ks in snapshot_tags(ws) if ks == KS and tag in {f"full_backup_{day}" for day in days}}
+    tags = snapshot_tags(ws)
+    full = {tag for tag, ks in tags if ks == KS and tag in {f"full_backup_{day}" for day in days}}
     assert len(full) == 1, full
     full_backup = full.pop()
-    keyspaces = {ks for tag, ks in snapshot_tags(ws) if tag == full_backup}
+    keyspaces = {ks for tag, ks in tags if tag == full_backup}
     assert {KS, "system", "system_schema"} <= keyspaces
     if legacy:
         capture("listsnapshots.txt", ok(student, "./scripts/nodetool.sh listsnapshots"))
