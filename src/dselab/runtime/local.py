@@ -38,6 +38,7 @@ from dselab.runtime.base import COMMAND_TIMEOUT_S, CommandResult, FileEntry, Nod
 from dselab.runtime.common import STOP_GRACE_S, CommonRuntime, last_lines
 from dselab.runtime.local_config import (
     LOGBACK_XML,
+    MEMBERS_TOGETHER_FLAGS,
     NATIVE_PORT,
     TOOLS_LOGBACK_XML,
     NodeSpec,
@@ -78,6 +79,7 @@ class Launch:
     node: str
     proc: subprocess.Popen[bytes]
     mark: int  # the size of its system.log before the start
+    members: bool  # started with every other node of a cluster whose nodes all joined before
 
 
 class LocalRuntime(CommonRuntime):
@@ -164,7 +166,7 @@ class LocalRuntime(CommonRuntime):
         together = [n for n in todo if members or not self.specs[n].auto_bootstrap]
         launches = []
         for node in together:
-            launches.append(self._launch(node))
+            launches.append(self._launch(node, members=members and len(together) > 1))
             if node == self.node_names()[0] and len(together) > 1 and not members:
                 self._await_gossip(launches[-1])
         for launch in launches:
@@ -181,15 +183,17 @@ class LocalRuntime(CommonRuntime):
             preflight.check_all([spec], NATIVE_PORT, disk_root=self.root, java_home=self.config.java_home)
         self._await_ready(self._launch(node))
 
-    def server_argv(self, spec: NodeSpec) -> list[str]:
+    def server_argv(self, spec: NodeSpec, members: bool = False) -> list[str]:
         """The command line of a node's Cassandra (benchmarks/node_start.py times it as it is). Its
         conf/ (commitlog_archiving.properties is read from the classpath) comes after the jars,
         which hold no such file: the JVM then maps one class archive (class_archive.py) for every
-        node of every cluster, whatever folder follows the jars."""
+        node of every cluster, whatever folder follows the jars. `members`: it starts together
+        with the rest of a cluster whose nodes have all joined before (MEMBERS_TOGETHER_FLAGS)."""
         java = preflight.java_binary(self.config.java_home)
         archive = self.archive_of(java, SERVER_MAIN)
+        together = MEMBERS_TOGETHER_FLAGS if members else []
         return [java, *archive.flags(owner=str(spec.root)), *server_jvm_args(spec, self.dist.jamm_agent),
-                "-cp", f"{self.dist.classpath}:{spec.conf_dir}", SERVER_MAIN]
+                *together, "-cp", f"{self.dist.classpath}:{spec.conf_dir}", SERVER_MAIN]
 
     def archive_of(self, java: str, entry: str) -> class_archive.Archive:
         """The class archive of this distribution's JVMs that run `entry` (a node runs jamm)."""
@@ -211,18 +215,18 @@ class LocalRuntime(CommonRuntime):
         self._run(spec.name, argv, ("nodetool", "version"), COMMAND_TIMEOUT_S, None)
         return class_archive.trusted(archive.path)
 
-    def _launch(self, node: str) -> Launch:
+    def _launch(self, node: str, members: bool = False) -> Launch:
         spec = self.spec(node)
         self._write_config(spec)
         mark = self._log_size(node, debug=False)
-        argv = self.server_argv(spec)
+        argv = self.server_argv(spec, members)
         self.progress.step(f"starting {node} on {spec.address}")
         with (spec.log_dir / "output.log").open("ab") as out:
             proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, cwd=spec.root,
                                     start_new_session=True)
         spec.pid_file.write_text(str(proc.pid))
-        return Launch(node, proc, mark)
+        return Launch(node, proc, mark, members)
 
     def _await_gossip(self, seed: Launch) -> None:
         """Until the seed answers gossip; or stops, or takes too long: its own wait says why."""
@@ -245,7 +249,7 @@ class LocalRuntime(CommonRuntime):
             if not (again and proc.poll() is not None and NO_GOSSIP_LINE in self._read_log(node, False, launch.mark)):
                 raise
             self.progress.step(f"{node} found no peer to gossip with in time (a busy machine): starting it again")
-            self._await_ready(self._launch(node), again=False)
+            self._await_ready(self._launch(node, launch.members), again=False)
             return
         self.progress.done(f"{node} is up ({spec.address})")
 

@@ -1,7 +1,7 @@
 """How the local runtime starts nodes fast without changing the lab: tokens given up front to the
 nodes that do not bootstrap, the seed first and the others from the moment it answers gossip, a
 bootstrapping node alone afterwards; nodes that have all joined before start at once, without
-waiting for each other."""
+waiting for each other, and only they skip the shadow round."""
 
 from __future__ import annotations
 
@@ -54,7 +54,8 @@ class Recorder:
         monkeypatch.setattr(local.preflight, "check_all", lambda *a, **k: None)
         monkeypatch.setattr(LocalRuntime, "dist", property(lambda self: None))
         monkeypatch.setattr(LocalRuntime, "is_running", lambda self, node: node in self.running)
-        monkeypatch.setattr(LocalRuntime, "_launch", lambda self, node: self.recorder.log(f"launch {node}", node))
+        monkeypatch.setattr(LocalRuntime, "_launch", lambda self, node, members=False: self.recorder.log(
+            f"launch {node}" + (" with its members" if members else ""), node))
         monkeypatch.setattr(LocalRuntime, "_await_gossip", lambda self, node: self.recorder.log(f"gossip {node}"))
         monkeypatch.setattr(LocalRuntime, "_await_ready", lambda self, node: self.recorder.log(f"ready {node}"))
         runtime.running = set()  # type: ignore[attr-defined]
@@ -98,7 +99,7 @@ def _launcher(runtime: LocalRuntime, lines: list[str], codes: list[int]) -> tupl
 
     started: list[str] = []
 
-    def launch(self: LocalRuntime, node: str) -> local.Launch:
+    def launch(self: LocalRuntime, node: str, members: bool = False) -> local.Launch:
         spec = self.spec(node)
         spec.log_dir.mkdir(parents=True, exist_ok=True)
         log = spec.log_dir / "system.log"
@@ -108,7 +109,7 @@ def _launcher(runtime: LocalRuntime, lines: list[str], codes: list[int]) -> tupl
         code = codes[len(started)]
         started.append(node)
         proc = subprocess.Popen(["sh", "-c", f"exit {code}" if code else "sleep 5"])
-        return local.Launch(node, proc, mark)
+        return local.Launch(node, proc, mark, members)
 
     return started, launch
 
@@ -146,8 +147,8 @@ def test_a_second_gossip_failure_is_reported(tmp_path: Path, monkeypatch: pytest
     assert len(started) == 2
 
 
-ALL_AT_ONCE = ["launch dse-seed", "launch dse-node-1", "launch dse-node-2",
-               "ready dse-seed", "ready dse-node-1", "ready dse-node-2"]
+ALL_AT_ONCE = ["launch dse-seed with its members", "launch dse-node-1 with its members",
+               "launch dse-node-2 with its members", "ready dse-seed", "ready dse-node-1", "ready dse-node-2"]
 
 
 def test_a_cluster_made_from_a_template_starts_every_node_at_once(
@@ -175,3 +176,26 @@ def test_one_fresh_node_keeps_the_seed_first_order(tmp_path: Path, monkeypatch: 
     runtime.up_nodes(["dse-seed", "dse-node-1"])
     assert rec.events[:2] == ["launch dse-seed", "gossip dse-seed"]
 
+
+
+def test_one_joined_node_started_alone_keeps_its_shadow_round(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runtime = LocalRuntime("lab", settings=settings(tmp_path))
+    rec = Recorder(runtime, monkeypatch)
+    runtime.running = {"dse-seed", "dse-node-2"}  # type: ignore[attr-defined]
+    (runtime.specs["dse-node-1"].root / "data" / "system").mkdir(parents=True)  # a student's restart
+    runtime.up_nodes(["dse-seed", "dse-node-1", "dse-node-2"])
+    assert rec.events == ["launch dse-node-1", "ready dse-node-1"]
+
+
+def test_only_a_members_start_carries_the_skip_of_the_shadow_round(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    runtime = LocalRuntime("lab", settings=settings(tmp_path))
+    monkeypatch.setattr(LocalRuntime, "dist", property(lambda self: SimpleNamespace(classpath="/lib/*", jamm_agent=None)))
+    monkeypatch.setattr(LocalRuntime, "archive_of", lambda self, java, entry: SimpleNamespace(flags=lambda owner: []))
+    monkeypatch.setattr(local.preflight, "java_binary", lambda home: "/usr/bin/java")
+    spec = runtime.spec("dse-node-1")
+    alone, together = runtime.server_argv(spec), runtime.server_argv(spec, members=True)
+    assert "-Dcassandra.allow_unsafe_join=true" in together and not any("unsafe" in a for a in alone)
+    assert [a for a in together if a not in local.MEMBERS_TOGETHER_FLAGS] == alone
