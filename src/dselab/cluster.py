@@ -17,12 +17,14 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from dselab import environment
 from dselab.errors import EnvironmentProblem, UsageError
 from dselab.progress import Progress, Silent
 from dselab.runtime.base import LAB_NODES, Runtime
+from dselab.runtime.common import last_lines
 from dselab.settings import TEMPLATE as TEMPLATE_ENV
 from dselab.settings import TEMPLATE_DIR as TEMPLATE_DIR_ENV
 from dselab.state import StateStore
@@ -204,8 +206,13 @@ def _keep(runtime: LocalRuntime, kept: Template, record: dict[str, Any], progres
     from dselab.runtime import template as templates
 
     progress.step(f"keeping this cluster as template {kept.short} (drain, stop, copy" + (", start)" if restart else ")"))
-    for node in LAB_NODES:
-        runtime.nodetool(node, ["drain"], timeout=300)
+    with ThreadPoolExecutor(len(LAB_NODES)) as pool:  # one after another took 12 s of a 45 s first up
+        drains = list(pool.map(lambda node: runtime.nodetool(node, ["drain"], timeout=300), LAB_NODES))
+    failed = [f"{node}: {' '.join(last_lines(res.stdout + res.stderr, 1))}"
+              for node, res in zip(LAB_NODES, drains, strict=True) if not res.ok]
+    if failed:
+        raise EnvironmentProblem(f"nodetool drain failed before the cluster was kept as a template ({'; '.join(failed)})",
+                                 fix="`dselab down --purge`, then `dselab up --fresh` makes the cluster without a template")
     runtime.down()
     count = kept.capture(templates.node_roots(runtime), record,
                          templates.lab_key_parts(runtime, data_version()))

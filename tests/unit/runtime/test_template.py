@@ -386,3 +386,25 @@ def test_a_changed_template_is_removed_and_made_again_the_long_way(
     assert cluster._from_template(made, progress) == {"how": "long"}
     assert events == ["long way, kept, restart=True"] and not kept.exists()  # the changed one is gone
     assert any("refused" in line and "making it again" in line for line in said), said
+
+
+def test_a_node_that_does_not_drain_keeps_no_template(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dselab.errors import EnvironmentProblem
+    from dselab.progress import Silent
+    from dselab.runtime.base import CommandResult
+
+    made = runtime(tmp_path, "own")
+    kept = lab_template(made, cluster.data_version())
+    asked: list[str] = []
+
+    def drain(self: LocalRuntime, node: str, args: list[str], timeout: float = 0) -> CommandResult:
+        asked.append(node)
+        code = 2 if node == "dse-node-1" else 0
+        return CommandResult(("nodetool", *args), code, "", "error: JMX connection refused" if code else "")
+
+    monkeypatch.setattr(LocalRuntime, "nodetool", drain)
+    monkeypatch.setattr(LocalRuntime, "down", lambda self, purge=False: asked.append("down"))
+    with pytest.raises(EnvironmentProblem, match="dse-node-1: error: JMX connection refused"):
+        cluster._keep(made, kept, {"fingerprint": {}}, Silent())
+    assert sorted(asked) == ["dse-node-1", "dse-node-2", "dse-seed"]  # every node asked, none stopped
+    assert not kept.exists()
