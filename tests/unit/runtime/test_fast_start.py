@@ -177,7 +177,6 @@ def test_one_fresh_node_keeps_the_seed_first_order(tmp_path: Path, monkeypatch: 
     assert rec.events[:2] == ["launch dse-seed", "gossip dse-seed"]
 
 
-
 def test_one_joined_node_started_alone_keeps_its_shadow_round(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     runtime = LocalRuntime("lab", settings=settings(tmp_path))
     rec = Recorder(runtime, monkeypatch)
