@@ -101,20 +101,18 @@ typecheck: setup
 	$(VENV)/bin/pylint --disable=all --enable=duplicate-code --min-similarity-lines=6 --ignore-imports=y \
 	  --ignore-signatures=y --ignore-docstrings=y --ignore-comments=y --score=n src/dselab
 
-# Lint and types, the unit tests, then the real-cluster tests one lane after another: on CI's 2 cores
-# two lanes at once fill the machine, and its timing tests fail (a seat's check under a neighbour's
-# fork bomb took 11.4 s against its 10 s bound; docker's dse-node-2 died bootstrapping).
-# Every package is installed first. The docker lane's base root file system (debootstrap: about 107 s
-# and 117 CPU s on a fresh machine) is made in the background while the cluster lane runs, which has
-# no timing bound it could disturb.
+# Lint and types, the unit tests, then the real-cluster tests: the lab cluster's lane and the docker
+# lane at the same time (tests/lanes.py: each lane's clusters on addresses of their own; neither has a
+# timing bound another lane could break), then the classroom's lane alone: its trust tests time a
+# seat's check while a neighbour seat attacks, and a second lane's load is not part of that attack.
+# Every package is installed first. The docker lane makes its base root file system (debootstrap)
+# first, beside the cluster lane.
 test: setup browser-deps classroom-deps docker-deps
 	$(VENV)/bin/ruff check src checks tests benchmarks
 	$(MAKE) typecheck
 	$(MAKE) unit
-	@mkdir -p build; { $(PY) tests/docker_runtime/harness.py rootfs >build/standin-rootfs.log 2>&1 & }
-	$(MAKE) test-cluster
+	$(PY) tests/lanes.py test-cluster test-docker
 	$(MAKE) test-classroom
-	$(MAKE) test-docker
 
 # The same lanes at the same time (tests/lanes.py), for a machine with cores to spare: each lane's
 # clusters live on addresses of their own, and a lane alone keeps about one core busy.
