@@ -18,7 +18,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# The package's modules and the labs' check modules compiled ahead (dselab.bytecode): an editable
+# install has no bytecode, and every command would compile them again (PYTHONDONTWRITEBYTECODE).
 setup: $(STAMP) frontend
+	@$(PY) -m dselab.bytecode
 
 # The page terminal's front end (xterm.js) comes from the npm registry, pinned by package-lock.json;
 # `npm ci` runs again when the lockfile changes. Its files are copied into site/static/vendor (not in git).

@@ -16,6 +16,7 @@ import sysconfig
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from dselab import bytecode
 from dselab.classroom.layout import Layout, world_reachable
 from dselab.errors import DselabError, EnvironmentProblem
 from dselab.progress import Progress, Silent
@@ -134,6 +135,14 @@ def _prepare_nodetool(layout: Layout, cache: Path, cassandra_home: str | None, p
         progress.step("warm nodetool server compiled")
 
 
+def _compile_sources(layout: Layout, progress: Progress) -> None:
+    """dselab's modules and the labs' checks compiled by root where they live: seats and observers may
+    not write beside them, and would otherwise compile them on every command and every Check."""
+    failed = bytecode.precompile(layout.settings)
+    progress.step("dselab's modules compiled for the seats" if not failed
+                  else f"some modules in {', '.join(map(str, failed))} do not compile: seats run them from source")
+
+
 def _link_or_copy(src: str, dst: str) -> None:
     try:
         os.link(src, dst)
@@ -168,6 +177,7 @@ def ensure(layout: Layout, progress: Progress | None = None) -> Toolchain:
     home = _share_cassandra(cache, progress, layout.settings)
     _prepare_nodetool(layout, cache, home, progress)
     make_home_template(layout.toolchain / "home", venv / "bin" / "dselab")
+    _compile_sources(layout, progress)
     for dirpath, dirnames, filenames in os.walk(layout.toolchain):
         for name in dirnames:
             Path(dirpath, name).chmod(0o755)
