@@ -34,3 +34,27 @@ def test_a_process_already_gone_is_no_error() -> None:
     processes.kill(proc)
     processes.stop_all([proc], grace=1)
     assert not processes.alive(proc)
+
+
+def test_killed_processes_whose_parent_does_not_reap_them_count_as_ended_at_once() -> None:
+    """A killed orphan waits for its init to reap it, which some sandboxes' init does seconds later:
+    here the parent (`exec sleep`) never reaps its children, so each stays a zombie."""
+    parent = subprocess.Popen(["sh", "-c", "sleep 60 & sleep 60 & echo ready; exec sleep 60"], stdout=subprocess.PIPE,
+                              text=True, start_new_session=True)
+    try:
+        assert parent.stdout is not None and parent.stdout.readline().strip() == "ready"
+        children = psutil.Process(parent.pid).children()
+        assert len(children) == 2
+        started = time.monotonic()
+        assert processes.kill_each(children, wait_s=10) == []
+        assert time.monotonic() - started < 2
+        assert all(child.status() == psutil.STATUS_ZOMBIE for child in children)  # not reaped, yet ended
+    finally:
+        parent.kill()
+        parent.wait()
+
+
+def test_kill_each_of_a_process_already_gone_is_no_error() -> None:
+    gone = _spawn(False)
+    processes.kill(gone)
+    assert processes.kill_each([gone], wait_s=1) == []

@@ -23,6 +23,7 @@ from dselab.classroom.layout import Layout
 from dselab.classroom.registry import Seat
 from dselab.classroom.web.terminal import ShellSpec
 from dselab.errors import EnvironmentProblem
+from dselab.runtime import processes
 from dselab.runtime.base import LAB_NODES
 from dselab.settings import Settings
 from dselab.state import StateStore
@@ -218,12 +219,7 @@ def kill_processes(seat: HostSeat, settings: Settings | None = None) -> int:
 def kill_user_processes(seat: HostSeat, user: str, wait_s: float) -> int:
     """SIGKILL every process of one of the seat's users (it or its observer); how many."""
     procs = _seat_processes(seat, user)
-    for proc in procs:
-        try:
-            proc.kill()
-        except psutil.Error:
-            pass
-    psutil.wait_procs(procs, timeout=wait_s)
+    processes.kill_each(procs, wait_s)
     return len(procs)
 
 
