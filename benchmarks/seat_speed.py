@@ -15,7 +15,8 @@ uses): Check of step 1 (snapshot) and of all 11 steps at once,
 in process as the page's button runs it, and `./scripts/nodetool.sh listsnapshots` typed in the
 seat's shell (`classroom exec`'s command line). Then `classroom reset` (three nodes from the
 template, lab 05 afresh) BENCH_RESETS times (default 2): wall seconds and the host's busy CPU
-seconds. And the resident memory of the seat's two warm servers (what the capacity plan counts).
+seconds. Then a late joiner's seat: `classroom up --seats 2` beside the running one. And the
+resident memory of the seat's two warm servers (what the capacity plan counts).
 Runs its own classroom (DSELAB_CLASSROOM_ROOT=/var/lib/dselab/classroom-speed), purged first and last.
 """
 
@@ -134,6 +135,8 @@ def main() -> None:
             resets["wall_s"].append(timed(lambda: classroom("reset", seat.id)))
             resets["host_cpu_s"].append((busy_jiffies() - jiffies) / os.sysconf("SC_CLK_TCK"))
         results["reset"] = {label: percentiles(values) for label, values in resets.items()}
+        # A late joiner: one more seat while the first keeps running (`up` makes only what is missing).
+        results["late_joiner_seat_s"] = round(classroom("up", "--seats", "2")[0], 1)
     finally:
         classroom("down", "--purge")
     OUT.write_text(json.dumps(results, indent=2) + "\n")

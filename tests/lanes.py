@@ -5,8 +5,9 @@
 Each lane is a make target that starts its own clusters on addresses no other lane uses: the lab
 cluster on 127.0.57 (JMX 7955+), the classroom's seats inside their network namespaces, the docker
 runtime's nodes on 127.0.56 (JMX 7156+). Alone, a lane keeps about one core busy: it spends much of
-its time waiting on its nodes (gossip, a drain, a stop's quiesce). On CI's two cores the lanes at
-once fill the machine and its timing tests fail, so `make test` runs them one after another.
+its time waiting on its nodes (gossip, a drain, a stop's quiesce). `make test` (CI) runs the cluster
+and docker lanes this way, then the classroom's alone: on two cores, all three at once failed the
+classroom's timing tests (a seat's check timed during a neighbour seat's attack).
 
 Every line a lane prints comes out at once, prefixed with its name; a failed lane does not stop the
 others, so one run reports every failure. At the end a table gives each lane's result and time;

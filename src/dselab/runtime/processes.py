@@ -90,15 +90,18 @@ def kill(proc: psutil.Process) -> None:
                                  fix=f"look at it with `ps -o pid,stat,cmd -p {proc.pid}`")
 
 
-def kill_each(procs: list[psutil.Process], wait_s: float) -> list[psutil.Process]:
+def kill_each(procs: list[psutil.Process], wait_s: float, reaped: bool = False) -> list[psutil.Process]:
     """SIGKILL to every one at once, then wait until each has ended; those still there after wait_s.
     A zombie holds no memory, port or file and counts as ended: an init that reaps orphans late (a
-    second or two in some sandboxes) kept a classroom reset waiting 3.5 s for four killed JVMs."""
+    second or two in some sandboxes) kept a classroom reset waiting 3.5 s for four killed JVMs.
+    `reaped`: until each has left the process table too (before its user is deleted)."""
     for proc in procs:
         try:
             proc.kill()
         except psutil.Error:
             pass
+    if reaped:
+        return list(psutil.wait_procs(procs, timeout=wait_s)[1])
     deadline = time.monotonic() + wait_s
     return [proc for proc in procs if not wait_gone(proc, max(0.0, deadline - time.monotonic()))]
 

@@ -74,7 +74,7 @@ def remove(layout: Layout) -> None:
     """The builder's processes, namespace and user; its home goes with the classroom's root, or here
     when it is shared (renamed first: gone at once for a seat reading it, which then takes the long way)."""
     maker = builder(layout)
-    seats.kill_user_processes(maker, maker.user, 30)
+    seats.kill_user_processes(maker, maker.user, 30, reaped=True)  # its user is deleted next
     limits.remove(maker.user, settings=layout.settings)
     namespaces.remove(maker.netns)
     users.remove_builder(maker.user)

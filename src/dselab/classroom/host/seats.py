@@ -208,18 +208,21 @@ def running(seat: HostSeat) -> bool:
     return set(LAB_NODES) <= set(node_processes(seat))
 
 
-def kill_processes(seat: HostSeat, settings: Settings | None = None) -> int:
-    """SIGKILL every process of the seat's user (its nodes, its shells) and of its observer; how many."""
+def kill_processes(seat: HostSeat, settings: Settings | None = None, reaped: bool = False) -> int:
+    """SIGKILL every process of the seat's user (its nodes, its shells) and of its observer; how many.
+    `reaped`: wait until they have left the process table (the users are deleted next)."""
     # Everything in its cgroups first: a fork bomb races one pass.
     for folder in limits.seat_folders(seat.user, settings=settings):
         limits.kill_all(folder)
-    return kill_user_processes(seat, seat.user, 30) + kill_user_processes(seat, seat.observer, 10)
+    return (kill_user_processes(seat, seat.user, 30, reaped)
+            + kill_user_processes(seat, seat.observer, 10, reaped))
 
 
-def kill_user_processes(seat: HostSeat, user: str, wait_s: float) -> int:
-    """SIGKILL every process of one of the seat's users (it or its observer); how many."""
+def kill_user_processes(seat: HostSeat, user: str, wait_s: float, reaped: bool = False) -> int:
+    """SIGKILL every process of one of the seat's users (it or its observer); how many. Returns
+    once each has ended (a zombie has), or with `reaped` once each has left the process table."""
     procs = _seat_processes(seat, user)
-    processes.kill_each(procs, wait_s)
+    processes.kill_each(procs, wait_s, reaped)
     return len(procs)
 
 
@@ -252,7 +255,7 @@ def wipe_cluster(seat: HostSeat, settings: Settings | None = None) -> None:
 def remove(seat: HostSeat, settings: Settings | None = None) -> None:
     """Everything of the seat on this host: processes, namespace, user, home, temp files."""
     entry = users.lookup(seat.user)
-    kill_processes(seat, settings)
+    kill_processes(seat, settings, reaped=True)
     limits.remove(seat.user, settings=settings)
     namespaces.remove(seat.netns)
     if entry is not None and users.is_seat_user(seat.user):
