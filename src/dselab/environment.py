@@ -9,6 +9,7 @@ The fingerprint (row count + checksum per table) is what restore steps compare a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -141,8 +142,14 @@ def digest_rows(rows: Iterable[tuple[Any, ...]]) -> TableFingerprint:
 
 def expected_fingerprint(with_new_rows: bool = False) -> dict[str, TableFingerprint]:
     """The fingerprint the data must have, computed from the generators, not from a cluster."""
+    return dict(_expected(with_new_rows))
+
+
+@functools.cache
+def _expected(with_new_rows: bool) -> tuple[tuple[str, TableFingerprint], ...]:
+    """Computed once per process (a restore check asked for it on every Check: 15 ms of 12,150 rows)."""
     count = CUSTOMERS + (NEW_CUSTOMERS if with_new_rows else 0)
-    return {"customers": digest_rows(customer_rows(0, count)), "orders": digest_rows(order_rows(0, count))}
+    return (("customers", digest_rows(customer_rows(0, count))), ("orders", digest_rows(order_rows(0, count))))
 
 
 def _cql_literal(value: Any) -> str:

@@ -8,6 +8,7 @@ subclasses `CommonRuntime` and supplies how to reach its nodes: the hooks marked
 
 from __future__ import annotations
 
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -44,6 +45,7 @@ class CommonRuntime(ABC):
         self.config = resolve(config)  # dselab's settings (start timeout, tools, compose project ...)
         self.progress = progress or Silent()
         self._cql_sessions: dict[str, Any] = {}
+        self._cql_lock = threading.Lock()  # statements may run from threads (a check's reads at once)
 
     # -- hooks: how this runtime reaches a node -----------------------------------------------
 
@@ -199,11 +201,12 @@ class CommonRuntime(ABC):
         return self.check_node(node or self.node_names()[0])
 
     def _session(self, node: str) -> Any:
-        if node not in self._cql_sessions:
-            if not self.is_running(node):
-                raise self.not_running(node)
-            self._cql_sessions[node] = self._connect(node)
-        return self._cql_sessions[node]
+        with self._cql_lock:  # one session per node, even when two threads ask first at once
+            if node not in self._cql_sessions:
+                if not self.is_running(node):
+                    raise self.not_running(node)
+                self._cql_sessions[node] = self._connect(node)
+            return self._cql_sessions[node]
 
     def close_cql(self, node: str) -> None:
         session = self._cql_sessions.pop(node, None)
