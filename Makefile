@@ -106,7 +106,7 @@ typecheck: setup
 
 # Lint and types, the unit tests, then the real-cluster tests: the lab cluster's lane and the docker
 # lane at the same time (tests/lanes.py: each lane's clusters on addresses of their own; neither has a
-# timing bound another lane could break), then the classroom's lane alone: its trust tests time a
+# tight timing bound another lane could break), then the classroom's lane alone: its trust tests time a
 # seat's check while a neighbour seat attacks, and a second lane's load is not part of that attack.
 # Every package is installed first. The docker lane makes its base root file system (debootstrap)
 # first, beside the cluster lane.

@@ -6,7 +6,9 @@ hold. Everything under test is the shared code both real runtimes inherit.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -206,6 +208,21 @@ def test_cql_on_a_stopped_node_is_cluster_down_without_connecting() -> None:
     with pytest.raises(ClusterDown, match="dse-node-2 is not running"):
         runtime.cql("SELECT 1", node="dse-node-2")
     assert runtime.sessions == []
+
+
+def test_threads_asking_at_once_share_one_session_per_node() -> None:
+    """A check reads both tables from two threads; in a fresh process both ask for the first session
+    at once, and a second connect would leak a driver cluster."""
+
+    class SlowConnect(MemoryRuntime):
+        def _connect(self, node: str) -> Any:
+            time.sleep(0.05)  # both threads are inside before the first connect returns
+            return super()._connect(node)
+
+    runtime = SlowConnect()
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda _: runtime.cql("SELECT 1"), range(4)))
+    assert [s.node for s in runtime.sessions] == ["dse-seed"]
 
 
 # -- logs -------------------------------------------------------------------------------------
