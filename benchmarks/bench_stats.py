@@ -1,9 +1,11 @@
 """The latency summary every benchmark reports (p50 and p95 by nearest rank, min, max and count),
-and the host's busy CPU time that some report beside it."""
+the host's busy CPU time that some report beside it, and a command timed as a student runs it."""
 
 from __future__ import annotations
 
 import statistics
+import subprocess
+import time
 from pathlib import Path
 
 
@@ -20,3 +22,15 @@ def busy_jiffies() -> int:
     """The host's busy CPU time so far (all but idle and iowait), in clock ticks (os.sysconf("SC_CLK_TCK"))."""
     fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     return sum(fields) - fields[3] - fields[4]
+
+
+def timed_command(argv: list[str], env: dict[str, str], cwd: Path) -> float:
+    """Wall seconds of one command in a fresh process; a failed command ends the benchmark with its
+    last words (a timing of a failure is no figure)."""
+    t0 = time.monotonic()
+    proc = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, check=False)
+    elapsed = time.monotonic() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmark: {' '.join(argv)} failed ({proc.returncode}): "
+                         f"{proc.stdout[-400:]} {proc.stderr[-400:]}")
+    return elapsed

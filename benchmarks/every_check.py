@@ -6,9 +6,10 @@ check p50 0.3 s or less").
 A fresh lab cluster (from the template when there is one), then step by step as `dselab test` walks
 the lab: the step's reference solution, then its check timed BENCH_RUNS times (default 7, after one
 round not counted) each way: `dselab check 05 <n>` as a fresh process from the lab folder (what a
-student types), and service.check in this process (what the web lab's Check button and the classroom server run). Each
-check is timed right after its own solution, so it takes its full passing path (a later step may
-undo an earlier one: step 4 clears step 1's snapshot). A check that does not pass stops the run.
+student types), and service.check in this process (what the web lab's Check button and the classroom
+server run). Each check is timed right after its own solution, so it takes its full passing path
+(a later step may undo an earlier one: step 4 clears step 1's snapshot). A check that does not pass
+stops the run.
 Warm nodetool servers on (the default). Uses its own DSELAB_HOME, loopback range and JMX ports
 unless set; the cluster and the restore cluster are purged first and last.
 """
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,37 +27,21 @@ os.environ.setdefault("DSELAB_LOOPBACK", "127.0.58")
 os.environ.setdefault("DSELAB_JMX_BASE", "8555")
 os.environ["DSELAB_RUNTIME"] = "local"
 
-from bench_stats import percentiles  # noqa: E402
+from bench_stats import percentiles, timed_command  # noqa: E402
 
 from dselab import service  # noqa: E402
 from dselab.catalogue import get_lab  # noqa: E402
 from dselab.lab_folder import working_folder  # noqa: E402
-from dselab.progress import Console, Silent  # noqa: E402
+from dselab.progress import Console  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "7"))
 OUT = Path(__file__).parent / "every-check-results.json"
 
 
-def purge(ws: service.Workspace) -> None:
-    ws.runtime.for_cluster("restore", Silent()).down(purge=True)
-    ws.runtime.down(purge=True)
-    ws.store.forget_everything()
-
-
-def cli_check(number: int, env: dict[str, str], folder: Path) -> float:
-    t0 = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "dselab", "check", "05", str(number)], env=env, cwd=folder,
-                          capture_output=True, text=True, check=False)
-    took = time.monotonic() - t0
-    if proc.returncode != 0:
-        raise SystemExit(f"benchmark: `dselab check 05 {number}` did not pass: {proc.stdout[-400:]} {proc.stderr[-400:]}")
-    return took
-
-
 def main() -> None:
     load_at_start = [round(x, 1) for x in os.getloadavg()]
     ws = service.open_workspace("local", progress=Console())
-    purge(ws)
+    service.remove_clusters(ws)
     lab = get_lab("05")
     try:
         service.start_lab(ws, lab, Console())
@@ -69,7 +53,8 @@ def main() -> None:
             print(f"timing step {step.number} ({step.id}): x{RUNS} each way", file=sys.stderr)
             cli, in_process = [], []
             for _ in range(RUNS + 1):  # the first round of each step is not counted (it warms its reads up)
-                cli.append(cli_check(step.number, env, folder))
+                cli.append(timed_command([sys.executable, "-m", "dselab", "check", "05", str(step.number)],
+                                         env, folder))
                 t0 = time.monotonic()
                 (result,) = service.check(ws, lab, [step.id])
                 in_process.append(time.monotonic() - t0)
@@ -77,7 +62,7 @@ def main() -> None:
                     raise SystemExit(f"benchmark: step {step.number} did not pass in process: {result.message}")
             steps[f"{step.number}_{step.id}"] = {"cli": percentiles(cli[1:]), "in_process": percentiles(in_process[1:])}
     finally:
-        purge(ws)
+        service.remove_clusters(ws)
         ws.close()
     worst = {way: max(s[way]["p50_s"] for s in steps.values()) for way in ("cli", "in_process")}  # type: ignore[index]
     results = {

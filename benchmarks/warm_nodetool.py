@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 from dataclasses import replace
@@ -32,7 +31,7 @@ os.environ.setdefault("DSELAB_LOOPBACK", "127.0.58")
 os.environ.setdefault("DSELAB_JMX_BASE", "8555")
 os.environ["DSELAB_RUNTIME"] = "local"
 
-from bench_stats import percentiles  # noqa: E402
+from bench_stats import percentiles, timed_command  # noqa: E402
 
 from dselab import service  # noqa: E402
 from dselab.catalogue import get_lab  # noqa: E402
@@ -46,16 +45,6 @@ RUNS = int(os.environ.get("BENCH_RUNS", "7"))
 TIMED = {"snapshot": ["snapshot"], "incremental": ["list", "incremental"], "cleanup": ["clear", "cleanup"]}
 OUT = Path(__file__).parent / "warm-nodetool-results.json"
 SCRIPTS_OUT = Path(__file__).parent / "warm-nodetool-scripts-results.json"  # BENCH_CHECKS=0
-
-
-def timed(argv: list[str], env: dict[str, str], cwd: Path) -> float:
-    t0 = time.monotonic()
-    proc = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, check=False)
-    elapsed = time.monotonic() - t0
-    if proc.returncode != 0:
-        raise SystemExit(f"benchmark: {' '.join(argv)} failed ({proc.returncode}): "
-                         f"{proc.stdout[-400:]} {proc.stderr[-400:]}")
-    return elapsed
 
 
 def main() -> None:
@@ -75,7 +64,7 @@ def main() -> None:
     def both(name: str, argv: list[str], settings: Settings = base) -> None:
         envs = {mode: service.student_env(replace(settings, warm_nodetool=mode == "warm")) for mode in ("cold", "warm")}
         for mode in ("cold", "warm") * RUNS:
-            samples.setdefault(f"{name}_{mode}", []).append(timed(argv, envs[mode], folder))
+            samples.setdefault(f"{name}_{mode}", []).append(timed_command(argv, envs[mode], folder))
 
     for client, name in ((NATIVE, "nodetool_sh_listsnapshots"), (LEGACY, "nodetool_sh_3_11_listsnapshots")):
         print(f"timing ./scripts/nodetool.sh listsnapshots ({client}) x{RUNS} each way", file=sys.stderr)

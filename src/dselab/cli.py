@@ -145,10 +145,10 @@ def template_build() -> None:
 def down(purge: bool) -> None:
     """Stop the lab cluster, keeping its data (unless --purge)."""
     ws = workspace()
-    ws.runtime.down(purge=purge)
     if purge:
-        ws.store.forget_everything()
-        ws.runtime.for_cluster("restore", Console()).down(purge=True)
+        service.remove_clusters(ws, Console())
+    else:
+        ws.runtime.down()
     click.echo("cluster stopped" + (" and removed" if purge else " (data kept)"))
 
 

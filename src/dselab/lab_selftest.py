@@ -83,9 +83,7 @@ def run_selftest(ws: service.Workspace, lab: Lab, progress: Progress | None = No
     try:
         if fresh:
             progress.step("removing any previous lab cluster for a fresh start")
-            ws.runtime.down(purge=True)
-            restore.down(purge=True)
-            ws.store.forget_everything()
+            service.remove_clusters(ws, progress)
         if lab.id != "01-environment":
             service.start_lab(ws, lab, progress)
         report.setup_seconds = time.monotonic() - started

@@ -56,6 +56,14 @@ def open_workspace(runtime_name: str | None = None, progress: Progress | None = 
     return Workspace(runtime, StateStore.for_runtime(name, settings), name, settings)
 
 
+def remove_clusters(ws: Workspace, progress: Progress | None = None) -> None:
+    """The lab cluster and the restore cluster stopped and deleted, and what the store recorded of
+    them (environment, lab runs) forgotten: a fresh start (`dselab down --purge`, `dselab test`)."""
+    ws.runtime.down(purge=True)
+    ws.runtime.for_cluster("restore", progress).down(purge=True)
+    ws.store.forget_everything()
+
+
 def template_vars(ws: Workspace) -> dict[str, Any]:
     return version_vars(ws.runtime.cassandra_version(), ws.runtime_name,
                         nodetool_choice.chosen(resolve(ws.settings), ws.store))
